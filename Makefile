@@ -1,0 +1,48 @@
+# OTKV — set-up is two commands: `make run` and `make test`.
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Debian packages the build, the tests and the benchmarks need.
+PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog-dev catch2 \
+            redis-tools redis-server python3 netcat-openbsd
+RUN_ARGS ?=
+
+.PHONY: all deps build run test clean format
+
+all: build
+
+## deps: install the Debian packages that are missing (apt-get).
+deps:
+	@missing=""; for p in $(PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+## build: configure and compile everything into $(BUILD_DIR)/.
+build: deps $(BUILD_DIR)/build.ninja
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+## run: set up, build and start the server on the defaults (127.0.0.1:7379).
+run: build
+	./$(BUILD_DIR)/otkv-server $(RUN_ARGS)
+
+## test: set up, build and run every test.
+test: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+## clean: remove the build directory.
+clean:
+	rm -rf $(BUILD_DIR)
+
+## format: clang-format every C++ source.
+format:
+	find actors net store tests bench -name '*.[ch]pp' | xargs clang-format -i

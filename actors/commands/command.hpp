@@ -1,0 +1,128 @@
+#pragma once
+
+// The command model: what a command is, where it runs, and the contexts its
+// handlers see. Plain C++ (no CAF), so the whole command layer runs in unit tests.
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/reply.hpp"
+#include "net/request_parser.hpp"
+#include "store/partition.hpp"
+
+namespace otkv::cmd {
+
+/// Command flags, as Redis reports them in COMMAND.
+enum flag : uint32_t {
+  write = 1u << 0,    ///< may modify data
+  readonly = 1u << 1, ///< only reads data
+  fast = 1u << 2,     ///< O(1) or O(log n)
+  admin = 1u << 3,    ///< administrative
+  noauth = 1u << 4,   ///< allowed before AUTH
+  loading = 1u << 5,  ///< allowed while loading
+  stale = 1u << 6,    ///< allowed on a stale replica
+};
+
+/// Where a command runs.
+enum class route : uint8_t {
+  connection, ///< on the connection broker; touches no partition
+  key,        ///< on the worker owning the key at first_key
+  keys,       ///< split by partition over its keys, each part run by its owner, then merged
+  all,        ///< on every partition, then merged
+};
+
+/// Everything a partition-side handler may touch: the partition and the time.
+struct op_context {
+  store::partition& data;
+  store::millis now;
+};
+
+/// Server-wide facts and counters that connection-side commands read or change.
+struct server_context {
+  std::string version;
+  std::string bind;
+  uint16_t port = 0;
+  uint32_t partitions = 1;
+  int64_t pid = 0;
+  store::millis started_ms = 0;
+  std::string executable;
+  std::string config_file;
+  uint64_t connected_clients = 0;
+  uint64_t total_connections = 0;
+  uint64_t total_commands = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t net_input_bytes = 0;
+  uint64_t net_output_bytes = 0;
+  uint64_t request_timeouts = 0;
+  uint64_t worker_restarts = 0;
+  uint64_t expired_keys = 0;
+  /// Parameters CONFIG GET reports, in order.
+  std::vector<std::pair<std::string, std::string>> config;
+  /// Produces the CLIENT LIST text (one line per client).
+  std::function<std::string()> client_list;
+  /// Set by SHUTDOWN; the server stops once the reply is sent.
+  bool shutdown_requested = false;
+};
+
+/// One client connection's state as commands see it.
+struct client_context {
+  uint64_t id = 0;
+  std::string name;
+  std::string lib_name;
+  std::string lib_ver;
+  std::string addr;
+  std::string laddr;
+  store::millis created_ms = 0;
+  store::millis now = 0;
+  /// Set by QUIT: the connection closes once this reply is written.
+  bool close_after_reply = false;
+  server_context* server = nullptr;
+};
+
+/// A multi-partition request being gathered: one result per part, in part order.
+struct fanout {
+  net::arg_list args;                        ///< the original request (route::all)
+  std::vector<std::vector<uint32_t>> slots;  ///< key ordinals each part holds (route::keys)
+  std::vector<net::reply> results;           ///< one per part
+  size_t keys = 0;                           ///< number of keys in the request
+};
+
+/// Runs a command (or one part of it) on the partition that owns its keys.
+using partition_op = net::reply (*)(op_context&, net::arg_list& args);
+/// Runs a command on the connection.
+using connection_op = net::reply (*)(client_context&, net::arg_list& args);
+/// Combines the parts of a multi-partition command into its reply.
+using merge_op = net::reply (*)(client_context&, fanout&);
+
+/// One row of the command table.
+struct command {
+  std::string_view name;     ///< lower case
+  int arity;                 ///< Redis convention: N exactly N words, -N at least N
+  uint32_t flags;
+  int first_key;             ///< position of the first key, 0 if none
+  int last_key;              ///< position of the last key, negative counts from the end
+  int key_step;              ///< distance between keys
+  route where;
+  partition_op on_partition; ///< route::key, keys, all
+  connection_op on_connection; ///< route::connection
+  merge_op on_merge;         ///< route::keys (with several parts) and route::all
+  std::string_view group;    ///< Redis's command group, for COMMAND DOCS
+  std::string_view summary;  ///< one line, for COMMAND DOCS
+};
+
+/// Every command, in table order.
+const std::vector<command>& command_table();
+
+/// The command named `name` (any case), or nullptr.
+const command* find_command(std::string_view name);
+
+/// Lower-cases ASCII.
+std::string to_lower(std::string_view s);
+
+/// Case-insensitive ASCII comparison; `lower` must be lower case.
+bool iequals(std::string_view s, std::string_view lower);
+
+} // namespace otkv::cmd

@@ -1,0 +1,103 @@
+// The command table: the one place where commands are registered.
+// Adding a command = one line here + its handler in a family file + tests + a row in
+// docs/commands.md.
+
+#include <algorithm>
+#include <cctype>
+#include <unordered_map>
+
+#include "actors/commands/dispatch.hpp"
+#include "actors/commands/families.hpp"
+
+namespace otkv::cmd {
+
+namespace {
+
+constexpr uint32_t W = flag::write;
+constexpr uint32_t R = flag::readonly;
+constexpr uint32_t F = flag::fast;
+constexpr uint32_t A = flag::admin;
+constexpr uint32_t N = flag::noauth | flag::loading | flag::stale;
+
+constexpr route C = route::connection;
+constexpr route K = route::key;
+constexpr route KS = route::keys;
+constexpr route ALL = route::all;
+
+// clang-format off
+const std::vector<command> table = {
+  // name        arity flags     keys       route handler         connection      merge          group          summary
+  {"get",         2,  R | F,     1,  1, 1,  K,   op_get,          nullptr,        nullptr,       "string",     "Returns the string value of a key."},
+  {"set",        -3,  W,         1,  1, 1,  K,   op_set,          nullptr,        nullptr,       "string",     "Sets the string value of a key, ignoring its type."},
+  {"mget",       -2,  R | F,     1, -1, 1,  KS,  op_mget,         nullptr,        merge_by_key,  "string",     "Atomically returns the string values of one or more keys."},
+  {"mset",       -3,  W,         1, -1, 2,  KS,  op_mset,         nullptr,        merge_ok,      "string",     "Sets the string values of one or more keys."},
+  {"del",        -2,  W,         1, -1, 1,  KS,  op_del,          nullptr,        merge_sum,     "keyspace",   "Deletes one or more keys."},
+  {"exists",     -2,  R | F,     1, -1, 1,  KS,  op_exists,       nullptr,        merge_sum,     "keyspace",   "Determines whether one or more keys exist."},
+  {"keys",        2,  R,         0,  0, 0,  ALL, op_keys,         nullptr,        merge_concat,  "keyspace",   "Returns all key names that match a pattern."},
+  {"expire",     -3,  W | F,     1,  1, 1,  K,   op_expire,       nullptr,        nullptr,       "keyspace",   "Sets the expiration time of a key in seconds."},
+  {"pexpire",    -3,  W | F,     1,  1, 1,  K,   op_pexpire,      nullptr,        nullptr,       "keyspace",   "Sets the expiration time of a key in milliseconds."},
+  {"ttl",         2,  R | F,     1,  1, 1,  K,   op_ttl,          nullptr,        nullptr,       "keyspace",   "Returns the expiration time in seconds of a key."},
+  {"pttl",        2,  R | F,     1,  1, 1,  K,   op_pttl,         nullptr,        nullptr,       "keyspace",   "Returns the expiration time in milliseconds of a key."},
+  {"persist",     2,  W | F,     1,  1, 1,  K,   op_persist,      nullptr,        nullptr,       "keyspace",   "Removes the expiration time of a key."},
+  {"type",        2,  R | F,     1,  1, 1,  K,   op_type,         nullptr,        nullptr,       "keyspace",   "Determines the type of value stored at a key."},
+  {"dbsize",      1,  R | F,     0,  0, 0,  ALL, op_dbsize,       nullptr,        merge_sum,     "server",     "Returns the number of keys in the database."},
+  {"flushall",   -1,  W,         0,  0, 0,  ALL, op_flushall,     nullptr,        merge_ok,      "server",     "Removes all keys from all databases."},
+  {"flushdb",    -1,  W,         0,  0, 0,  ALL, op_flushall,     nullptr,        merge_ok,      "server",     "Remove all keys from the current database."},
+  {"info",       -1,  0,         0,  0, 0,  ALL, op_partition_stats, nullptr,     merge_info,    "server",     "Returns information and statistics about the server."},
+  {"ping",       -1,  F,         0,  0, 0,  C,   nullptr,         conn_ping,      nullptr,       "connection", "Returns the server's liveliness response."},
+  {"echo",        2,  F,         0,  0, 0,  C,   nullptr,         conn_echo,      nullptr,       "connection", "Returns the given string."},
+  {"quit",       -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_quit,      nullptr,       "connection", "Closes the connection."},
+  {"select",      2,  N | F,     0,  0, 0,  C,   nullptr,         conn_select,    nullptr,       "connection", "Changes the selected database."},
+  {"hello",      -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_hello,     nullptr,       "connection", "Handshakes with the server."},
+  {"auth",       -2,  N | F,     0,  0, 0,  C,   nullptr,         conn_auth,      nullptr,       "connection", "Authenticates the connection."},
+  {"client",     -2,  0,         0,  0, 0,  C,   nullptr,         conn_client,    nullptr,       "connection", "A container for client connection commands."},
+  {"command",    -1,  N,         0,  0, 0,  C,   nullptr,         conn_command,   nullptr,       "server",     "Returns detailed information about all commands."},
+  {"config",     -2,  A,         0,  0, 0,  C,   nullptr,         conn_config,    nullptr,       "server",     "A container for server configuration commands."},
+  {"time",        1,  F,         0,  0, 0,  C,   nullptr,         conn_time,      nullptr,       "server",     "Returns the server time."},
+  {"shutdown",   -1,  A | N,     0,  0, 0,  C,   nullptr,         conn_shutdown,  nullptr,       "server",     "Stops the server, draining what is in flight."},
+};
+// clang-format on
+
+const std::unordered_map<std::string, const command*>& index() {
+  static const auto idx = [] {
+    std::unordered_map<std::string, const command*> m;
+    for (const auto& c : table)
+      m.emplace(std::string(c.name), &c);
+    return m;
+  }();
+  return idx;
+}
+
+} // namespace
+
+const std::vector<command>& command_table() {
+  return table;
+}
+
+const command* find_command(std::string_view name) {
+  char buf[32];
+  if (name.size() >= sizeof(buf))
+    return nullptr;
+  for (size_t i = 0; i < name.size(); ++i)
+    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
+  auto i = index().find(std::string(buf, name.size()));
+  return i == index().end() ? nullptr : i->second;
+}
+
+std::string to_lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool iequals(std::string_view s, std::string_view lower) {
+  if (s.size() != lower.size())
+    return false;
+  for (size_t i = 0; i < s.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(s[i])) != lower[i])
+      return false;
+  return true;
+}
+
+} // namespace otkv::cmd

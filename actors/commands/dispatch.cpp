@@ -1,0 +1,134 @@
+#include "actors/commands/dispatch.hpp"
+
+#include <exception>
+
+#include "actors/commands/errors.hpp"
+#include "store/key_hash.hpp"
+
+namespace otkv::cmd {
+
+namespace {
+
+/// Position of the last key for a request of `argc` words.
+int last_key_of(const command& c, size_t argc) {
+  return c.last_key < 0 ? static_cast<int>(argc) + c.last_key : c.last_key;
+}
+
+} // namespace
+
+const command* resolve(const net::arg_list& args, net::reply& error) {
+  const command* c = find_command(args[0]);
+  if (c == nullptr) {
+    error = err::unknown_command(args);
+    return nullptr;
+  }
+  auto argc = static_cast<int>(args.size());
+  if ((c->arity > 0 && argc != c->arity) || (c->arity < 0 && argc < -c->arity)) {
+    error = err::arity(c->name);
+    return nullptr;
+  }
+  if (c->where == route::keys && c->key_step > 1
+      && (argc - c->first_key) % c->key_step != 0) {
+    error = err::arity(c->name);
+    return nullptr;
+  }
+  return c;
+}
+
+std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partitions, fanout& f) {
+  std::vector<part> parts;
+  switch (c.where) {
+    case route::connection:
+      break;
+    case route::key:
+      parts.push_back({store::partition_of(args[c.first_key], partitions), std::move(args)});
+      break;
+    case route::all:
+      f.args = args;
+      parts.reserve(partitions);
+      for (uint32_t p = 0; p < partitions; ++p)
+        parts.push_back({p, p + 1 == partitions ? std::move(args) : args});
+      break;
+    case route::keys: {
+      int last = last_key_of(c, args.size());
+      int step = c.key_step;
+      f.keys = static_cast<size_t>((last - c.first_key) / step + 1);
+      // Fast path: every key in the first key's partition.
+      uint32_t first_p = store::partition_of(args[c.first_key], partitions);
+      bool one = true;
+      for (int k = c.first_key + step; k <= last && one; k += step)
+        one = store::partition_of(args[k], partitions) == first_p;
+      if (one) {
+        parts.push_back({first_p, std::move(args)});
+        break;
+      }
+      std::vector<int> index_of(partitions, -1);
+      uint32_t ordinal = 0;
+      for (int k = c.first_key; k <= last; k += step, ++ordinal) {
+        uint32_t p = store::partition_of(args[k], partitions);
+        if (index_of[p] < 0) {
+          index_of[p] = static_cast<int>(parts.size());
+          net::arg_list head(args.begin(), args.begin() + c.first_key);
+          parts.push_back({p, std::move(head)});
+          f.slots.emplace_back();
+        }
+        auto& dst = parts[static_cast<size_t>(index_of[p])];
+        for (int j = 0; j < step; ++j)
+          dst.args.push_back(std::move(args[static_cast<size_t>(k + j)]));
+        f.slots[static_cast<size_t>(index_of[p])].push_back(ordinal);
+      }
+      break;
+    }
+  }
+  return parts;
+}
+
+net::reply run_on_partition(const command& c, op_context& ctx, net::arg_list& args) {
+  try {
+    return c.on_partition(ctx, args);
+  } catch (const std::bad_alloc&) {
+    return net::reply::error("OOM command not allowed when used memory > 'maxmemory'.");
+  }
+}
+
+net::reply merge_sum(client_context&, fanout& f) {
+  int64_t sum = 0;
+  for (auto& r : f.results) {
+    if (r.is_error())
+      return std::move(r);
+    sum += r.number;
+  }
+  return net::reply::integer(sum);
+}
+
+net::reply merge_ok(client_context&, fanout& f) {
+  for (auto& r : f.results)
+    if (r.is_error())
+      return std::move(r);
+  return net::reply::ok();
+}
+
+net::reply merge_by_key(client_context&, fanout& f) {
+  std::vector<net::reply> out(f.keys);
+  for (size_t i = 0; i < f.results.size(); ++i) {
+    auto& r = f.results[i];
+    if (r.is_error())
+      return std::move(r);
+    for (size_t j = 0; j < r.items.size() && j < f.slots[i].size(); ++j)
+      out[f.slots[i][j]] = std::move(r.items[j]);
+  }
+  return net::reply::array(std::move(out));
+}
+
+net::reply merge_concat(client_context&, fanout& f) {
+  std::vector<net::reply> out;
+  for (auto& r : f.results) {
+    if (r.is_error())
+      return std::move(r);
+    for (auto& item : r.items)
+      out.push_back(std::move(item));
+  }
+  return net::reply::array(std::move(out));
+}
+
+} // namespace otkv::cmd

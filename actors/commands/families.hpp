@@ -1,0 +1,44 @@
+#pragma once
+
+// Handlers of every command family; the command table (command_table.cpp) is the one
+// place that names them. Each handler's comment states its arguments and reply.
+
+#include "actors/commands/command.hpp"
+
+namespace otkv::cmd {
+
+// -- string family (string_family.cpp), run on the owning partition -----------------
+net::reply op_get(op_context&, net::arg_list&);
+net::reply op_set(op_context&, net::arg_list&);
+net::reply op_mget(op_context&, net::arg_list&);
+net::reply op_mset(op_context&, net::arg_list&);
+
+// -- keyspace family (keyspace_family.cpp) ------------------------------------------
+net::reply op_del(op_context&, net::arg_list&);
+net::reply op_exists(op_context&, net::arg_list&);
+net::reply op_keys(op_context&, net::arg_list&);
+net::reply op_expire(op_context&, net::arg_list&);
+net::reply op_pexpire(op_context&, net::arg_list&);
+net::reply op_ttl(op_context&, net::arg_list&);
+net::reply op_pttl(op_context&, net::arg_list&);
+net::reply op_persist(op_context&, net::arg_list&);
+net::reply op_type(op_context&, net::arg_list&);
+net::reply op_dbsize(op_context&, net::arg_list&);
+net::reply op_flushall(op_context&, net::arg_list&);
+net::reply op_partition_stats(op_context&, net::arg_list&);
+
+// -- server family (server_family.cpp), run on the connection ------------------------
+net::reply conn_ping(client_context&, net::arg_list&);
+net::reply conn_echo(client_context&, net::arg_list&);
+net::reply conn_quit(client_context&, net::arg_list&);
+net::reply conn_select(client_context&, net::arg_list&);
+net::reply conn_time(client_context&, net::arg_list&);
+net::reply conn_command(client_context&, net::arg_list&);
+net::reply conn_client(client_context&, net::arg_list&);
+net::reply conn_hello(client_context&, net::arg_list&);
+net::reply conn_auth(client_context&, net::arg_list&);
+net::reply conn_config(client_context&, net::arg_list&);
+net::reply conn_shutdown(client_context&, net::arg_list&);
+net::reply merge_info(client_context&, fanout&);
+
+} // namespace otkv::cmd

@@ -1,0 +1,155 @@
+#include <limits>
+
+#include "actors/commands/errors.hpp"
+#include "actors/commands/families.hpp"
+#include "net/integer.hpp"
+#include "store/glob.hpp"
+
+namespace otkv::cmd {
+
+/// DEL key [key …] → number of keys removed.
+net::reply op_del(op_context& ctx, net::arg_list& args) {
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i)
+    n += ctx.data.erase(args[i], ctx.now) ? 1 : 0;
+  return net::reply::integer(n);
+}
+
+/// EXISTS key [key …] → number of keys that exist (a key named twice counts twice).
+net::reply op_exists(op_context& ctx, net::arg_list& args) {
+  int64_t n = 0;
+  for (size_t i = 1; i < args.size(); ++i)
+    n += ctx.data.find(args[i], ctx.now) ? 1 : 0;
+  return net::reply::integer(n);
+}
+
+/// KEYS pattern → array of the matching keys of this partition.
+net::reply op_keys(op_context& ctx, net::arg_list& args) {
+  std::vector<net::reply> out;
+  const std::string& pattern = args[1];
+  bool all = pattern == "*";
+  ctx.data.for_each(ctx.now, [&](const std::string& key, const store::entry&) {
+    if (all || store::glob_match(pattern, key))
+      out.push_back(net::reply::bulk(key));
+  });
+  return net::reply::array(std::move(out));
+}
+
+namespace {
+
+/// EXPIRE and PEXPIRE: `unit_ms` is 1000 or 1.
+net::reply expire_generic(op_context& ctx, net::arg_list& args, int64_t unit_ms,
+                          std::string_view name) {
+  int64_t v = 0;
+  if (!net::parse_int64(args[2], v))
+    return err::not_integer();
+  bool nx = false, xx = false, gt = false, lt = false;
+  for (size_t i = 3; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (iequals(a, "nx"))
+      nx = true;
+    else if (iequals(a, "xx"))
+      xx = true;
+    else if (iequals(a, "gt"))
+      gt = true;
+    else if (iequals(a, "lt"))
+      lt = true;
+    else
+      return net::reply::error("ERR Unsupported option " + a);
+  }
+  if (nx && (xx || gt || lt))
+    return net::reply::error("ERR NX and XX, GT or LT options at the same time are not compatible");
+  if (gt && lt)
+    return net::reply::error("ERR GT and LT options at the same time are not compatible");
+  constexpr int64_t max = std::numeric_limits<int64_t>::max();
+  constexpr int64_t min = std::numeric_limits<int64_t>::min();
+  if (v > max / unit_ms || v < min / unit_ms)
+    return err::expire_time(name);
+  int64_t ms = v * unit_ms;
+  if ((ms > 0 && ms > max - ctx.now) || (ms < 0 && ms < min - ctx.now))
+    return err::expire_time(name);
+  store::millis at = ctx.now + ms;
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::integer(0);
+  // A key without a TTL counts as having an infinite one for GT and LT.
+  if ((nx && e->expire_at != 0) || (xx && e->expire_at == 0)
+      || (gt && (e->expire_at == 0 || at <= e->expire_at))
+      || (lt && e->expire_at != 0 && at >= e->expire_at))
+    return net::reply::integer(0);
+  if (at <= ctx.now)
+    ctx.data.erase(args[1], ctx.now);
+  else
+    ctx.data.set_expire(args[1], *e, at);
+  return net::reply::integer(1);
+}
+
+/// TTL and PTTL: -2 missing, -1 no deadline, else the remaining time in the unit.
+net::reply ttl_generic(op_context& ctx, net::arg_list& args, bool seconds) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::integer(-2);
+  if (e->expire_at == 0)
+    return net::reply::integer(-1);
+  int64_t left = e->expire_at - ctx.now;
+  return net::reply::integer(seconds ? (left + 500) / 1000 : left);
+}
+
+} // namespace
+
+/// EXPIRE key seconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
+net::reply op_expire(op_context& ctx, net::arg_list& args) {
+  return expire_generic(ctx, args, 1000, "expire");
+}
+
+/// PEXPIRE key milliseconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
+net::reply op_pexpire(op_context& ctx, net::arg_list& args) {
+  return expire_generic(ctx, args, 1, "pexpire");
+}
+
+/// TTL key → seconds left, -1 without deadline, -2 without key.
+net::reply op_ttl(op_context& ctx, net::arg_list& args) {
+  return ttl_generic(ctx, args, true);
+}
+
+/// PTTL key → milliseconds left, -1 without deadline, -2 without key.
+net::reply op_pttl(op_context& ctx, net::arg_list& args) {
+  return ttl_generic(ctx, args, false);
+}
+
+/// PERSIST key → 1 if a deadline was removed, else 0.
+net::reply op_persist(op_context& ctx, net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e || e->expire_at == 0)
+    return net::reply::integer(0);
+  ctx.data.set_expire(args[1], *e, 0);
+  return net::reply::integer(1);
+}
+
+/// TYPE key → +string or +none.
+net::reply op_type(op_context& ctx, net::arg_list& args) {
+  return net::reply::status(ctx.data.find(args[1], ctx.now) ? "string" : "none");
+}
+
+/// DBSIZE → number of keys in this partition (like Redis, expired keys not yet
+/// reclaimed are counted).
+net::reply op_dbsize(op_context& ctx, net::arg_list&) {
+  return net::reply::integer(static_cast<int64_t>(ctx.data.size()));
+}
+
+/// FLUSHALL|FLUSHDB [ASYNC|SYNC] → +OK once this partition is empty.
+net::reply op_flushall(op_context& ctx, net::arg_list& args) {
+  if (args.size() > 2 || (args.size() == 2 && !iequals(args[1], "async") && !iequals(args[1], "sync")))
+    return err::syntax();
+  ctx.data.clear();
+  return net::reply::ok();
+}
+
+/// Internal part of INFO → [keys, keys with a deadline, keys expired so far].
+net::reply op_partition_stats(op_context& ctx, net::arg_list&) {
+  return net::reply::array({net::reply::integer(static_cast<int64_t>(ctx.data.size())),
+                            net::reply::integer(static_cast<int64_t>(ctx.data.expiring())),
+                            net::reply::integer(static_cast<int64_t>(ctx.data.expired_keys()))});
+}
+
+} // namespace otkv::cmd

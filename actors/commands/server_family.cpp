@@ -1,0 +1,348 @@
+#include <chrono>
+#include <cstdio>
+
+#include "actors/commands/errors.hpp"
+#include "actors/commands/families.hpp"
+#include "net/integer.hpp"
+#include "store/glob.hpp"
+
+namespace otkv::cmd {
+
+/// PING [message] → +PONG, or the message as a bulk.
+net::reply conn_ping(client_context&, net::arg_list& args) {
+  if (args.size() > 2)
+    return err::arity("ping");
+  return args.size() == 2 ? net::reply::bulk(std::move(args[1])) : net::reply::status("PONG");
+}
+
+/// ECHO message → the message.
+net::reply conn_echo(client_context&, net::arg_list& args) {
+  return net::reply::bulk(std::move(args[1]));
+}
+
+/// QUIT → +OK, then the connection closes.
+net::reply conn_quit(client_context& client, net::arg_list&) {
+  client.close_after_reply = true;
+  return net::reply::ok();
+}
+
+/// SELECT index → +OK for database 0; OTKV has one database.
+net::reply conn_select(client_context&, net::arg_list& args) {
+  int64_t db = 0;
+  if (!net::parse_int64(args[1], db))
+    return err::not_integer();
+  return db == 0 ? net::reply::ok() : net::reply::error("ERR DB index is out of range");
+}
+
+/// TIME → [unix seconds, microseconds].
+net::reply conn_time(client_context&, net::arg_list&) {
+  auto us = std::chrono::duration_cast<std::chrono::microseconds>(
+              std::chrono::system_clock::now().time_since_epoch())
+              .count();
+  return net::reply::array({net::reply::bulk(std::to_string(us / 1000000)),
+                            net::reply::bulk(std::to_string(us % 1000000))});
+}
+
+namespace {
+
+/// One COMMAND INFO entry, in Redis 7's ten-element layout.
+net::reply command_info(const command& c) {
+  std::vector<net::reply> flags;
+  auto add = [&](uint32_t f, const char* name) {
+    if (c.flags & f)
+      flags.push_back(net::reply::status(name));
+  };
+  add(flag::write, "write");
+  add(flag::readonly, "readonly");
+  add(flag::admin, "admin");
+  add(flag::noauth, "no_auth");
+  add(flag::loading, "loading");
+  add(flag::stale, "stale");
+  add(flag::fast, "fast");
+  std::vector<net::reply> categories;
+  categories.push_back(net::reply::status("@" + std::string(c.group)));
+  return net::reply::array({net::reply::bulk(std::string(c.name)), net::reply::integer(c.arity),
+                            net::reply::array(std::move(flags)), net::reply::integer(c.first_key),
+                            net::reply::integer(c.last_key), net::reply::integer(c.key_step),
+                            net::reply::array(std::move(categories)), net::reply::array({}),
+                            net::reply::array({}), net::reply::array({})});
+}
+
+/// One COMMAND DOCS entry: name followed by its doc map (a flat array in RESP2).
+void command_docs(const command& c, std::vector<net::reply>& out) {
+  out.push_back(net::reply::bulk(std::string(c.name)));
+  out.push_back(net::reply::array({net::reply::bulk("summary"),
+                                   net::reply::bulk(std::string(c.summary)),
+                                   net::reply::bulk("since"), net::reply::bulk("1.0.0"),
+                                   net::reply::bulk("group"),
+                                   net::reply::bulk(std::string(c.group))}));
+}
+
+} // namespace
+
+/// COMMAND [COUNT | LIST | INFO name… | DOCS name… | HELP] → command metadata.
+net::reply conn_command(client_context&, net::arg_list& args) {
+  const auto& table = command_table();
+  std::vector<net::reply> out;
+  if (args.size() == 1) {
+    for (const auto& c : table)
+      out.push_back(command_info(c));
+    return net::reply::array(std::move(out));
+  }
+  const auto& sub = args[1];
+  if (iequals(sub, "count") && args.size() == 2)
+    return net::reply::integer(static_cast<int64_t>(table.size()));
+  if (iequals(sub, "list") && args.size() == 2) {
+    for (const auto& c : table)
+      out.push_back(net::reply::bulk(std::string(c.name)));
+    return net::reply::array(std::move(out));
+  }
+  if (iequals(sub, "info")) {
+    if (args.size() == 2)
+      for (const auto& c : table)
+        out.push_back(command_info(c));
+    for (size_t i = 2; i < args.size(); ++i) {
+      const command* c = find_command(args[i]);
+      out.push_back(c ? command_info(*c) : net::reply::null_array());
+    }
+    return net::reply::array(std::move(out));
+  }
+  if (iequals(sub, "docs")) {
+    if (args.size() == 2)
+      for (const auto& c : table)
+        command_docs(c, out);
+    for (size_t i = 2; i < args.size(); ++i)
+      if (const command* c = find_command(args[i]))
+        command_docs(*c, out);
+    return net::reply::array(std::move(out));
+  }
+  if (iequals(sub, "help") && args.size() == 2)
+    return net::reply::array({net::reply::status("COMMAND [COUNT|LIST|INFO name...|DOCS name...]")});
+  return err::unknown_subcommand(sub, "command");
+}
+
+namespace {
+
+/// Whether a client name is acceptable (Redis: printable ASCII, no spaces).
+bool valid_client_name(const std::string& name) {
+  for (unsigned char c : name)
+    if (c < '!' || c > '~')
+      return false;
+  return true;
+}
+
+std::string client_info_line(const client_context& c) {
+  std::string s = "id=" + std::to_string(c.id) + " addr=" + c.addr + " laddr=" + c.laddr
+                  + " name=" + c.name + " age=" + std::to_string((c.now - c.created_ms) / 1000)
+                  + " db=0 lib-name=" + c.lib_name + " lib-ver=" + c.lib_ver + "\n";
+  return s;
+}
+
+} // namespace
+
+/// CLIENT SETNAME|GETNAME|SETINFO|ID|INFO|LIST|NO-EVICT|NO-TOUCH|HELP.
+net::reply conn_client(client_context& client, net::arg_list& args) {
+  const auto& sub = args[1];
+  if (iequals(sub, "setname") && args.size() == 3) {
+    if (!valid_client_name(args[2]))
+      return net::reply::error(
+        "ERR Client names cannot contain spaces, newlines or special characters.");
+    client.name = std::move(args[2]);
+    return net::reply::ok();
+  }
+  if (iequals(sub, "getname") && args.size() == 2)
+    return client.name.empty() ? net::reply::null() : net::reply::bulk(client.name);
+  if (iequals(sub, "setinfo") && args.size() == 4) {
+    if (!valid_client_name(args[3]))
+      return net::reply::error("ERR " + args[2]
+                               + " cannot contain spaces, newlines or special characters.");
+    if (iequals(args[2], "lib-name"))
+      client.lib_name = std::move(args[3]);
+    else if (iequals(args[2], "lib-ver"))
+      client.lib_ver = std::move(args[3]);
+    else
+      return net::reply::error("ERR Unrecognized option '" + args[2] + "'");
+    return net::reply::ok();
+  }
+  if (iequals(sub, "id") && args.size() == 2)
+    return net::reply::integer(static_cast<int64_t>(client.id));
+  if (iequals(sub, "info") && args.size() == 2)
+    return net::reply::bulk(client_info_line(client));
+  if (iequals(sub, "list") && args.size() == 2)
+    return net::reply::bulk(client.server && client.server->client_list
+                              ? client.server->client_list()
+                              : client_info_line(client));
+  if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && args.size() == 3)
+    return net::reply::ok();
+  if (iequals(sub, "help") && args.size() == 2)
+    return net::reply::array({net::reply::status(
+      "CLIENT SETNAME|GETNAME|SETINFO|ID|INFO|LIST|NO-EVICT|NO-TOUCH")});
+  return err::unknown_subcommand(sub, "client");
+}
+
+/// HELLO [protover [SETNAME name]] → the server's description (RESP2 only).
+net::reply conn_hello(client_context& client, net::arg_list& args) {
+  if (args.size() >= 2) {
+    int64_t ver = 0;
+    if (!net::parse_int64(args[1], ver))
+      return net::reply::error("ERR Protocol version is not an integer or out of range");
+    if (ver != 2)
+      return net::reply::error("NOPROTO sorry, this protocol version is not supported.");
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (iequals(args[i], "setname") && i + 1 < args.size()) {
+        if (!valid_client_name(args[i + 1]))
+          return net::reply::error(
+            "ERR Client names cannot contain spaces, newlines or special characters.");
+        client.name = args[++i];
+      } else if (iequals(args[i], "auth") && i + 2 < args.size()) {
+        return net::reply::error("ERR AUTH <password> called without any password configured "
+                                 "for the default user. Are you sure your configuration is "
+                                 "correct?");
+      } else {
+        return net::reply::error("ERR Syntax error in HELLO option '" + args[i] + "'");
+      }
+    }
+  }
+  std::string version = client.server ? client.server->version : "";
+  return net::reply::array(
+    {net::reply::bulk("server"), net::reply::bulk("otkv"), net::reply::bulk("version"),
+     net::reply::bulk(version), net::reply::bulk("proto"), net::reply::integer(2),
+     net::reply::bulk("id"), net::reply::integer(static_cast<int64_t>(client.id)),
+     net::reply::bulk("mode"), net::reply::bulk("standalone"), net::reply::bulk("role"),
+     net::reply::bulk("master"), net::reply::bulk("modules"), net::reply::array({})});
+}
+
+/// AUTH [user] password → an error: no password is configured.
+net::reply conn_auth(client_context&, net::arg_list& args) {
+  if (args.size() > 3)
+    return err::syntax();
+  return net::reply::error("ERR AUTH <password> called without any password configured for "
+                           "the default user. Are you sure your configuration is correct?");
+}
+
+/// CONFIG GET pattern [pattern …] → flat array of matching name, value pairs.
+net::reply conn_config(client_context& client, net::arg_list& args) {
+  if (iequals(args[1], "get") && args.size() >= 3) {
+    std::vector<net::reply> out;
+    if (client.server)
+      for (const auto& [name, value] : client.server->config)
+        for (size_t i = 2; i < args.size(); ++i)
+          if (store::glob_match(args[i], name, true)) {
+            out.push_back(net::reply::bulk(name));
+            out.push_back(net::reply::bulk(value));
+            break;
+          }
+    return net::reply::array(std::move(out));
+  }
+  if (iequals(args[1], "resetstat") && args.size() == 2) {
+    if (client.server) {
+      client.server->total_commands = 0;
+      client.server->total_connections = 0;
+      client.server->rejected_connections = 0;
+      client.server->net_input_bytes = 0;
+      client.server->net_output_bytes = 0;
+    }
+    return net::reply::ok();
+  }
+  if (iequals(args[1], "get") || iequals(args[1], "resetstat"))
+    return err::arity("config|" + to_lower(args[1]));
+  return err::unknown_subcommand(args[1], "config");
+}
+
+/// SHUTDOWN [NOSAVE|SAVE|NOW|FORCE] → no reply; the server drains and exits.
+net::reply conn_shutdown(client_context& client, net::arg_list& args) {
+  for (size_t i = 1; i < args.size(); ++i)
+    if (!iequals(args[i], "nosave") && !iequals(args[i], "save") && !iequals(args[i], "now")
+        && !iequals(args[i], "force"))
+      return err::syntax();
+  if (client.server)
+    client.server->shutdown_requested = true;
+  client.close_after_reply = true;
+  return net::reply::raw({});
+}
+
+namespace {
+
+bool wants(const net::arg_list& args, std::string_view section) {
+  if (args.size() == 1)
+    return section != "commandstats";
+  for (size_t i = 1; i < args.size(); ++i)
+    if (iequals(args[i], section) || iequals(args[i], "all") || iequals(args[i], "everything")
+        || iequals(args[i], "default"))
+      return true;
+  return false;
+}
+
+void field(std::string& out, std::string_view name, const std::string& value) {
+  out.append(name.data(), name.size());
+  out += ':';
+  out += value;
+  out += "\r\n";
+}
+
+void field(std::string& out, std::string_view name, uint64_t value) {
+  field(out, name, std::to_string(value));
+}
+
+} // namespace
+
+/// INFO [section …] → bulk text with the server, clients, stats and keyspace sections;
+/// `fanout.results` holds each partition's [keys, expiring, expired].
+net::reply merge_info(client_context& client, fanout& f) {
+  uint64_t keys = 0, expiring = 0, expired = 0;
+  for (const auto& r : f.results) {
+    if (r.items.size() != 3)
+      continue;
+    keys += static_cast<uint64_t>(r.items[0].number);
+    expiring += static_cast<uint64_t>(r.items[1].number);
+    expired += static_cast<uint64_t>(r.items[2].number);
+  }
+  server_context empty;
+  const server_context& s = client.server ? *client.server : empty;
+  std::string out;
+  const auto& args = f.args;
+  if (wants(args, "server")) {
+    int64_t uptime = (client.now - s.started_ms) / 1000;
+    out += "# Server\r\n";
+    field(out, "redis_version", "7.0.0");
+    field(out, "otkv_version", s.version);
+    field(out, "redis_mode", "standalone");
+    field(out, "os", "Linux");
+    field(out, "arch_bits", "64");
+    field(out, "multiplexing_api", "epoll");
+    field(out, "process_id", static_cast<uint64_t>(s.pid));
+    field(out, "tcp_port", s.port);
+    field(out, "uptime_in_seconds", static_cast<uint64_t>(uptime));
+    field(out, "uptime_in_days", static_cast<uint64_t>(uptime / 86400));
+    field(out, "executable", s.executable);
+    field(out, "config_file", s.config_file);
+    field(out, "partitions", s.partitions);
+    out += "\r\n";
+  }
+  if (wants(args, "clients")) {
+    out += "# Clients\r\n";
+    field(out, "connected_clients", s.connected_clients);
+    out += "\r\n";
+  }
+  if (wants(args, "stats")) {
+    out += "# Stats\r\n";
+    field(out, "total_connections_received", s.total_connections);
+    field(out, "total_commands_processed", s.total_commands);
+    field(out, "total_net_input_bytes", s.net_input_bytes);
+    field(out, "total_net_output_bytes", s.net_output_bytes);
+    field(out, "rejected_connections", s.rejected_connections);
+    field(out, "expired_keys", expired);
+    field(out, "request_timeouts", s.request_timeouts);
+    field(out, "worker_restarts", s.worker_restarts);
+    out += "\r\n";
+  }
+  if (wants(args, "keyspace")) {
+    out += "# Keyspace\r\n";
+    if (keys > 0)
+      out += "db0:keys=" + std::to_string(keys) + ",expires=" + std::to_string(expiring)
+             + ",avg_ttl=0\r\n";
+  }
+  return net::reply::bulk(std::move(out));
+}
+
+} // namespace otkv::cmd

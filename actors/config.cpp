@@ -1,0 +1,178 @@
+#include "actors/config.hpp"
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "net/integer.hpp"
+
+namespace otkv {
+
+namespace {
+
+uint32_t cores() {
+  auto n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+/// Parses an unsigned integer in [min, max]; returns an error message or "".
+std::string to_uint(const std::string& name, const std::string& text, uint64_t min, uint64_t max,
+                    uint64_t& out) {
+  int64_t v = 0;
+  if (!net::parse_int64(text, v) || v < static_cast<int64_t>(min)
+      || static_cast<uint64_t>(v) > max)
+    return "invalid value '" + text + "' for " + name + " (expected an integer from "
+           + std::to_string(min) + " to " + std::to_string(max) + ")";
+  out = static_cast<uint64_t>(v);
+  return {};
+}
+
+const char* const loglevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+
+/// Sets one setting by its flag name (without dashes). Returns an error message or "".
+std::string set_value(server_config& cfg, const std::string& name, const std::string& value) {
+  uint64_t v = 0;
+  std::string err;
+  if (name == "bind") {
+    if (value.empty())
+      return "--bind needs an address";
+    cfg.bind = value;
+  } else if (name == "port") {
+    if ((err = to_uint(name, value, 0, 65535, v)).empty())
+      cfg.port = static_cast<uint16_t>(v);
+  } else if (name == "partitions") {
+    if ((err = to_uint(name, value, 1, 4096, v)).empty())
+      cfg.partitions = static_cast<uint32_t>(v);
+  } else if (name == "threads") {
+    if ((err = to_uint(name, value, 1, 1024, v)).empty())
+      cfg.threads = static_cast<uint32_t>(v);
+  } else if (name == "dir") {
+    cfg.dir = value;
+  } else if (name == "loglevel") {
+    for (auto* l : loglevels)
+      if (value == l) {
+        cfg.loglevel = value;
+        return {};
+      }
+    return "invalid value '" + value + "' for loglevel (trace, debug, info, warn, error, off)";
+  } else if (name == "request-timeout-ms") {
+    if ((err = to_uint(name, value, 1, 3600000, v)).empty())
+      cfg.request_timeout_ms = static_cast<uint32_t>(v);
+  } else if (name == "request-attempts") {
+    if ((err = to_uint(name, value, 1, 100, v)).empty())
+      cfg.request_attempts = static_cast<uint32_t>(v);
+  } else {
+    return "unknown option '" + name + "' (see --help)";
+  }
+  return err;
+}
+
+} // namespace
+
+uint32_t server_config::effective_partitions() const {
+  return partitions != 0 ? partitions : cores();
+}
+
+uint32_t server_config::effective_threads() const {
+  return threads != 0 ? threads : cores();
+}
+
+std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const {
+  return {{"bind", bind},
+          {"port", std::to_string(port)},
+          {"dir", dir},
+          {"loglevel", loglevel},
+          {"partitions", std::to_string(effective_partitions())},
+          {"threads", std::to_string(effective_threads())},
+          {"request-timeout-ms", std::to_string(request_timeout_ms)},
+          {"request-attempts", std::to_string(request_attempts)},
+          {"databases", "1"},
+          {"save", ""},
+          {"appendonly", "no"},
+          {"maxmemory", "0"},
+          {"timeout", "0"},
+          {"protected-mode", "yes"},
+          {"maxclients", "10000"},
+          {"proto-max-bulk-len", "536870912"},
+          {"client-query-buffer-limit", "1073741824"}};
+}
+
+std::string apply_json(const std::string& text, server_config& cfg) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return "the config file is not a JSON object";
+  for (auto& [key, value] : j.items()) {
+    std::string v;
+    if (value.is_string())
+      v = value.get<std::string>();
+    else if (value.is_number_integer())
+      v = std::to_string(value.get<int64_t>());
+    else
+      return "config key '" + key + "' must be a string or an integer";
+    if (auto err = set_value(cfg, key, v); !err.empty())
+      return err;
+  }
+  return {};
+}
+
+std::string parse_config(const std::vector<std::string>& args, server_config& cfg) {
+  // Split "--name=value" and "--name value" into pairs first.
+  std::vector<std::pair<std::string, std::string>> flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "--help" || a == "-h") {
+      cfg.help = true;
+      continue;
+    }
+    if (a == "--version" || a == "-v") {
+      cfg.show_version = true;
+      continue;
+    }
+    if (a.size() < 3 || a.compare(0, 2, "--") != 0)
+      return "unexpected argument '" + a + "' (see --help)";
+    auto eq = a.find('=');
+    if (eq != std::string::npos) {
+      flags.emplace_back(a.substr(2, eq - 2), a.substr(eq + 1));
+    } else {
+      if (i + 1 >= args.size())
+        return "option '" + a + "' needs a value";
+      flags.emplace_back(a.substr(2), args[++i]);
+    }
+  }
+  for (auto& [name, value] : flags) {
+    if (name != "config")
+      continue;
+    std::ifstream in(value);
+    if (!in)
+      return "cannot read config file '" + value + "'";
+    std::stringstream ss;
+    ss << in.rdbuf();
+    if (auto err = apply_json(ss.str(), cfg); !err.empty())
+      return value + ": " + err;
+    cfg.config_file = value;
+  }
+  for (auto& [name, value] : flags)
+    if (name != "config")
+      if (auto err = set_value(cfg, name, value); !err.empty())
+        return err;
+  return {};
+}
+
+std::string usage() {
+  return "Usage: otkv-server [options]\n"
+         "\n"
+         "  --config FILE             JSON file with any of the keys below (flags win)\n"
+         "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
+         "  --port N                  TCP port, 0 = any free port (default 7379)\n"
+         "  --partitions N            keyspace partitions (default: one per core)\n"
+         "  --threads N               actor scheduler threads (default: one per core)\n"
+         "  --dir PATH                data directory (default .)\n"
+         "  --loglevel LEVEL          trace|debug|info|warn|error|off (default info)\n"
+         "  --request-timeout-ms N    time one attempt of a request may take (default 1000)\n"
+         "  --request-attempts N      attempts before a timeout error (default 2)\n"
+         "  --help, --version\n";
+}
+
+} // namespace otkv

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace otkv {
+
+/// The OTKV version string.
+inline constexpr const char* version = "0.1.0";
+
+/// Server settings: command-line flags, or the same keys in a JSON file (--config).
+struct server_config {
+  std::string bind = "127.0.0.1";   ///< address to listen on
+  uint16_t port = 7379;             ///< TCP port; 0 = any free port
+  uint32_t partitions = 0;          ///< 0 = one per core
+  uint32_t threads = 0;             ///< scheduler threads; 0 = one per core
+  std::string dir = ".";            ///< data directory
+  std::string loglevel = "info";    ///< trace, debug, info, warn, error, off
+  uint32_t request_timeout_ms = 1000; ///< time one attempt of a request may take
+  uint32_t request_attempts = 2;    ///< attempts before the client gets a timeout error
+  std::string config_file;          ///< the JSON file read, if any
+  bool help = false;
+  bool show_version = false;
+
+  /// Partitions after applying the default.
+  uint32_t effective_partitions() const;
+  /// Scheduler threads after applying the default.
+  uint32_t effective_threads() const;
+  /// Name/value pairs for CONFIG GET, with Redis's names where they exist.
+  std::vector<std::pair<std::string, std::string>> as_pairs() const;
+};
+
+/// Applies `--config FILE` (if given) and then every flag in `args` (argv without the
+/// program name). Returns an error message, or an empty string on success.
+std::string parse_config(const std::vector<std::string>& args, server_config& cfg);
+
+/// Applies the keys of a JSON object text to `cfg`. Returns an error message or "".
+std::string apply_json(const std::string& json_text, server_config& cfg);
+
+/// The --help text.
+std::string usage();
+
+} // namespace otkv

@@ -1,0 +1,70 @@
+#pragma once
+
+// Messages between the connection broker, the supervisor and the partition workers.
+// They never leave the process, so they are allowed as unsafe (unserialised) types.
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/commands/command.hpp"
+#include "net/reply.hpp"
+#include "net/request_parser.hpp"
+#include "store/partition.hpp"
+
+namespace otkv {
+
+/// Sent by the broker to itself: route the requests gathered in this mailbox turn.
+using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
+/// Asks the server to stop: stop accepting, answer what is in flight, exit.
+using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
+/// Asks the broker for the port it listens on.
+using port_atom = caf::atom_constant<caf::atom("port")>;
+
+/// One request (or one part of a multi-partition request) for a partition worker.
+struct work_item {
+  uint64_t conn;            ///< connection id
+  uint64_t seq;             ///< request number on that connection
+  uint32_t part;            ///< part index for multi-partition requests
+  bool encode;              ///< the result is the final reply: encode it on the worker
+  const cmd::command* cmd;  ///< entry of the static command table
+  net::arg_list args;
+};
+
+/// The requests for one partition gathered in one broker mailbox turn.
+struct work_batch {
+  std::vector<work_item> items;
+};
+
+/// The result of one work_item.
+struct done_item {
+  uint64_t conn;
+  uint64_t seq;
+  uint32_t part;
+  net::reply result;
+};
+
+/// The results of one work_batch, in the order of its items.
+struct done_batch {
+  uint32_t partition;
+  std::vector<done_item> items;
+};
+
+/// The current partition → worker table (index = partition).
+struct worker_table {
+  std::vector<caf::actor> workers;
+};
+
+/// A partition's data. Owned by the supervisor so it outlives the worker serving it.
+using partition_data = std::shared_ptr<store::partition>;
+
+} // namespace otkv
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::work_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::done_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::worker_table)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::partition_data)

@@ -1,0 +1,419 @@
+#include "actors/server_broker.hpp"
+
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/clock.hpp"
+#include "actors/commands/dispatch.hpp"
+#include "actors/config.hpp"
+
+namespace otkv {
+
+const char* server_broker_state::name = "server_broker";
+
+namespace {
+
+using broker_ptr = caf::io::stateful_broker<server_broker_state>*;
+
+/// Bytes asked of the socket per read.
+constexpr size_t read_chunk = 64 * 1024;
+/// How often deadlines and the shutdown drain are checked.
+constexpr auto tick_interval = std::chrono::milliseconds(50);
+
+void schedule_dispatch(broker_ptr self) {
+  if (!self->state.dispatch_scheduled) {
+    self->state.dispatch_scheduled = true;
+    self->send(self, dispatch_atom::value);
+  }
+}
+
+/// Sends what it can of `c.peer_out` on the duplicated socket; closes that socket
+/// once every reply is out, or when it fails.
+void write_peer(connection& c) {
+  while (!c.peer_out.empty()) {
+    auto n = ::send(c.peer_fd, c.peer_out.data(), c.peer_out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+      return; // retried on the next tick
+    if (n <= 0) {
+      c.peer_out.clear();
+      c.queue.clear();
+      break;
+    }
+    c.peer_out.erase(0, static_cast<size_t>(n));
+  }
+  if (c.queue.empty()) {
+    ::close(c.peer_fd);
+    c.peer_fd = -1;
+    c.closed = true;
+  }
+}
+
+/// Writes the replies at the front of the queue that are ready; closes the connection
+/// after a reply that asks for it.
+void write_ready(broker_ptr self, connection& c) {
+  if (c.closed)
+    return;
+  if (c.peer_fd >= 0) {
+    while (!c.queue.empty() && c.queue.front().ready) {
+      c.peer_out += c.queue.front().bytes;
+      self->state.server.net_output_bytes += c.queue.front().bytes.size();
+      bool close = c.queue.front().close_after;
+      c.queue.pop_front();
+      ++c.first_seq;
+      if (close)
+        c.queue.clear();
+    }
+    write_peer(c);
+    return;
+  }
+  auto& buf = self->wr_buf(c.hdl);
+  bool wrote = false, close = false;
+  while (!c.queue.empty() && c.queue.front().ready) {
+    auto& slot = c.queue.front();
+    buf.insert(buf.end(), slot.bytes.begin(), slot.bytes.end());
+    self->state.server.net_output_bytes += slot.bytes.size();
+    close = slot.close_after;
+    c.queue.pop_front();
+    ++c.first_seq;
+    wrote = true;
+    if (close)
+      break;
+  }
+  if (wrote)
+    self->flush(c.hdl);
+  if (close) {
+    self->close(c.hdl);
+    c.closed = true;
+  }
+}
+
+/// Forgets connections that were closed.
+void reap(broker_ptr self) {
+  auto& st = self->state;
+  for (auto i = st.conns.begin(); i != st.conns.end();) {
+    if (i->second.closed) {
+      auto h = st.by_handle.find(i->second.hdl.id());
+      if (h != st.by_handle.end() && h->second == i->first)
+        st.by_handle.erase(h);
+      --st.server.connected_clients;
+      i = st.conns.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+void begin_shutdown(broker_ptr self, const char* why) {
+  auto& st = self->state;
+  if (st.draining)
+    return;
+  st.draining = true;
+  spdlog::info("shutting down ({}): no new connections, draining requests in flight", why);
+  self->close(st.acceptor);
+  for (auto& [id, c] : st.conns)
+    c.closing = true;
+}
+
+/// During shutdown: stops once no connection waits for a reply.
+void check_drained(broker_ptr self) {
+  auto& st = self->state;
+  if (!st.draining)
+    return;
+  for (auto& [id, c] : st.conns)
+    if (!c.closed && !c.queue.empty())
+      return;
+  for (auto& [id, c] : st.conns)
+    if (!c.closed)
+      self->close(c.hdl);
+  spdlog::info("all requests answered; stopping");
+  self->quit();
+}
+
+/// Adds a slot holding a final reply.
+void push_ready(connection& c, const net::reply& r, bool close_after = false) {
+  auto& slot = c.queue.emplace_back();
+  slot.bytes = net::encode(r);
+  slot.ready = true;
+  slot.close_after = close_after;
+}
+
+/// Handles one parsed request of connection `c`.
+void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store::millis now) {
+  auto& st = self->state;
+  ++st.server.total_commands;
+  net::reply error;
+  const cmd::command* command = cmd::resolve(args, error);
+  if (command == nullptr) {
+    push_ready(c, error);
+    return;
+  }
+  if (command->where == cmd::route::connection) {
+    c.client.now = now;
+    auto r = command->on_connection(c.client, args);
+    push_ready(c, r, c.client.close_after_reply);
+    if (c.client.close_after_reply)
+      c.closing = true;
+    return;
+  }
+  uint64_t seq = c.first_seq + c.queue.size();
+  auto& slot = c.queue.emplace_back();
+  cmd::fanout f;
+  auto parts = cmd::split(*command, std::move(args), static_cast<uint32_t>(st.workers.size()), f);
+  bool merge = cmd::needs_merge(*command, parts.size());
+  slot.missing = parts.size();
+  slot.partition = parts.front().partition;
+  slot.deadline = now + st.opts.request_deadline_ms;
+  if (merge) {
+    f.results.resize(parts.size());
+    slot.fan = std::make_unique<cmd::fanout>(std::move(f));
+    slot.cmd = command;
+  }
+  for (uint32_t i = 0; i < parts.size(); ++i)
+    st.batches[parts[i].partition].items.push_back(
+      {c.client.id, seq, i, !merge, command, std::move(parts[i].args)});
+  schedule_dispatch(self);
+}
+
+void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
+  auto& st = self->state;
+  st.server.net_input_bytes += buf.size();
+  if (c.closing)
+    return;
+  const char* pos = buf.data();
+  const char* end = pos + buf.size();
+  store::millis now = now_ms();
+  net::arg_list args;
+  while (pos < end && !c.closing) {
+    switch (c.parser.feed(pos, end, args)) {
+      case net::parse_status::need_more:
+        break;
+      case net::parse_status::done:
+        handle_request(self, c, std::move(args), now);
+        args.clear();
+        break;
+      case net::parse_status::error:
+        push_ready(c, net::reply::error("ERR Protocol error: " + c.parser.error()), true);
+        c.closing = true;
+        break;
+      case net::parse_status::abuse:
+        spdlog::warn("possible cross-protocol attack from {}: connection closed", c.client.addr);
+        c.queue.clear();
+        self->close(c.hdl);
+        c.closed = true;
+        c.closing = true;
+        break;
+    }
+  }
+  if (st.server.shutdown_requested)
+    begin_shutdown(self, "SHUTDOWN command");
+  write_ready(self, c);
+}
+
+/// Applies one worker result to its reply slot.
+void apply_result(broker_ptr self, done_item& item) {
+  auto& st = self->state;
+  auto i = st.conns.find(item.conn);
+  if (i == st.conns.end() || i->second.closed)
+    return; // the client went away
+  auto& c = i->second;
+  if (item.seq < c.first_seq || item.seq - c.first_seq >= c.queue.size())
+    return;
+  auto& slot = c.queue[item.seq - c.first_seq];
+  if (slot.ready)
+    return; // already answered (timed out)
+  if (slot.fan) {
+    slot.fan->results[item.part] = std::move(item.result);
+    if (--slot.missing > 0)
+      return;
+    c.client.now = now_ms();
+    slot.bytes = net::encode(slot.cmd->on_merge(c.client, *slot.fan));
+    slot.fan.reset();
+  } else if (item.result.type == net::reply::kind::raw) {
+    slot.bytes = std::move(item.result.text);
+  } else {
+    slot.bytes = net::encode(item.result);
+  }
+  slot.ready = true;
+  if (slot.bytes.size() > 0 && &slot == &c.queue.front())
+    st.touched.push_back(item.conn);
+}
+
+/// Answers requests past their final deadline with a timeout error.
+void expire_requests(broker_ptr self, store::millis now) {
+  auto& st = self->state;
+  for (auto& [id, c] : st.conns) {
+    bool any = false;
+    for (auto& slot : c.queue) {
+      if (slot.ready || slot.deadline > now)
+        continue;
+      ++st.server.request_timeouts;
+      slot.bytes = net::encode(net::reply::error(
+        "TIMEOUT request to partition " + std::to_string(slot.partition) + " timed out after "
+        + std::to_string(st.opts.request_deadline_ms) + " ms"));
+      slot.fan.reset();
+      slot.ready = true;
+      any = true;
+    }
+    if (any || c.peer_fd >= 0)
+      write_ready(self, c);
+    if (c.peer_fd >= 0 && c.peer_deadline <= now) {
+      ::close(c.peer_fd);
+      c.peer_fd = -1;
+      c.closed = true;
+    }
+  }
+}
+
+std::string client_list(broker_ptr self) {
+  std::string out;
+  store::millis now = now_ms();
+  for (auto& [id, c] : self->state.conns) {
+    out += "id=" + std::to_string(id) + " addr=" + c.client.addr + " laddr=" + c.client.laddr
+           + " name=" + c.client.name + " age=" + std::to_string((now - c.client.created_ms) / 1000)
+           + " db=0 qbuf-pending=" + std::to_string(c.queue.size())
+           + " lib-name=" + c.client.lib_name + " lib-ver=" + c.client.lib_ver + "\n";
+  }
+  return out;
+}
+
+} // namespace
+
+caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
+                            broker_options opts, worker_table table, caf::actor supervisor) {
+  auto& st = self->state;
+  st.opts = std::move(opts);
+  st.workers = std::move(table.workers);
+  st.batches.resize(st.workers.size());
+  auto bound = self->add_tcp_doorman(st.opts.port, st.opts.bind.c_str(), true);
+  if (!bound) {
+    spdlog::error("cannot listen on {}:{}: {}", st.opts.bind, st.opts.port,
+                  self->system().render(bound.error()));
+    self->quit(bound.error());
+    return {};
+  }
+  st.acceptor = bound->first;
+  auto& srv = st.server;
+  srv.version = version;
+  srv.bind = st.opts.bind;
+  srv.port = bound->second;
+  srv.partitions = static_cast<uint32_t>(st.workers.size());
+  srv.pid = static_cast<int64_t>(::getpid());
+  srv.started_ms = now_ms();
+  srv.config = st.opts.config;
+  for (auto& [name, value] : srv.config)
+    if (name == "port")
+      value = std::to_string(srv.port);
+  srv.config_file = st.opts.config_file;
+  srv.client_list = [self] { return client_list(self); };
+  self->send(supervisor, caf::subscribe_atom_v);
+  self->delayed_send(self, tick_interval, caf::tick_atom_v);
+  return {
+    [=](const caf::io::new_connection_msg& msg) {
+      auto& st = self->state;
+      if (st.draining) {
+        self->close(msg.handle);
+        return;
+      }
+      self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk));
+      uint64_t id = st.next_client_id++;
+      auto& c = st.conns[id];
+      c.hdl = msg.handle;
+      c.parser.set_limits(st.opts.limits);
+      c.client.id = id;
+      c.client.addr = self->remote_addr(msg.handle) + ":"
+                      + std::to_string(self->remote_port(msg.handle));
+      c.client.laddr = st.opts.bind + ":" + std::to_string(st.server.port);
+      c.client.created_ms = now_ms();
+      c.client.server = &st.server;
+      st.by_handle[msg.handle.id()] = id;
+      ++st.server.connected_clients;
+      ++st.server.total_connections;
+    },
+    [=](const caf::io::new_data_msg& msg) {
+      auto& st = self->state;
+      auto h = st.by_handle.find(msg.handle.id());
+      if (h == st.by_handle.end())
+        return;
+      handle_data(self, st.conns[h->second], msg.buf);
+      reap(self);
+      check_drained(self);
+    },
+    [=](const caf::io::connection_closed_msg& msg) {
+      auto& st = self->state;
+      auto h = st.by_handle.find(msg.handle.id());
+      if (h == st.by_handle.end())
+        return;
+      auto& c = st.conns[h->second];
+      // The peer may only have shut down its sending side: CAF cannot write to this
+      // handle any more, but replies still owed go out on a duplicate of the socket
+      // (CAF's connection handle id is the socket descriptor, still open here).
+      st.by_handle.erase(h);
+      if (!c.queue.empty()) {
+        c.peer_fd = ::fcntl(static_cast<int>(msg.handle.id()), F_DUPFD_CLOEXEC, 0);
+        c.peer_deadline = now_ms() + st.opts.request_deadline_ms + 1000;
+        c.closing = true;
+      }
+      if (c.peer_fd < 0)
+        c.closed = true;
+      else
+        write_ready(self, c);
+      reap(self);
+      check_drained(self);
+    },
+    [=](const caf::io::acceptor_closed_msg&) {},
+    [=](dispatch_atom) {
+      auto& st = self->state;
+      st.dispatch_scheduled = false;
+      for (size_t p = 0; p < st.batches.size(); ++p) {
+        if (st.batches[p].items.empty())
+          continue;
+        self->send(st.workers[p], std::move(st.batches[p]));
+        st.batches[p] = work_batch{};
+      }
+    },
+    [=](done_batch& batch) {
+      auto& st = self->state;
+      for (auto& item : batch.items)
+        apply_result(self, item);
+      for (auto id : st.touched) {
+        auto i = st.conns.find(id);
+        if (i != st.conns.end())
+          write_ready(self, i->second);
+      }
+      st.touched.clear();
+      reap(self);
+      check_drained(self);
+    },
+    [=](caf::update_atom, worker_table& t) {
+      auto& st = self->state;
+      if (t.workers != st.workers && !st.workers.empty()) {
+        for (size_t i = 0; i < t.workers.size(); ++i)
+          if (t.workers[i] != st.workers[i])
+            ++st.server.worker_restarts;
+      }
+      st.workers = std::move(t.workers);
+    },
+    [=](caf::tick_atom) {
+      expire_requests(self, now_ms());
+      reap(self);
+      check_drained(self);
+      self->delayed_send(self, tick_interval, caf::tick_atom_v);
+    },
+    [=](shutdown_atom) {
+      begin_shutdown(self, "signal");
+      check_drained(self);
+    },
+    [=](port_atom) { return self->state.server.port; },
+  };
+}
+
+} // namespace otkv

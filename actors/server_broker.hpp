@@ -1,0 +1,80 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/io/broker.hpp>
+
+#include "actors/commands/command.hpp"
+#include "actors/messages.hpp"
+#include "net/request_parser.hpp"
+
+namespace otkv {
+
+/// What the broker needs to know at start.
+struct broker_options {
+  std::string bind = "127.0.0.1";
+  uint16_t port = 0;
+  store::millis request_deadline_ms = 2000; ///< final deadline of one request
+  net::limits limits;
+  std::vector<std::pair<std::string, std::string>> config; ///< for CONFIG GET
+  std::string config_file;
+};
+
+/// A reply slot: one per request, released to the socket in request order.
+struct pending_reply {
+  bool ready = false;
+  bool close_after = false;
+  std::string bytes;                  ///< the encoded reply once ready
+  const cmd::command* cmd = nullptr;  ///< set for merged multi-partition requests
+  std::unique_ptr<cmd::fanout> fan;   ///< results gathered so far
+  size_t missing = 0;                 ///< parts not answered yet
+  uint32_t partition = 0;             ///< partition of the first part (for errors)
+  store::millis deadline = 0;
+};
+
+/// One client connection.
+struct connection {
+  caf::io::connection_handle hdl;
+  net::request_parser parser;
+  cmd::client_context client;
+  std::deque<pending_reply> queue; ///< unwritten replies; front has sequence first_seq
+  uint64_t first_seq = 0;
+  bool closing = false;            ///< read nothing more (QUIT, protocol error, shutdown)
+  bool closed = false;
+  /// After the peer half-closed (shut down its sending side) while replies were
+  /// pending, CAF drops its socket; a duplicate of it (`peer_fd`) carries the
+  /// remaining replies, as Redis answers `printf 'GET k\r\n' | nc -q1 …`.
+  int peer_fd = -1;
+  std::string peer_out;            ///< bytes not yet accepted by `peer_fd`
+  store::millis peer_deadline = 0; ///< give up on `peer_fd` after this
+};
+
+/// State of the server broker: the listening socket and every connection.
+struct server_broker_state {
+  broker_options opts;
+  cmd::server_context server;
+  std::vector<caf::actor> workers;
+  std::vector<work_batch> batches; ///< requests gathered per partition this turn
+  bool dispatch_scheduled = false;
+  std::unordered_map<uint64_t, connection> conns; ///< by client id
+  std::unordered_map<int64_t, uint64_t> by_handle; ///< connection handle id → client id
+  std::vector<uint64_t> touched;  ///< connections with replies to write
+  caf::io::accept_handle acceptor;
+  uint64_t next_client_id = 1;
+  bool draining = false;
+  static const char* name;
+};
+
+/// The TCP front end: accepts connections, parses requests, routes them in batches
+/// to partition workers, merges multi-partition results and writes replies in
+/// request order. Answers `port_atom` with the bound port and `shutdown_atom` by
+/// draining and stopping.
+caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
+                            broker_options opts, worker_table table, caf::actor supervisor);
+
+} // namespace otkv

@@ -1,0 +1,67 @@
+#include "net/reply.hpp"
+
+#include <charconv>
+
+namespace otkv::net {
+
+namespace {
+
+void append_number(std::string& out, int64_t n) {
+  char buf[24];
+  auto res = std::to_chars(buf, buf + sizeof(buf), n);
+  out.append(buf, res.ptr);
+}
+
+/// Status and error lines may not contain CR or LF; they are replaced by spaces.
+void append_line(std::string& out, char prefix, const std::string& text) {
+  out.push_back(prefix);
+  size_t start = out.size();
+  out += text;
+  for (size_t i = start; i < out.size(); ++i)
+    if (out[i] == '\r' || out[i] == '\n')
+      out[i] = ' ';
+  out += "\r\n";
+}
+
+} // namespace
+
+void append_bulk(std::string& out, std::string_view data) {
+  out.push_back('$');
+  append_number(out, static_cast<int64_t>(data.size()));
+  out += "\r\n";
+  out.append(data.data(), data.size());
+  out += "\r\n";
+}
+
+void append_integer(std::string& out, int64_t n) {
+  out.push_back(':');
+  append_number(out, n);
+  out += "\r\n";
+}
+
+void encode(const reply& r, std::string& out) {
+  switch (r.type) {
+    case reply::kind::status: append_line(out, '+', r.text); break;
+    case reply::kind::error: append_line(out, '-', r.text); break;
+    case reply::kind::integer: append_integer(out, r.number); break;
+    case reply::kind::bulk: append_bulk(out, r.text); break;
+    case reply::kind::null: out += "$-1\r\n"; break;
+    case reply::kind::null_array: out += "*-1\r\n"; break;
+    case reply::kind::raw: out += r.text; break;
+    case reply::kind::array:
+      out.push_back('*');
+      append_number(out, static_cast<int64_t>(r.items.size()));
+      out += "\r\n";
+      for (const auto& item : r.items)
+        encode(item, out);
+      break;
+  }
+}
+
+std::string encode(const reply& r) {
+  std::string out;
+  encode(r, out);
+  return out;
+}
+
+} // namespace otkv::net

@@ -1,0 +1,70 @@
+#pragma once
+
+// In-process harness: runs commands through the same resolve → split → partition →
+// merge path as the server, on plain partitions, with a clock the test moves.
+
+#include <string>
+#include <vector>
+
+#include "actors/commands/dispatch.hpp"
+#include "net/reply.hpp"
+#include "store/partition.hpp"
+
+namespace otkv::test {
+
+class harness {
+public:
+  explicit harness(uint32_t partitions = 4) : parts_(partitions) {
+    client_.id = 7;
+    client_.server = &server_;
+    server_.version = "test";
+    server_.partitions = partitions;
+  }
+
+  /// Runs one command; returns the RESP bytes of its reply.
+  std::string run(std::vector<std::string> args) {
+    net::reply error;
+    const cmd::command* c = cmd::resolve(args, error);
+    if (c == nullptr)
+      return net::encode(error);
+    client_.now = now;
+    if (c->where == cmd::route::connection)
+      return net::encode(c->on_connection(client_, args));
+    cmd::fanout f;
+    auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(parts_.size()), f);
+    std::vector<net::reply> results;
+    for (auto& p : parts) {
+      cmd::op_context ctx{parts_[p.partition], now};
+      results.push_back(cmd::run_on_partition(*c, ctx, p.args));
+    }
+    if (!cmd::needs_merge(*c, parts.size()))
+      return net::encode(results.front());
+    f.results = std::move(results);
+    return net::encode(c->on_merge(client_, f));
+  }
+
+  /// Runs the active expiry sweep on every partition.
+  size_t sweep(size_t budget = 1000) {
+    size_t n = 0;
+    for (auto& p : parts_)
+      n += p.sweep(now, budget);
+    return n;
+  }
+
+  store::millis now = 1'700'000'000'000; ///< the virtual clock
+  cmd::server_context server_;
+  cmd::client_context client_;
+  std::vector<store::partition> parts_;
+};
+
+/// RESP helpers for expected replies.
+inline std::string bulk(const std::string& s) {
+  return "$" + std::to_string(s.size()) + "\r\n" + s + "\r\n";
+}
+inline std::string integer(long long n) {
+  return ":" + std::to_string(n) + "\r\n";
+}
+inline const std::string ok = "+OK\r\n";
+inline const std::string nil = "$-1\r\n";
+
+} // namespace otkv::test

@@ -1,0 +1,108 @@
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+#include "harness.hpp"
+
+using namespace otkv::test;
+
+TEST_CASE("DEL and EXISTS count keys across partitions", "[keyspace][multikey]") {
+  harness h(4);
+  for (const char* k : {"a", "b", "c", "d", "e"})
+    h.run({"SET", k, "1"});
+  CHECK(h.run({"EXISTS", "a", "b", "zz", "a"}) == integer(3));
+  CHECK(h.run({"DEL", "a", "b", "zz", "a"}) == integer(2));
+  CHECK(h.run({"EXISTS", "a", "b", "c"}) == integer(1));
+  CHECK(h.run({"DBSIZE"}) == integer(3));
+  CHECK(h.run({"DEL"}) == "-ERR wrong number of arguments for 'del' command\r\n");
+}
+
+TEST_CASE("KEYS matches globs over every partition", "[keyspace]") {
+  harness h(4);
+  for (const char* k : {"user:1", "user:2", "user:10", "item:1", "hello", "hallo", "hxllo"})
+    h.run({"SET", k, "v"});
+  auto count = [&](const char* pattern) {
+    auto r = h.run({"KEYS", pattern});
+    return std::stoi(r.substr(1, r.find('\r') - 1));
+  };
+  CHECK(count("*") == 7);
+  CHECK(count("user:*") == 3);
+  CHECK(count("user:?") == 2);
+  CHECK(count("h[ae]llo") == 2);
+  CHECK(count("h[^e]llo") == 2);
+  CHECK(count("nothing*") == 0);
+  CHECK(h.run({"KEYS", "hel*"}) == "*1\r\n" + bulk("hello"));
+}
+
+TEST_CASE("EXPIRE, TTL, PTTL and PERSIST", "[keyspace][expiry]") {
+  harness h;
+  CHECK(h.run({"EXPIRE", "k", "10"}) == integer(0));
+  CHECK(h.run({"TTL", "k"}) == integer(-2));
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"TTL", "k"}) == integer(-1));
+  CHECK(h.run({"EXPIRE", "k", "10"}) == integer(1));
+  CHECK(h.run({"TTL", "k"}) == integer(10));
+  CHECK(h.run({"PTTL", "k"}) == integer(10000));
+  h.now += 2600;
+  CHECK(h.run({"TTL", "k"}) == integer(7)); // 7.4 s rounds to 7
+  CHECK(h.run({"PEXPIRE", "k", "500"}) == integer(1));
+  CHECK(h.run({"PTTL", "k"}) == integer(500));
+  CHECK(h.run({"PERSIST", "k"}) == integer(1));
+  CHECK(h.run({"PERSIST", "k"}) == integer(0));
+  CHECK(h.run({"TTL", "k"}) == integer(-1));
+  CHECK(h.run({"EXPIRE", "k", "0"}) == integer(1)); // a past deadline deletes
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  CHECK(h.run({"EXPIRE", "k", "x"}) == "-ERR value is not an integer or out of range\r\n");
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"EXPIRE", "k", "9223372036854775807"})
+        == "-ERR invalid expire time in 'expire' command\r\n");
+}
+
+TEST_CASE("EXPIRE NX XX GT LT", "[keyspace][expiry]") {
+  harness h;
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"EXPIRE", "k", "100", "XX"}) == integer(0));
+  CHECK(h.run({"EXPIRE", "k", "100", "GT"}) == integer(0)); // no TTL = infinite
+  CHECK(h.run({"EXPIRE", "k", "100", "NX"}) == integer(1));
+  CHECK(h.run({"EXPIRE", "k", "200", "NX"}) == integer(0));
+  CHECK(h.run({"EXPIRE", "k", "50", "GT"}) == integer(0));
+  CHECK(h.run({"EXPIRE", "k", "200", "GT"}) == integer(1));
+  CHECK(h.run({"EXPIRE", "k", "300", "LT"}) == integer(0));
+  CHECK(h.run({"EXPIRE", "k", "20", "LT"}) == integer(1));
+  CHECK(h.run({"TTL", "k"}) == integer(20));
+  CHECK(h.run({"EXPIRE", "k", "1", "NX", "XX"})
+        == "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n");
+  CHECK(h.run({"EXPIRE", "k", "1", "GT", "LT"})
+        == "-ERR GT and LT options at the same time are not compatible\r\n");
+  CHECK(h.run({"EXPIRE", "k", "1", "YY"}) == "-ERR Unsupported option YY\r\n");
+}
+
+TEST_CASE("Expired keys vanish lazily and through the active sweep", "[keyspace][expiry]") {
+  harness h(2);
+  for (int i = 0; i < 100; ++i)
+    h.run({"SET", "k" + std::to_string(i), "v", "PX", std::to_string(100 + i)});
+  h.run({"SET", "forever", "v"});
+  CHECK(h.run({"DBSIZE"}) == integer(101));
+  h.now += 150;
+  CHECK(h.run({"GET", "k0"}) == nil); // lazy
+  CHECK(h.sweep() == 50);              // k1..k50 expired (deadline <= now); k51.. not yet
+  CHECK(h.run({"DBSIZE"}) == integer(50));
+  h.now += 1000;
+  CHECK(h.sweep(10) == 20); // bounded work: 10 per partition
+  CHECK(h.sweep() == 29);
+  CHECK(h.run({"DBSIZE"}) == integer(1));
+  CHECK(h.run({"INFO", "keyspace"}) == bulk("# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n"));
+}
+
+TEST_CASE("TYPE, FLUSHALL and FLUSHDB", "[keyspace]") {
+  harness h;
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"TYPE", "k"}) == "+string\r\n");
+  CHECK(h.run({"TYPE", "nope"}) == "+none\r\n");
+  CHECK(h.run({"FLUSHALL"}) == ok);
+  CHECK(h.run({"DBSIZE"}) == integer(0));
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"FLUSHDB", "ASYNC"}) == ok);
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  CHECK(h.run({"FLUSHALL", "NOW"}) == "-ERR syntax error\r\n");
+}

@@ -1,0 +1,103 @@
+#include <catch2/catch.hpp>
+
+#include "harness.hpp"
+
+using namespace otkv::test;
+
+TEST_CASE("GET and SET round trip", "[string]") {
+  harness h;
+  CHECK(h.run({"GET", "k"}) == nil);
+  CHECK(h.run({"SET", "k", "v"}) == ok);
+  CHECK(h.run({"get", "k"}) == bulk("v"));
+  CHECK(h.run({"SET", "k", ""}) == ok);
+  CHECK(h.run({"GET", "k"}) == bulk(""));
+  std::string binary("a\0b\r\nc", 6);
+  CHECK(h.run({"SET", "bin", binary}) == ok);
+  CHECK(h.run({"GET", "bin"}) == bulk(binary));
+}
+
+TEST_CASE("SET NX and XX", "[string]") {
+  harness h;
+  CHECK(h.run({"SET", "k", "1", "XX"}) == nil);
+  CHECK(h.run({"GET", "k"}) == nil);
+  CHECK(h.run({"SET", "k", "1", "NX"}) == ok);
+  CHECK(h.run({"SET", "k", "2", "NX"}) == nil);
+  CHECK(h.run({"GET", "k"}) == bulk("1"));
+  CHECK(h.run({"SET", "k", "3", "xx"}) == ok);
+  CHECK(h.run({"GET", "k"}) == bulk("3"));
+  CHECK(h.run({"SET", "k", "4", "NX", "XX"}) == "-ERR syntax error\r\n");
+}
+
+TEST_CASE("SET GET returns the old value", "[string]") {
+  harness h;
+  CHECK(h.run({"SET", "k", "1", "GET"}) == nil);
+  CHECK(h.run({"SET", "k", "2", "GET"}) == bulk("1"));
+  CHECK(h.run({"SET", "k", "3", "NX", "GET"}) == bulk("2"));
+  CHECK(h.run({"GET", "k"}) == bulk("2"));
+}
+
+TEST_CASE("SET expiry options", "[string][expiry]") {
+  harness h;
+  CHECK(h.run({"SET", "a", "v", "EX", "10"}) == ok);
+  CHECK(h.run({"TTL", "a"}) == integer(10));
+  CHECK(h.run({"SET", "b", "v", "PX", "1500"}) == ok);
+  CHECK(h.run({"PTTL", "b"}) == integer(1500));
+  CHECK(h.run({"SET", "c", "v", "EXAT", std::to_string(h.now / 1000 + 100)}) == ok);
+  CHECK(h.run({"TTL", "c"}) == integer(100));
+  CHECK(h.run({"SET", "d", "v", "PXAT", std::to_string(h.now + 2500)}) == ok);
+  CHECK(h.run({"PTTL", "d"}) == integer(2500));
+  h.now += 1500;
+  CHECK(h.run({"GET", "b"}) == nil);
+  CHECK(h.run({"GET", "a"}) == bulk("v"));
+  h.now += 8500;
+  CHECK(h.run({"GET", "a"}) == nil);
+}
+
+TEST_CASE("SET KEEPTTL keeps the deadline, plain SET clears it", "[string][expiry]") {
+  harness h;
+  h.run({"SET", "k", "v", "EX", "100"});
+  CHECK(h.run({"SET", "k", "w", "KEEPTTL"}) == ok);
+  CHECK(h.run({"TTL", "k"}) == integer(100));
+  CHECK(h.run({"GET", "k"}) == bulk("w"));
+  CHECK(h.run({"SET", "k", "x"}) == ok);
+  CHECK(h.run({"TTL", "k"}) == integer(-1));
+}
+
+TEST_CASE("SET option errors read like Redis", "[string]") {
+  harness h;
+  CHECK(h.run({"SET", "k", "v", "EX"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SET", "k", "v", "EX", "abc"}) == "-ERR value is not an integer or out of range\r\n");
+  CHECK(h.run({"SET", "k", "v", "EX", "0"}) == "-ERR invalid expire time in 'set' command\r\n");
+  CHECK(h.run({"SET", "k", "v", "PX", "-5"}) == "-ERR invalid expire time in 'set' command\r\n");
+  CHECK(h.run({"SET", "k", "v", "EX", "9223372036854775807"})
+        == "-ERR invalid expire time in 'set' command\r\n");
+  CHECK(h.run({"SET", "k", "v", "EX", "1", "PX", "1"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SET", "k", "v", "KEEPTTL", "EX", "1"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SET", "k", "v", "BOGUS"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SET", "k"}) == "-ERR wrong number of arguments for 'set' command\r\n");
+  CHECK(h.run({"GET", "k"}) == nil);
+}
+
+TEST_CASE("MSET and MGET across partitions keep key order", "[string][multikey]") {
+  harness h(8);
+  std::vector<std::string> mset{"MSET"};
+  std::vector<std::string> mget{"MGET"};
+  for (int i = 0; i < 50; ++i) {
+    mset.push_back("key:" + std::to_string(i));
+    mset.push_back("val:" + std::to_string(i));
+    mget.push_back("key:" + std::to_string(i));
+    if (i % 10 == 0)
+      mget.push_back("missing:" + std::to_string(i));
+  }
+  CHECK(h.run(mset) == ok);
+  std::string expected = "*55\r\n";
+  for (int i = 0; i < 50; ++i) {
+    expected += bulk("val:" + std::to_string(i));
+    if (i % 10 == 0)
+      expected += nil;
+  }
+  CHECK(h.run(mget) == expected);
+  CHECK(h.run({"MSET", "a", "1", "b"}) == "-ERR wrong number of arguments for 'mset' command\r\n");
+  CHECK(h.run({"MSET", "a", "1", "a", "2"}) == ok);
+  CHECK(h.run({"GET", "a"}) == bulk("2"));
+}
