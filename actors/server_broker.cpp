@@ -297,8 +297,13 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   if (!bound) {
     spdlog::error("cannot listen on {}:{}: {}", st.opts.bind, st.opts.port,
                   self->system().render(bound.error()));
-    self->quit(bound.error());
-    return {};
+    // Answer the port request with the error, then stop.
+    return {
+      [=](port_atom) -> caf::result<uint16_t> {
+        self->quit(bound.error());
+        return bound.error();
+      },
+    };
   }
   st.acceptor = bound->first;
   auto& srv = st.server;

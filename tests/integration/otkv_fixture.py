@@ -1,0 +1,162 @@
+"""Starts the real otkv-server on 127.0.0.1 port 0 and talks RESP to it (stdlib only)."""
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import threading
+import time
+import unittest
+
+SERVER = os.environ.get("OTKV_SERVER", os.path.join(os.path.dirname(__file__), "../../build/otkv-server"))
+LISTEN_RE = re.compile(rb"OTKV listening on 127\.0\.0\.1:(\d+)")
+START_TIMEOUT = 10.0
+IO_TIMEOUT = 10.0
+
+
+class ServerProcess:
+    """One otkv-server process; `port` is the port it reported."""
+
+    def __init__(self, *args):
+        self.proc = subprocess.Popen([SERVER, "--port", "0", *args], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)
+        self.lines = []
+        self.port = None
+        deadline = time.monotonic() + START_TIMEOUT
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                break
+            self.lines.append(line)
+            m = LISTEN_RE.search(line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.proc.kill()
+            raise RuntimeError("server did not start: %r" % b"".join(self.lines))
+        # Keep draining the log so the server never blocks on a full pipe.
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    def log(self):
+        return b"".join(self.lines).decode(errors="replace")
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        """Stops the server with `sig`; returns its exit code (kills it if it hangs)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("server did not stop within %.0fs" % timeout)
+        self._reader.join(timeout=2)
+        self.proc.stdout.close()
+        return self.proc.returncode
+
+
+class ReplyError(Exception):
+    """An error reply (`-ERR …`)."""
+
+
+class Client:
+    """A minimal blocking RESP2 client."""
+
+    def __init__(self, port, timeout=IO_TIMEOUT):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def send_raw(self, data):
+        self.sock.sendall(data)
+
+    @staticmethod
+    def encode(*args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            if isinstance(a, str):
+                a = a.encode()
+            elif isinstance(a, int):
+                a = str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed by server")
+        self.buf += chunk
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def read_reply(self):
+        """Reads one reply; error replies come back as ReplyError instances."""
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode()
+        if kind == b"-":
+            return ReplyError(rest.decode())
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read_reply() for _ in range(n)]
+        raise AssertionError("bad reply line %r" % line)
+
+    def call(self, *args):
+        self.send_raw(self.encode(*args))
+        return self.read_reply()
+
+    def read_closed(self, timeout=5.0):
+        """True once the server closes the connection (after any pending bytes)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    return True
+                self.buf += chunk
+        except (socket.timeout, ConnectionResetError):
+            return False
+
+
+class ServerTest(unittest.TestCase):
+    """A test case with one server for the whole class."""
+
+    server_args = ()
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = ServerProcess(*cls.server_args)
+
+    @classmethod
+    def tearDownClass(cls):
+        rc = cls.server.stop()
+        assert rc == 0, "server exited with %s\n%s" % (rc, cls.server.log())
+
+    def client(self):
+        c = Client(self.server.port)
+        self.addCleanup(c.close)
+        return c
