@@ -67,6 +67,7 @@ struct server_broker_state {
   caf::io::accept_handle acceptor;
   uint64_t next_client_id = 1;
   bool draining = false;
+  size_t closed_pending = 0;      ///< connections marked closed since the last reap
   static const char* name;
 };
 
