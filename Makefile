@@ -9,7 +9,7 @@ PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog
             redis-tools redis-server python3 netcat-openbsd
 RUN_ARGS ?=
 
-.PHONY: all deps build run test clean format
+.PHONY: all deps bench-deps build run test bench clean format
 
 all: build
 
@@ -38,6 +38,14 @@ run: build
 ## test: set up, build and run every test.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+## bench: OTKV and redis-server side by side (ratios, JSON and a plot in bench/results/).
+bench: build bench-deps
+	python3 bench/run_bench.py $(BENCH_ARGS)
+
+bench-deps:
+	@dpkg-query -W -f='$${Status}' gnuplot-nox 2>/dev/null | grep -q "ok installed" || \
+	  (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends gnuplot-nox)
 
 ## clean: remove the build directory.
 clean:

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <thread>
@@ -95,9 +96,14 @@ int main(int argc, char** argv) {
       .receive([&](uint16_t p) { port = p; }, [&](caf::error&) { rc = 1; });
     std::thread signals;
     if (rc == 0) {
+      // Scripts read the port from this line, so it is printed at any level but "off".
+      auto level = spdlog::get_level();
+      if (level != spdlog::level::off)
+        spdlog::set_level(std::min(level, spdlog::level::info));
       spdlog::info("OTKV {} starting: pid {}, {} partitions, {} scheduler threads", otkv::version,
                    ::getpid(), partitions, cfg.effective_threads());
       spdlog::info("OTKV listening on {}:{}", cfg.bind, port);
+      spdlog::set_level(level);
       signals = std::thread(signal_loop, &sys, broker);
       self->wait_for(broker);
     }
