@@ -63,6 +63,10 @@ std::string set_value(server_config& cfg, const std::string& name, const std::st
   } else if (name == "request-attempts") {
     if ((err = to_uint(name, value, 1, 100, v)).empty())
       cfg.request_attempts = static_cast<uint32_t>(v);
+  } else if (name == "enable-debug-command") {
+    if (value != "yes" && value != "no")
+      return "invalid value '" + value + "' for enable-debug-command (yes or no)";
+    cfg.enable_debug_command = value == "yes";
   } else {
     return "unknown option '" + name + "' (see --help)";
   }
@@ -88,6 +92,7 @@ std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const
           {"threads", std::to_string(effective_threads())},
           {"request-timeout-ms", std::to_string(request_timeout_ms)},
           {"request-attempts", std::to_string(request_attempts)},
+          {"enable-debug-command", enable_debug_command ? "yes" : "no"},
           {"databases", "1"},
           {"save", ""},
           {"appendonly", "no"},
@@ -170,8 +175,9 @@ std::string usage() {
          "  --threads N               actor scheduler threads (default: one per core)\n"
          "  --dir PATH                data directory (default .)\n"
          "  --loglevel LEVEL          trace|debug|info|warn|error|off (default info)\n"
-         "  --request-timeout-ms N    time one attempt of a request may take (default 1000)\n"
+         "  --request-timeout-ms N    time one attempt of a request may take (default 500)\n"
          "  --request-attempts N      attempts before a timeout error (default 2)\n"
+         "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"
          "  --help, --version\n";
 }
 

@@ -17,8 +17,9 @@ struct server_config {
   uint32_t threads = 0;             ///< scheduler threads; 0 = one per core
   std::string dir = ".";            ///< data directory
   std::string loglevel = "info";    ///< trace, debug, info, warn, error, off
-  uint32_t request_timeout_ms = 1000; ///< time one attempt of a request may take
+  uint32_t request_timeout_ms = 500; ///< time one attempt of a request may take
   uint32_t request_attempts = 2;    ///< attempts before the client gets a timeout error
+  bool enable_debug_command = false; ///< allow DEBUG fault injection (tests only)
   std::string config_file;          ///< the JSON file read, if any
   bool help = false;
   bool show_version = false;

@@ -87,7 +87,9 @@ int main(int argc, char** argv) {
     otkv::broker_options opts;
     opts.bind = cfg.bind;
     opts.port = cfg.port;
-    opts.request_deadline_ms = static_cast<int64_t>(cfg.request_timeout_ms) * cfg.request_attempts;
+    opts.request_timeout_ms = cfg.request_timeout_ms;
+    opts.request_attempts = cfg.request_attempts;
+    opts.debug_enabled = cfg.enable_debug_command;
     opts.config = cfg.as_pairs();
     opts.config_file = cfg.config_file;
     auto broker = sys.middleman().spawn_broker(otkv::server_broker, opts, table, sup);

@@ -24,6 +24,14 @@ using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 /// Asks the broker for the port it listens on.
 using port_atom = caf::atom_constant<caf::atom("port")>;
+/// Broker → supervisor: replace the worker of a partition that stopped answering.
+using restart_atom = caf::atom_constant<caf::atom("restart")>;
+/// Worker → itself: try again to take the partition (its previous worker still holds it).
+using retry_atom = caf::atom_constant<caf::atom("retry")>;
+/// Faults for tests (DEBUG SLEEP-PARTITION / CRASH-PARTITION / DROP-PARTITION).
+using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
+using crash_atom = caf::atom_constant<caf::atom("crash")>;
+using drop_atom = caf::atom_constant<caf::atom("drop")>;
 
 /// One request (or one part of a multi-partition request) for a partition worker.
 struct work_item {
@@ -37,7 +45,15 @@ struct work_item {
 
 /// The requests for one partition gathered in one broker mailbox turn.
 struct work_batch {
+  uint64_t id = 0;        ///< per-partition batch number, from 1, in send order
+  uint32_t partition = 0;
   std::vector<work_item> items;
+};
+
+/// A dispatched batch. The broker keeps a reference until the batch is answered, so it
+/// can resend the same batch to a fresh worker; workers only read it.
+struct batch_ref {
+  std::shared_ptr<const work_batch> batch;
 };
 
 /// The result of one work_item.
@@ -51,6 +67,7 @@ struct done_item {
 /// The results of one work_batch, in the order of its items.
 struct done_batch {
   uint32_t partition;
+  uint64_t id; ///< the work_batch answered
   std::vector<done_item> items;
 };
 
@@ -59,12 +76,8 @@ struct worker_table {
   std::vector<caf::actor> workers;
 };
 
-/// A partition's data. Owned by the supervisor so it outlives the worker serving it.
-using partition_data = std::shared_ptr<store::partition>;
-
 } // namespace otkv
 
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::work_batch)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::batch_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::done_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::worker_table)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::partition_data)

@@ -1,9 +1,10 @@
 #include "actors/partition_worker.hpp"
 
 #include <chrono>
+#include <stdexcept>
+#include <thread>
 
 #include <caf/actor_cast.hpp>
-#include <caf/event_based_actor.hpp>
 
 #include "actors/clock.hpp"
 #include "actors/commands/dispatch.hpp"
@@ -12,37 +13,131 @@ namespace otkv {
 
 namespace {
 
+using worker_ptr = caf::stateful_actor<partition_worker_state>*;
+
 /// How often the active expiry sweep runs, and how many keys one run may remove.
 constexpr auto sweep_interval = std::chrono::milliseconds(100);
 constexpr size_t sweep_budget = 1000;
+/// How soon to try again when the previous worker still holds the partition.
+constexpr auto retry_interval = std::chrono::milliseconds(2);
+
+bool revoked(worker_ptr self) {
+  return self->state.slot->epoch.load() != self->state.epoch;
+}
+
+/// Stops this worker: a newer one serves the partition.
+void retire(worker_ptr self) {
+  self->state.backlog.clear();
+  self->quit();
+}
+
+/// Applies one batch while holding the token. Returns false if the worker was revoked
+/// half-way (the slot keeps the progress for its successor).
+bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
+  auto& slot = *self->state.slot;
+  if (slot.completed.count(batch.id) > 0)
+    return true; // a resent copy of a batch already answered
+  if (slot.partial_batch != batch.id) {
+    slot.partial_batch = batch.id;
+    slot.partial_replies.clear();
+  }
+  cmd::op_context ctx{slot.data, now_ms()};
+  for (size_t i = slot.partial_replies.size(); i < batch.items.size(); ++i) {
+    if (revoked(self))
+      return false;
+    const auto& item = batch.items[i];
+    net::reply r = cmd::run_on_partition(*item.cmd, ctx, item.args);
+    if (item.encode && r.type != net::reply::kind::raw)
+      r = net::reply::raw(net::encode(r));
+    slot.partial_replies.push_back(std::move(r));
+  }
+  done_batch out;
+  out.partition = batch.partition;
+  out.id = batch.id;
+  out.items.reserve(batch.items.size());
+  for (size_t i = 0; i < batch.items.size(); ++i) {
+    const auto& item = batch.items[i];
+    out.items.push_back({item.conn, item.seq, item.part, std::move(slot.partial_replies[i])});
+  }
+  slot.partial_replies.clear();
+  slot.partial_batch = 0;
+  slot.mark_completed(batch.id);
+  self->send(reply_to, std::move(out));
+  return true;
+}
+
+/// Applies the backlog in order, as long as the token can be taken.
+void drain(worker_ptr self) {
+  auto& st = self->state;
+  while (!st.backlog.empty()) {
+    if (revoked(self))
+      return retire(self);
+    if (!st.slot->claim(st.epoch)) {
+      // The previous worker is still inside a batch (hung): wait for it.
+      if (!st.retry_scheduled) {
+        st.retry_scheduled = true;
+        self->delayed_send(self, retry_interval, retry_atom::value);
+      }
+      return;
+    }
+    auto [ref, reply_to] = std::move(st.backlog.front());
+    st.backlog.pop_front();
+    bool finished = apply(self, *ref.batch, reply_to);
+    st.slot->release(st.epoch);
+    if (!finished)
+      return retire(self);
+  }
+}
 
 } // namespace
 
 const char* partition_worker_state::name = "partition_worker";
 
-caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self,
-                               partition_data data, uint32_t index) {
-  self->state.data = std::move(data);
+caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
+                               uint32_t index, uint64_t epoch) {
+  self->state.slot = std::move(slot);
   self->state.index = index;
+  self->state.epoch = epoch;
   self->delayed_send(self, sweep_interval, caf::tick_atom_v);
   return {
-    [=](work_batch& batch) {
-      done_batch out;
-      out.partition = self->state.index;
-      out.items.reserve(batch.items.size());
-      cmd::op_context ctx{*self->state.data, now_ms()};
-      for (auto& item : batch.items) {
-        net::reply r = cmd::run_on_partition(*item.cmd, ctx, item.args);
-        if (item.encode && r.type != net::reply::kind::raw)
-          r = net::reply::raw(net::encode(r));
-        out.items.push_back({item.conn, item.seq, item.part, std::move(r)});
+    [=](batch_ref& ref) {
+      auto& st = self->state;
+      if (st.drop_remaining > 0) { // DEBUG DROP-PARTITION: lose it silently
+        auto n = ref.batch->items.size();
+        st.drop_remaining -= std::min<uint64_t>(st.drop_remaining, n);
+        return;
       }
-      self->send(caf::actor_cast<caf::actor>(self->current_sender()), std::move(out));
+      st.backlog.emplace_back(std::move(ref), caf::actor_cast<caf::actor>(self->current_sender()));
+      drain(self);
+    },
+    [=](retry_atom) {
+      self->state.retry_scheduled = false;
+      drain(self);
     },
     [=](caf::tick_atom) {
-      self->state.data->sweep(now_ms(), sweep_budget);
+      auto& st = self->state;
+      if (revoked(self))
+        return retire(self);
+      if (st.slot->claim(st.epoch)) {
+        st.slot->data.sweep(now_ms(), sweep_budget);
+        st.slot->release(st.epoch);
+      }
       self->delayed_send(self, sweep_interval, caf::tick_atom_v);
     },
+    // -- faults for tests (DEBUG …, only with --enable-debug-command yes) -----------
+    [=](sleep_atom, uint32_t ms) {
+      // A hang in the middle of the work: holds the partition while it sleeps.
+      auto& st = self->state;
+      bool held = st.slot->claim(st.epoch);
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      if (held)
+        st.slot->release(st.epoch);
+      drain(self);
+    },
+    [=](crash_atom) -> caf::result<void> {
+      throw std::runtime_error("DEBUG CRASH-PARTITION " + std::to_string(self->state.index));
+    },
+    [=](drop_atom, uint64_t n) { self->state.drop_remaining = n; },
   };
 }
 

@@ -1,25 +1,32 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 
 #include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/partition_slot.hpp"
 
 namespace otkv {
 
-/// State of a partition worker: the partition it serves (shared with the supervisor,
-/// which hands it to a replacement when this worker dies).
+/// State of a partition worker.
 struct partition_worker_state {
-  partition_data data;
+  slot_ptr slot;
   uint32_t index = 0;
+  uint64_t epoch = 0;              ///< this worker's epoch in the slot
+  /// Batches waiting for the token, in order, with the actor to answer.
+  std::deque<std::pair<batch_ref, caf::actor>> backlog;
+  bool retry_scheduled = false;
+  uint64_t drop_remaining = 0;     ///< DEBUG DROP-PARTITION: requests still to drop
   static const char* name;
 };
 
-/// Serves one partition: runs each work_batch on it and answers the sender with a
-/// done_batch; sweeps expired keys on a timer.
-caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self,
-                               partition_data data, uint32_t index);
+/// Serves one partition: applies each batch in order and answers its sender with a
+/// done_batch; sweeps expired keys on a timer. Stops when it is no longer the slot's
+/// current worker. Fault messages (sleep_atom, crash_atom, drop_atom) exist for tests.
+caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
+                               uint32_t index, uint64_t epoch);
 
 } // namespace otkv

@@ -13,6 +13,7 @@
 #include "actors/clock.hpp"
 #include "actors/commands/dispatch.hpp"
 #include "actors/config.hpp"
+#include "store/key_hash.hpp"
 
 namespace otkv {
 
@@ -105,6 +106,17 @@ void write_ready(broker_ptr self, connection& c) {
   }
 }
 
+/// Writes the ready replies of the connections touched since the last call.
+void flush_touched(broker_ptr self) {
+  auto& st = self->state;
+  for (auto id : st.touched) {
+    auto i = st.conns.find(id);
+    if (i != st.conns.end())
+      write_ready(self, i->second);
+  }
+  st.touched.clear();
+}
+
 /// Forgets connections that were closed.
 void reap(broker_ptr self) {
   auto& st = self->state;
@@ -150,12 +162,36 @@ void check_drained(broker_ptr self) {
   self->quit();
 }
 
+/// When a request gets its -TIMEOUT at the latest: every attempt, plus slack for the
+/// detection tick and the worker replacement.
+store::millis final_deadline_ms(const broker_options& o) {
+  return o.request_timeout_ms * o.request_attempts + 1000;
+}
+
 /// Adds a slot holding a final reply.
 void push_ready(connection& c, const net::reply& r, bool close_after = false) {
   auto& slot = c.queue.emplace_back();
   slot.bytes = net::encode(r);
   slot.ready = true;
   slot.close_after = close_after;
+}
+
+/// Hands a DEBUG fault to the partition's worker (tests only).
+void deliver_fault(broker_ptr self, const cmd::fault_request& f) {
+  auto& w = self->state.workers[f.partition];
+  switch (f.what) {
+    case cmd::fault_request::kind::sleep:
+      self->send(w, sleep_atom::value, static_cast<uint32_t>(f.value));
+      break;
+    case cmd::fault_request::kind::crash:
+      self->send(w, crash_atom::value);
+      break;
+    case cmd::fault_request::kind::drop:
+      self->send(w, drop_atom::value, f.value);
+      break;
+    case cmd::fault_request::kind::none:
+      break;
+  }
 }
 
 /// Handles one parsed request of connection `c`.
@@ -171,6 +207,10 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   if (command->where == cmd::route::connection) {
     c.client.now = now;
     auto r = command->on_connection(c.client, args);
+    if (c.client.fault.what != cmd::fault_request::kind::none) {
+      deliver_fault(self, c.client.fault);
+      c.client.fault = {};
+    }
     push_ready(c, r, c.client.close_after_reply);
     if (c.client.close_after_reply)
       c.closing = true;
@@ -178,12 +218,21 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   }
   uint64_t seq = c.first_seq + c.queue.size();
   auto& slot = c.queue.emplace_back();
+  slot.deadline = now + final_deadline_ms(st.opts);
+  if (command->where == cmd::route::key) { // the common case: no split, no merge
+    auto p = store::partition_of(args[static_cast<size_t>(command->first_key)],
+                                 static_cast<uint32_t>(st.workers.size()));
+    slot.missing = 1;
+    slot.partition = p;
+    st.batches[p].items.push_back({c.client.id, seq, 0, true, command, std::move(args)});
+    schedule_dispatch(self);
+    return;
+  }
   cmd::fanout f;
   auto parts = cmd::split(*command, std::move(args), static_cast<uint32_t>(st.workers.size()), f);
   bool merge = cmd::needs_merge(*command, parts.size());
   slot.missing = parts.size();
   slot.partition = parts.front().partition;
-  slot.deadline = now + st.opts.request_deadline_ms;
   if (merge) {
     f.results.resize(parts.size());
     slot.fan = std::make_unique<cmd::fanout>(std::move(f));
@@ -259,18 +308,89 @@ void apply_result(broker_ptr self, done_item& item) {
     st.touched.push_back(item.conn);
 }
 
-/// Answers requests past their final deadline with a timeout error.
+/// The error a request gets after its last attempt.
+std::string timeout_error(uint32_t partition, uint32_t attempts) {
+  return net::encode(net::reply::error("TIMEOUT request to partition " + std::to_string(partition)
+                                       + " timed out after " + std::to_string(attempts)
+                                       + (attempts == 1 ? " attempt" : " attempts")));
+}
+
+/// Answers every request of an in-flight batch that is still unanswered with -TIMEOUT.
+void fail_batch(broker_ptr self, const work_batch& batch, uint32_t attempts) {
+  auto& st = self->state;
+  for (const auto& item : batch.items) {
+    auto i = st.conns.find(item.conn);
+    if (i == st.conns.end() || i->second.closed)
+      continue;
+    auto& c = i->second;
+    if (item.seq < c.first_seq || item.seq - c.first_seq >= c.queue.size())
+      continue;
+    auto& slot = c.queue[item.seq - c.first_seq];
+    if (slot.ready)
+      continue;
+    ++st.server.partition_counters[batch.partition].timeouts;
+    slot.bytes = timeout_error(batch.partition, attempts);
+    slot.fan.reset();
+    slot.ready = true;
+    st.touched.push_back(item.conn);
+  }
+}
+
+/// Sends `entry` (again) to the partition's current worker.
+void send_batch(broker_ptr self, inflight_batch& entry, store::millis now) {
+  entry.sent_ms = now;
+  self->send(self->state.workers[entry.batch->partition], batch_ref{entry.batch});
+}
+
+/// A fresh worker serves partition `p`: resend what the old one left unanswered, or
+/// fail what has used all its attempts.
+void resend_inflight(broker_ptr self, uint32_t p, store::millis now) {
+  auto& st = self->state;
+  auto& q = st.inflight[p];
+  for (auto i = q.begin(); i != q.end();) {
+    if (i->attempts >= st.opts.request_attempts) {
+      fail_batch(self, *i->batch, i->attempts);
+      i = q.erase(i);
+      continue;
+    }
+    ++i->attempts;
+    ++st.server.partition_counters[p].resends;
+    send_batch(self, *i, now);
+    ++i;
+  }
+}
+
+/// Supervision, broker side: a partition whose oldest batch is overdue gets a fresh
+/// worker (through the supervisor) and its batches are resent; batches out of
+/// attempts are answered with -TIMEOUT.
+void check_partitions(broker_ptr self, store::millis now) {
+  auto& st = self->state;
+  for (uint32_t p = 0; p < st.inflight.size(); ++p) {
+    auto& q = st.inflight[p];
+    auto overdue = [&] { return !q.empty() && now - q.front().sent_ms >= st.opts.request_timeout_ms; };
+    while (overdue() && q.front().attempts >= st.opts.request_attempts) {
+      fail_batch(self, *q.front().batch, q.front().attempts);
+      q.pop_front();
+    }
+    if (overdue() && !st.replacing[p]) {
+      st.replacing[p] = true;
+      self->send(st.supervisor, restart_atom::value, p, st.workers[p]);
+    }
+  }
+}
+
+/// Answers requests past their final deadline with a timeout error (a safety net:
+/// check_partitions normally answers first).
 void expire_requests(broker_ptr self, store::millis now) {
   auto& st = self->state;
   for (auto& [id, c] : st.conns) {
     bool any = false;
-    for (auto& slot : c.queue) {
+    for (size_t i = 0; i < c.queue.size(); ++i) {
+      auto& slot = c.queue[i];
       if (slot.ready || slot.deadline > now)
         continue;
-      ++st.server.request_timeouts;
-      slot.bytes = net::encode(net::reply::error(
-        "TIMEOUT request to partition " + std::to_string(slot.partition) + " timed out after "
-        + std::to_string(st.opts.request_deadline_ms) + " ms"));
+      ++st.server.partition_counters[slot.partition].timeouts;
+      slot.bytes = timeout_error(slot.partition, st.opts.request_attempts);
       slot.fan.reset();
       slot.ready = true;
       any = true;
@@ -304,7 +424,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   auto& st = self->state;
   st.opts = std::move(opts);
   st.workers = std::move(table.workers);
-  st.batches.resize(st.workers.size());
+  st.supervisor = supervisor;
+  auto partitions = st.workers.size();
+  st.batches.resize(partitions);
+  st.last_batch_id.resize(partitions, 0);
+  st.inflight.resize(partitions);
+  st.replacing.resize(partitions, false);
   auto bound = self->add_tcp_doorman(st.opts.port, st.opts.bind.c_str(), true);
   if (!bound) {
     spdlog::error("cannot listen on {}:{}: {}", st.opts.bind, st.opts.port,
@@ -325,6 +450,8 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   srv.partitions = static_cast<uint32_t>(st.workers.size());
   srv.pid = static_cast<int64_t>(::getpid());
   srv.started_ms = now_ms();
+  srv.partition_counters.resize(partitions);
+  srv.debug_enabled = st.opts.debug_enabled;
   srv.config = st.opts.config;
   for (auto& [name, value] : srv.config)
     if (name == "port")
@@ -376,7 +503,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       st.by_handle.erase(h);
       if (!c.queue.empty()) {
         c.peer_fd = ::fcntl(static_cast<int>(msg.handle.id()), F_DUPFD_CLOEXEC, 0);
-        c.peer_deadline = now_ms() + st.opts.request_deadline_ms + 1000;
+        c.peer_deadline = now_ms() + final_deadline_ms(st.opts);
         c.closing = true;
       }
       if (c.peer_fd < 0)
@@ -390,39 +517,57 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     [=](dispatch_atom) {
       auto& st = self->state;
       st.dispatch_scheduled = false;
-      for (size_t p = 0; p < st.batches.size(); ++p) {
+      auto now = now_ms();
+      for (uint32_t p = 0; p < st.batches.size(); ++p) {
         if (st.batches[p].items.empty())
           continue;
         size_t n = st.batches[p].items.size();
-        self->send(st.workers[p], std::move(st.batches[p]));
+        st.server.partition_counters[p].requests += n;
+        auto batch = std::make_shared<work_batch>(std::move(st.batches[p]));
+        batch->id = ++st.last_batch_id[p];
+        batch->partition = p;
+        auto& entry = st.inflight[p].emplace_back();
+        entry.batch = std::move(batch);
+        send_batch(self, entry, now);
         st.batches[p] = work_batch{};
         st.batches[p].items.reserve(n); // the next turn is likely as large
       }
     },
     [=](done_batch& batch) {
       auto& st = self->state;
+      auto& q = st.inflight[batch.partition];
+      for (auto i = q.begin(); i != q.end(); ++i)
+        if (i->batch->id == batch.id) {
+          q.erase(i);
+          break;
+        }
       for (auto& item : batch.items)
         apply_result(self, item);
-      for (auto id : st.touched) {
-        auto i = st.conns.find(id);
-        if (i != st.conns.end())
-          write_ready(self, i->second);
-      }
-      st.touched.clear();
+      flush_touched(self);
       reap(self);
       check_drained(self);
     },
     [=](caf::update_atom, worker_table& t) {
       auto& st = self->state;
-      if (t.workers != st.workers && !st.workers.empty()) {
-        for (size_t i = 0; i < t.workers.size(); ++i)
-          if (t.workers[i] != st.workers[i])
-            ++st.server.worker_restarts;
-      }
+      auto now = now_ms();
+      auto old = std::move(st.workers);
       st.workers = std::move(t.workers);
+      for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p) {
+        if (st.workers[p] == old[p])
+          continue;
+        st.replacing[p] = false;
+        auto& counters = st.server.partition_counters[p];
+        ++counters.restarts;
+        counters.last_restart_ms = now;
+        resend_inflight(self, p, now);
+      }
+      flush_touched(self);
     },
     [=](caf::tick_atom) {
-      expire_requests(self, now_ms());
+      auto now = now_ms();
+      check_partitions(self, now);
+      flush_touched(self);
+      expire_requests(self, now);
       reap(self);
       check_drained(self);
       self->delayed_send(self, tick_interval, caf::tick_atom_v);

@@ -11,6 +11,7 @@
 
 #include "actors/commands/command.hpp"
 #include "actors/messages.hpp"
+#include "actors/ring_buffer.hpp"
 #include "net/request_parser.hpp"
 
 namespace otkv {
@@ -19,7 +20,9 @@ namespace otkv {
 struct broker_options {
   std::string bind = "127.0.0.1";
   uint16_t port = 0;
-  store::millis request_deadline_ms = 2000; ///< final deadline of one request
+  store::millis request_timeout_ms = 1000; ///< time one attempt may take
+  uint32_t request_attempts = 2;           ///< attempts before a -TIMEOUT error
+  bool debug_enabled = false;              ///< allow DEBUG fault commands
   net::limits limits;
   std::vector<std::pair<std::string, std::string>> config; ///< for CONFIG GET
   std::string config_file;
@@ -37,12 +40,19 @@ struct pending_reply {
   store::millis deadline = 0;
 };
 
+/// A batch sent to a partition worker and not answered yet.
+struct inflight_batch {
+  std::shared_ptr<const work_batch> batch;
+  store::millis sent_ms = 0;
+  uint32_t attempts = 1;
+};
+
 /// One client connection.
 struct connection {
   caf::io::connection_handle hdl;
   net::request_parser parser;
   cmd::client_context client;
-  std::deque<pending_reply> queue; ///< unwritten replies; front has sequence first_seq
+  ring_buffer<pending_reply> queue; ///< unwritten replies; front has sequence first_seq
   uint64_t first_seq = 0;
   bool closing = false;            ///< read nothing more (QUIT, protocol error, shutdown)
   bool closed = false;
@@ -60,6 +70,10 @@ struct server_broker_state {
   cmd::server_context server;
   std::vector<caf::actor> workers;
   std::vector<work_batch> batches; ///< requests gathered per partition this turn
+  std::vector<uint64_t> last_batch_id; ///< per partition
+  std::vector<std::deque<inflight_batch>> inflight; ///< per partition, in send order
+  std::vector<bool> replacing;    ///< per partition: a fresh worker was asked for
+  caf::actor supervisor;
   bool dispatch_scheduled = false;
   std::unordered_map<uint64_t, connection> conns; ///< by client id
   std::unordered_map<int64_t, uint64_t> by_handle; ///< connection handle id → client id

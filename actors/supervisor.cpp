@@ -3,7 +3,6 @@
 #include <algorithm>
 
 #include <caf/actor_cast.hpp>
-#include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
 #include <spdlog/spdlog.h>
 
@@ -15,14 +14,21 @@ const char* supervisor_state::name = "supervisor";
 
 namespace {
 
-caf::actor spawn_worker(caf::stateful_actor<supervisor_state>* self, uint32_t index) {
-  auto w = self->spawn(partition_worker, self->state.partitions[index], index);
+using supervisor_ptr = caf::stateful_actor<supervisor_state>*;
+
+/// Starts a worker for partition `index` under a new epoch; the previous worker (if
+/// any) notices it was revoked at its next request and stops.
+void start_worker(supervisor_ptr self, uint32_t index) {
+  auto& st = self->state;
+  uint64_t epoch = st.next_epoch++;
+  st.slots[index]->epoch.store(epoch);
+  auto w = self->spawn(partition_worker, st.slots[index], index, epoch);
   self->monitor(w);
-  self->link_to(w); // workers end with the supervisor
-  return w;
+  st.workers[index] = w;
+  st.epochs[index] = epoch;
 }
 
-void publish(caf::stateful_actor<supervisor_state>* self) {
+void publish(supervisor_ptr self) {
   for (auto& s : self->state.subscribers)
     self->send(s, caf::update_atom_v, worker_table{self->state.workers});
 }
@@ -30,34 +36,35 @@ void publish(caf::stateful_actor<supervisor_state>* self) {
 } // namespace
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, uint32_t partitions) {
-  for (uint32_t i = 0; i < partitions; ++i)
-    self->state.partitions.push_back(std::make_shared<store::partition>());
-  for (uint32_t i = 0; i < partitions; ++i)
-    self->state.workers.push_back(spawn_worker(self, i));
-  // A worker's failure is handled through its down message; exits from anyone else
-  // (a shutdown) end the supervisor and, through the links, the workers.
+  auto& st = self->state;
+  st.workers.resize(partitions);
+  st.epochs.resize(partitions);
+  for (uint32_t i = 0; i < partitions; ++i) {
+    st.slots.push_back(std::make_shared<partition_slot>());
+    start_worker(self, i);
+  }
+  // Shutdown: stop the workers with us.
   self->set_exit_handler([=](caf::exit_msg& msg) {
-    auto& ws = self->state.workers;
-    bool from_worker = std::any_of(ws.begin(), ws.end(), [&](const caf::actor& w) {
-      return w.address() == msg.source;
-    });
-    if (!from_worker)
-      self->quit(msg.reason);
+    for (auto& w : self->state.workers)
+      self->send_exit(w, msg.reason);
+    self->quit(msg.reason);
   });
   self->set_down_handler([=](caf::down_msg& msg) {
-    auto& ws = self->state.workers;
-    for (uint32_t i = 0; i < ws.size(); ++i) {
-      if (ws[i].address() != msg.source)
+    auto& st = self->state;
+    for (uint32_t i = 0; i < st.workers.size(); ++i) {
+      if (st.workers[i].address() != msg.source)
         continue;
-      ++self->state.restarts;
+      // The current worker died (e.g. an exception): it cannot release the partition
+      // itself, so release it for the successor, which resumes its half-done batch.
+      st.slots[i]->release(st.epochs[i]);
       spdlog::warn("partition {} worker stopped ({}); starting a fresh one", i,
                    to_string(msg.reason));
-      ws[i] = spawn_worker(self, i);
+      start_worker(self, i);
       publish(self);
       return;
     }
-    // A subscriber went away.
-    auto& subs = self->state.subscribers;
+    // A retired worker or a subscriber went away.
+    auto& subs = st.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
                               [&](const caf::actor& s) { return s.address() == msg.source; }),
                subs.end());
@@ -71,6 +78,14 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, uint32_t p
       self->monitor(s);
       self->state.subscribers.push_back(s);
       self->send(s, caf::update_atom_v, worker_table{self->state.workers});
+    },
+    [=](restart_atom, uint32_t index, const caf::actor& old) {
+      auto& st = self->state;
+      if (index >= st.workers.size() || st.workers[index] != old)
+        return; // already replaced
+      spdlog::warn("partition {} worker is not answering; starting a fresh one", index);
+      start_worker(self, index);
+      publish(self);
     },
   };
 }

@@ -7,23 +7,26 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/partition_slot.hpp"
 
 namespace otkv {
 
-/// State of the supervisor: each partition's data, the worker serving it, and the
-/// actors to tell when a worker is replaced.
+/// State of the supervisor: each partition's slot (its data), the worker serving it,
+/// and the actors to tell when a worker is replaced.
 struct supervisor_state {
-  std::vector<partition_data> partitions;
+  std::vector<slot_ptr> slots;
   std::vector<caf::actor> workers;
+  std::vector<uint64_t> epochs;    ///< epoch of each current worker
+  uint64_t next_epoch = 1;
   std::vector<caf::actor> subscribers;
-  uint64_t restarts = 0;
   static const char* name;
 };
 
-/// Spawns one worker per partition, monitors them and replaces a worker that dies
-/// with a fresh one serving the same partition data.
-/// Messages: `get_atom` → worker_table; `subscribe_atom` (from a broker) → the
-/// broker receives `(update_atom, worker_table)` now and on every replacement.
+/// Spawns one worker per partition and replaces a worker that dies (monitor) or that
+/// the broker reports as not answering (`restart_atom`) with a fresh worker on the same
+/// partition slot. Messages: `get_atom` → worker_table; `subscribe_atom` → the sender
+/// receives `(update_atom, worker_table)` now and after every replacement;
+/// `(restart_atom, partition, old worker)` replaces that worker if it is still current.
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, uint32_t partitions);
 
 } // namespace otkv

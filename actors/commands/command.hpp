@@ -40,6 +40,23 @@ struct op_context {
   store::millis now;
 };
 
+/// Supervision counters of one partition (INFO partitions).
+struct partition_stats {
+  uint64_t requests = 0;       ///< requests (or parts) sent to the partition
+  uint64_t timeouts = 0;       ///< requests answered with -TIMEOUT
+  uint64_t resends = 0;        ///< batches resent to a fresh worker
+  uint64_t restarts = 0;       ///< workers replaced
+  store::millis last_restart_ms = 0;
+};
+
+/// A fault a test asked for with DEBUG …-PARTITION; the broker delivers it.
+struct fault_request {
+  enum class kind : uint8_t { none, sleep, crash, drop };
+  kind what = kind::none;
+  uint32_t partition = 0;
+  uint64_t value = 0; ///< milliseconds (sleep) or requests (drop)
+};
+
 /// Server-wide facts and counters that connection-side commands read or change.
 struct server_context {
   std::string version;
@@ -56,9 +73,10 @@ struct server_context {
   uint64_t rejected_connections = 0;
   uint64_t net_input_bytes = 0;
   uint64_t net_output_bytes = 0;
-  uint64_t request_timeouts = 0;
-  uint64_t worker_restarts = 0;
-  uint64_t expired_keys = 0;
+  /// Per-partition supervision counters.
+  std::vector<partition_stats> partition_counters;
+  /// Whether DEBUG fault commands are allowed (--enable-debug-command yes).
+  bool debug_enabled = false;
   /// Parameters CONFIG GET reports, in order.
   std::vector<std::pair<std::string, std::string>> config;
   /// Produces the CLIENT LIST text (one line per client).
@@ -79,6 +97,8 @@ struct client_context {
   store::millis now = 0;
   /// Set by QUIT: the connection closes once this reply is written.
   bool close_after_reply = false;
+  /// Set by DEBUG …-PARTITION; the broker delivers it and clears it.
+  fault_request fault;
   server_context* server = nullptr;
 };
 
@@ -91,7 +111,7 @@ struct fanout {
 };
 
 /// Runs a command (or one part of it) on the partition that owns its keys.
-using partition_op = net::reply (*)(op_context&, net::arg_list& args);
+using partition_op = net::reply (*)(op_context&, const net::arg_list& args);
 /// Runs a command on the connection.
 using connection_op = net::reply (*)(client_context&, net::arg_list& args);
 /// Combines the parts of a multi-partition command into its reply.

@@ -31,6 +31,10 @@ const std::vector<command> table = {
   {"set",        -3,  W,         1,  1, 1,  K,   op_set,          nullptr,        nullptr,       "string",     "Sets the string value of a key, ignoring its type."},
   {"mget",       -2,  R | F,     1, -1, 1,  KS,  op_mget,         nullptr,        merge_by_key,  "string",     "Atomically returns the string values of one or more keys."},
   {"mset",       -3,  W,         1, -1, 2,  KS,  op_mset,         nullptr,        merge_ok,      "string",     "Sets the string values of one or more keys."},
+  {"incr",        2,  W | F,     1,  1, 1,  K,   op_incr,         nullptr,        nullptr,       "string",     "Increments the integer value of a key by one."},
+  {"decr",        2,  W | F,     1,  1, 1,  K,   op_decr,         nullptr,        nullptr,       "string",     "Decrements the integer value of a key by one."},
+  {"incrby",      3,  W | F,     1,  1, 1,  K,   op_incrby,       nullptr,        nullptr,       "string",     "Increments the integer value of a key by a number."},
+  {"decrby",      3,  W | F,     1,  1, 1,  K,   op_decrby,       nullptr,        nullptr,       "string",     "Decrements a number from the integer value of a key."},
   {"del",        -2,  W,         1, -1, 1,  KS,  op_del,          nullptr,        merge_sum,     "keyspace",   "Deletes one or more keys."},
   {"exists",     -2,  R | F,     1, -1, 1,  KS,  op_exists,       nullptr,        merge_sum,     "keyspace",   "Determines whether one or more keys exist."},
   {"keys",        2,  R,         0,  0, 0,  ALL, op_keys,         nullptr,        merge_concat,  "keyspace",   "Returns all key names that match a pattern."},
@@ -54,6 +58,7 @@ const std::vector<command> table = {
   {"command",    -1,  N,         0,  0, 0,  C,   nullptr,         conn_command,   nullptr,       "server",     "Returns detailed information about all commands."},
   {"config",     -2,  A,         0,  0, 0,  C,   nullptr,         conn_config,    nullptr,       "server",     "A container for server configuration commands."},
   {"time",        1,  F,         0,  0, 0,  C,   nullptr,         conn_time,      nullptr,       "server",     "Returns the server time."},
+  {"debug",      -2,  A,         0,  0, 0,  C,   nullptr,         conn_debug,     nullptr,       "server",     "Fault injection for tests (needs --enable-debug-command yes)."},
   {"shutdown",   -1,  A | N,     0,  0, 0,  C,   nullptr,         conn_shutdown,  nullptr,       "server",     "Stops the server, draining what is in flight."},
 };
 // clang-format on

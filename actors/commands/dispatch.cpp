@@ -83,7 +83,7 @@ std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partiti
   return parts;
 }
 
-net::reply run_on_partition(const command& c, op_context& ctx, net::arg_list& args) {
+net::reply run_on_partition(const command& c, op_context& ctx, const net::arg_list& args) {
   try {
     return c.on_partition(ctx, args);
   } catch (const std::bad_alloc&) {

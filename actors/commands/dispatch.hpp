@@ -32,7 +32,7 @@ inline bool needs_merge(const command& c, size_t parts) {
 }
 
 /// Runs `c` on one partition; turns an escaped exception into an error reply.
-net::reply run_on_partition(const command& c, op_context& ctx, net::arg_list& args);
+net::reply run_on_partition(const command& c, op_context& ctx, const net::arg_list& args);
 
 // -- merge functions used by the table ---------------------------------------------
 

@@ -8,24 +8,28 @@
 namespace otkv::cmd {
 
 // -- string family (string_family.cpp), run on the owning partition -----------------
-net::reply op_get(op_context&, net::arg_list&);
-net::reply op_set(op_context&, net::arg_list&);
-net::reply op_mget(op_context&, net::arg_list&);
-net::reply op_mset(op_context&, net::arg_list&);
+net::reply op_get(op_context&, const net::arg_list&);
+net::reply op_set(op_context&, const net::arg_list&);
+net::reply op_mget(op_context&, const net::arg_list&);
+net::reply op_mset(op_context&, const net::arg_list&);
+net::reply op_incr(op_context&, const net::arg_list&);
+net::reply op_decr(op_context&, const net::arg_list&);
+net::reply op_incrby(op_context&, const net::arg_list&);
+net::reply op_decrby(op_context&, const net::arg_list&);
 
 // -- keyspace family (keyspace_family.cpp) ------------------------------------------
-net::reply op_del(op_context&, net::arg_list&);
-net::reply op_exists(op_context&, net::arg_list&);
-net::reply op_keys(op_context&, net::arg_list&);
-net::reply op_expire(op_context&, net::arg_list&);
-net::reply op_pexpire(op_context&, net::arg_list&);
-net::reply op_ttl(op_context&, net::arg_list&);
-net::reply op_pttl(op_context&, net::arg_list&);
-net::reply op_persist(op_context&, net::arg_list&);
-net::reply op_type(op_context&, net::arg_list&);
-net::reply op_dbsize(op_context&, net::arg_list&);
-net::reply op_flushall(op_context&, net::arg_list&);
-net::reply op_partition_stats(op_context&, net::arg_list&);
+net::reply op_del(op_context&, const net::arg_list&);
+net::reply op_exists(op_context&, const net::arg_list&);
+net::reply op_keys(op_context&, const net::arg_list&);
+net::reply op_expire(op_context&, const net::arg_list&);
+net::reply op_pexpire(op_context&, const net::arg_list&);
+net::reply op_ttl(op_context&, const net::arg_list&);
+net::reply op_pttl(op_context&, const net::arg_list&);
+net::reply op_persist(op_context&, const net::arg_list&);
+net::reply op_type(op_context&, const net::arg_list&);
+net::reply op_dbsize(op_context&, const net::arg_list&);
+net::reply op_flushall(op_context&, const net::arg_list&);
+net::reply op_partition_stats(op_context&, const net::arg_list&);
 
 // -- server family (server_family.cpp), run on the connection ------------------------
 net::reply conn_ping(client_context&, net::arg_list&);
@@ -39,6 +43,7 @@ net::reply conn_hello(client_context&, net::arg_list&);
 net::reply conn_auth(client_context&, net::arg_list&);
 net::reply conn_config(client_context&, net::arg_list&);
 net::reply conn_shutdown(client_context&, net::arg_list&);
+net::reply conn_debug(client_context&, net::arg_list&);
 net::reply merge_info(client_context&, fanout&);
 
 } // namespace otkv::cmd

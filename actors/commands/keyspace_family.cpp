@@ -8,7 +8,7 @@
 namespace otkv::cmd {
 
 /// DEL key [key …] → number of keys removed.
-net::reply op_del(op_context& ctx, net::arg_list& args) {
+net::reply op_del(op_context& ctx, const net::arg_list& args) {
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); ++i)
     n += ctx.data.erase(args[i], ctx.now) ? 1 : 0;
@@ -16,7 +16,7 @@ net::reply op_del(op_context& ctx, net::arg_list& args) {
 }
 
 /// EXISTS key [key …] → number of keys that exist (a key named twice counts twice).
-net::reply op_exists(op_context& ctx, net::arg_list& args) {
+net::reply op_exists(op_context& ctx, const net::arg_list& args) {
   int64_t n = 0;
   for (size_t i = 1; i < args.size(); ++i)
     n += ctx.data.find(args[i], ctx.now) ? 1 : 0;
@@ -24,7 +24,7 @@ net::reply op_exists(op_context& ctx, net::arg_list& args) {
 }
 
 /// KEYS pattern → array of the matching keys of this partition.
-net::reply op_keys(op_context& ctx, net::arg_list& args) {
+net::reply op_keys(op_context& ctx, const net::arg_list& args) {
   std::vector<net::reply> out;
   const std::string& pattern = args[1];
   bool all = pattern == "*";
@@ -38,7 +38,7 @@ net::reply op_keys(op_context& ctx, net::arg_list& args) {
 namespace {
 
 /// EXPIRE and PEXPIRE: `unit_ms` is 1000 or 1.
-net::reply expire_generic(op_context& ctx, net::arg_list& args, int64_t unit_ms,
+net::reply expire_generic(op_context& ctx, const net::arg_list& args, int64_t unit_ms,
                           std::string_view name) {
   int64_t v = 0;
   if (!net::parse_int64(args[2], v))
@@ -85,7 +85,7 @@ net::reply expire_generic(op_context& ctx, net::arg_list& args, int64_t unit_ms,
 }
 
 /// TTL and PTTL: -2 missing, -1 no deadline, else the remaining time in the unit.
-net::reply ttl_generic(op_context& ctx, net::arg_list& args, bool seconds) {
+net::reply ttl_generic(op_context& ctx, const net::arg_list& args, bool seconds) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::integer(-2);
@@ -98,27 +98,27 @@ net::reply ttl_generic(op_context& ctx, net::arg_list& args, bool seconds) {
 } // namespace
 
 /// EXPIRE key seconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
-net::reply op_expire(op_context& ctx, net::arg_list& args) {
+net::reply op_expire(op_context& ctx, const net::arg_list& args) {
   return expire_generic(ctx, args, 1000, "expire");
 }
 
 /// PEXPIRE key milliseconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
-net::reply op_pexpire(op_context& ctx, net::arg_list& args) {
+net::reply op_pexpire(op_context& ctx, const net::arg_list& args) {
   return expire_generic(ctx, args, 1, "pexpire");
 }
 
 /// TTL key → seconds left, -1 without deadline, -2 without key.
-net::reply op_ttl(op_context& ctx, net::arg_list& args) {
+net::reply op_ttl(op_context& ctx, const net::arg_list& args) {
   return ttl_generic(ctx, args, true);
 }
 
 /// PTTL key → milliseconds left, -1 without deadline, -2 without key.
-net::reply op_pttl(op_context& ctx, net::arg_list& args) {
+net::reply op_pttl(op_context& ctx, const net::arg_list& args) {
   return ttl_generic(ctx, args, false);
 }
 
 /// PERSIST key → 1 if a deadline was removed, else 0.
-net::reply op_persist(op_context& ctx, net::arg_list& args) {
+net::reply op_persist(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e || e->expire_at == 0)
     return net::reply::integer(0);
@@ -127,18 +127,18 @@ net::reply op_persist(op_context& ctx, net::arg_list& args) {
 }
 
 /// TYPE key → +string or +none.
-net::reply op_type(op_context& ctx, net::arg_list& args) {
+net::reply op_type(op_context& ctx, const net::arg_list& args) {
   return net::reply::status(ctx.data.find(args[1], ctx.now) ? "string" : "none");
 }
 
 /// DBSIZE → number of keys in this partition (like Redis, expired keys not yet
 /// reclaimed are counted).
-net::reply op_dbsize(op_context& ctx, net::arg_list&) {
+net::reply op_dbsize(op_context& ctx, const net::arg_list&) {
   return net::reply::integer(static_cast<int64_t>(ctx.data.size()));
 }
 
 /// FLUSHALL|FLUSHDB [ASYNC|SYNC] → +OK once this partition is empty.
-net::reply op_flushall(op_context& ctx, net::arg_list& args) {
+net::reply op_flushall(op_context& ctx, const net::arg_list& args) {
   if (args.size() > 2 || (args.size() == 2 && !iequals(args[1], "async") && !iequals(args[1], "sync")))
     return err::syntax();
   ctx.data.clear();
@@ -146,7 +146,7 @@ net::reply op_flushall(op_context& ctx, net::arg_list& args) {
 }
 
 /// Internal part of INFO → [keys, keys with a deadline, keys expired so far].
-net::reply op_partition_stats(op_context& ctx, net::arg_list&) {
+net::reply op_partition_stats(op_context& ctx, const net::arg_list&) {
   return net::reply::array({net::reply::integer(static_cast<int64_t>(ctx.data.size())),
                             net::reply::integer(static_cast<int64_t>(ctx.data.expiring())),
                             net::reply::integer(static_cast<int64_t>(ctx.data.expired_keys()))});

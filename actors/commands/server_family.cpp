@@ -5,6 +5,7 @@
 #include "actors/commands/families.hpp"
 #include "net/integer.hpp"
 #include "store/glob.hpp"
+#include "store/key_hash.hpp"
 
 namespace otkv::cmd {
 
@@ -261,6 +262,44 @@ net::reply conn_shutdown(client_context& client, net::arg_list& args) {
   return net::reply::raw({});
 }
 
+/// DEBUG PARTITION-OF key | SLEEP-PARTITION p ms | CRASH-PARTITION p | DROP-PARTITION p n
+/// → the key's partition, or +OK once the fault is handed to the worker.
+net::reply conn_debug(client_context& client, net::arg_list& args) {
+  server_context* s = client.server;
+  if (s == nullptr || !s->debug_enabled)
+    return net::reply::error("ERR DEBUG command not allowed. Start the server with "
+                             "--enable-debug-command yes to use it (tests only).");
+  const auto& sub = args[1];
+  if (iequals(sub, "partition-of") && args.size() == 3)
+    return net::reply::integer(store::partition_of(args[2], s->partitions));
+  auto partition_arg = [&](uint32_t& p) {
+    int64_t v = 0;
+    if (!net::parse_int64(args[2], v) || v < 0 || v >= static_cast<int64_t>(s->partitions))
+      return false;
+    p = static_cast<uint32_t>(v);
+    return true;
+  };
+  fault_request f;
+  int64_t value = 0;
+  if (iequals(sub, "sleep-partition") && args.size() == 4)
+    f.what = fault_request::kind::sleep;
+  else if (iequals(sub, "crash-partition") && args.size() == 3)
+    f.what = fault_request::kind::crash;
+  else if (iequals(sub, "drop-partition") && args.size() == 4)
+    f.what = fault_request::kind::drop;
+  else
+    return err::unknown_subcommand(sub, "debug");
+  if (!partition_arg(f.partition))
+    return net::reply::error("ERR no such partition");
+  if (args.size() == 4) {
+    if (!net::parse_int64(args[3], value) || value < 0 || value > 3600000)
+      return err::not_integer();
+    f.value = static_cast<uint64_t>(value);
+  }
+  client.fault = f;
+  return net::reply::ok();
+}
+
 namespace {
 
 bool wants(const net::arg_list& args, std::string_view section) {
@@ -332,8 +371,26 @@ net::reply merge_info(client_context& client, fanout& f) {
     field(out, "total_net_output_bytes", s.net_output_bytes);
     field(out, "rejected_connections", s.rejected_connections);
     field(out, "expired_keys", expired);
-    field(out, "request_timeouts", s.request_timeouts);
-    field(out, "worker_restarts", s.worker_restarts);
+    out += "\r\n";
+  }
+  if (wants(args, "partitions")) {
+    out += "# Partitions\r\n";
+    partition_stats total;
+    for (size_t i = 0; i < s.partition_counters.size(); ++i) {
+      const auto& p = s.partition_counters[i];
+      out += "partition" + std::to_string(i) + ":requests=" + std::to_string(p.requests)
+             + ",timeouts=" + std::to_string(p.timeouts) + ",resends=" + std::to_string(p.resends)
+             + ",restarts=" + std::to_string(p.restarts)
+             + ",last_restart=" + std::to_string(p.last_restart_ms / 1000) + "\r\n";
+      total.requests += p.requests;
+      total.timeouts += p.timeouts;
+      total.resends += p.resends;
+      total.restarts += p.restarts;
+    }
+    field(out, "total_partition_requests", total.requests);
+    field(out, "total_partition_timeouts", total.timeouts);
+    field(out, "total_partition_resends", total.resends);
+    field(out, "total_worker_restarts", total.restarts);
     out += "\r\n";
   }
   if (wants(args, "keyspace")) {

@@ -7,7 +7,7 @@
 namespace otkv::cmd {
 
 /// GET key → bulk value or null.
-net::reply op_get(op_context& ctx, net::arg_list& args) {
+net::reply op_get(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   return e ? net::reply::bulk(e->value) : net::reply::null();
 }
@@ -60,7 +60,7 @@ net::reply parse_set_options(const net::arg_list& args, store::millis now, set_o
 
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
 /// → +OK, or null when NX/XX prevented it; with GET the old value (or null).
-net::reply op_set(op_context& ctx, net::arg_list& args) {
+net::reply op_set(op_context& ctx, const net::arg_list& args) {
   set_options o;
   if (auto r = parse_set_options(args, ctx.now, o); r.is_error())
     return r;
@@ -70,15 +70,67 @@ net::reply op_set(op_context& ctx, net::arg_list& args) {
   if ((o.nx && old) || (o.xx && !old))
     return o.get ? result : net::reply::null();
   if (old && o.keepttl) {
-    old->value = std::move(args[2]);
+    old->value = args[2];
     return result;
   }
-  ctx.data.put(std::move(args[1]), std::move(args[2]), o.expire_at);
+  ctx.data.put(args[1], args[2], o.expire_at);
   return result;
 }
 
+namespace {
+
+/// INCR / DECR / INCRBY / DECRBY: adds `delta` to the integer stored at args[1].
+net::reply incr_by(op_context& ctx, const net::arg_list& args, int64_t delta) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  int64_t current = 0;
+  if (e && !net::parse_int64(e->value, current))
+    return err::not_integer();
+  if ((delta > 0 && current > std::numeric_limits<int64_t>::max() - delta)
+      || (delta < 0 && current < std::numeric_limits<int64_t>::min() - delta))
+    return net::reply::error("ERR increment or decrement would overflow");
+  int64_t next = current + delta;
+  if (e)
+    e->value = std::to_string(next); // keeps the TTL, as Redis does
+  else
+    ctx.data.put(args[1], std::to_string(next), 0);
+  return net::reply::integer(next);
+}
+
+/// The delta argument of INCRBY / DECRBY.
+bool delta_arg(const std::string& text, int64_t& out) {
+  return net::parse_int64(text, out);
+}
+
+} // namespace
+
+/// INCR key → the value after adding 1.
+net::reply op_incr(op_context& ctx, const net::arg_list& args) {
+  return incr_by(ctx, args, 1);
+}
+
+/// DECR key → the value after subtracting 1.
+net::reply op_decr(op_context& ctx, const net::arg_list& args) {
+  return incr_by(ctx, args, -1);
+}
+
+/// INCRBY key delta → the value after adding delta.
+net::reply op_incrby(op_context& ctx, const net::arg_list& args) {
+  int64_t d = 0;
+  if (!delta_arg(args[2], d))
+    return err::not_integer();
+  return incr_by(ctx, args, d);
+}
+
+/// DECRBY key delta → the value after subtracting delta.
+net::reply op_decrby(op_context& ctx, const net::arg_list& args) {
+  int64_t d = 0;
+  if (!delta_arg(args[2], d) || d == std::numeric_limits<int64_t>::min())
+    return err::not_integer();
+  return incr_by(ctx, args, -d);
+}
+
 /// MGET key [key …] → array of values (null for missing keys).
-net::reply op_mget(op_context& ctx, net::arg_list& args) {
+net::reply op_mget(op_context& ctx, const net::arg_list& args) {
   std::vector<net::reply> out;
   out.reserve(args.size() - 1);
   for (size_t i = 1; i < args.size(); ++i) {
@@ -90,9 +142,9 @@ net::reply op_mget(op_context& ctx, net::arg_list& args) {
 
 /// MSET key value [key value …] → +OK. Keys are set in order (a repeated key keeps
 /// the last value); the TTL of each key is cleared.
-net::reply op_mset(op_context& ctx, net::arg_list& args) {
+net::reply op_mset(op_context& ctx, const net::arg_list& args) {
   for (size_t i = 1; i + 1 < args.size(); i += 2)
-    ctx.data.put(std::move(args[i]), std::move(args[i + 1]), 0);
+    ctx.data.put(args[i], args[i + 1], 0);
   return net::reply::ok();
 }
 

@@ -101,3 +101,22 @@ TEST_CASE("MSET and MGET across partitions keep key order", "[string][multikey]"
   CHECK(h.run({"MSET", "a", "1", "a", "2"}) == ok);
   CHECK(h.run({"GET", "a"}) == bulk("2"));
 }
+
+TEST_CASE("INCR, DECR, INCRBY, DECRBY", "[string]") {
+  harness h;
+  CHECK(h.run({"INCR", "n"}) == integer(1));
+  CHECK(h.run({"INCRBY", "n", "41"}) == integer(42));
+  CHECK(h.run({"DECR", "n"}) == integer(41));
+  CHECK(h.run({"DECRBY", "n", "50"}) == integer(-9));
+  CHECK(h.run({"GET", "n"}) == bulk("-9"));
+  CHECK(h.run({"INCRBY", "n", "x"}) == "-ERR value is not an integer or out of range\r\n");
+  h.run({"SET", "s", "abc"});
+  CHECK(h.run({"INCR", "s"}) == "-ERR value is not an integer or out of range\r\n");
+  h.run({"SET", "big", "9223372036854775807"});
+  CHECK(h.run({"INCR", "big"}) == "-ERR increment or decrement would overflow\r\n");
+  CHECK(h.run({"DECRBY", "n", "-9223372036854775808"})
+        == "-ERR value is not an integer or out of range\r\n");
+  h.run({"SET", "t", "5", "EX", "100"});
+  CHECK(h.run({"INCR", "t"}) == integer(6));
+  CHECK(h.run({"TTL", "t"}) == integer(100)); // INCR keeps the deadline
+}

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+#include "net/reply.hpp"
+#include "store/partition.hpp"
+
+namespace otkv {
+
+/// A partition's data and the bookkeeping that lets a fresh worker take it over from
+/// a crashed or hung one without losing or repeating a write. Owned by the supervisor,
+/// so it outlives every worker that serves it.
+///
+/// Only the worker holding the token (`holder`) touches the non-atomic members: a
+/// worker claims it for each batch and releases it after; the supervisor gives each new
+/// worker a new `epoch`, and a worker whose epoch is no longer current stops at the next
+/// request boundary, releasing the token. So two workers never touch the data at once,
+/// and no lock is taken on the data path.
+struct partition_slot {
+  store::partition data;
+
+  /// Epoch of the worker that should serve this partition now.
+  std::atomic<uint64_t> epoch{0};
+  /// Epoch of the worker inside a batch, 0 if none.
+  std::atomic<uint64_t> holder{0};
+
+  /// The batch being applied and the replies of its items applied so far: a worker
+  /// that stopped half-way leaves them for its successor, which resumes after them.
+  uint64_t partial_batch = 0;
+  std::vector<net::reply> partial_replies;
+
+  /// Recently completed batch ids: a resent copy of one of them is skipped (its
+  /// replies were already sent), so a write is applied at most once.
+  std::unordered_set<uint64_t> completed;
+  std::deque<uint64_t> completed_order;
+
+  /// Remembers that batch `id` completed, forgetting the oldest beyond a bound.
+  void mark_completed(uint64_t id) {
+    completed.insert(id);
+    completed_order.push_back(id);
+    if (completed_order.size() > 65536) {
+      completed.erase(completed_order.front());
+      completed_order.pop_front();
+    }
+  }
+
+  /// Tries to take the token for the worker with epoch `me`.
+  bool claim(uint64_t me) {
+    uint64_t none = 0;
+    return holder.compare_exchange_strong(none, me);
+  }
+
+  /// Gives the token back (only its holder, or the supervisor for a dead holder).
+  void release(uint64_t me) {
+    uint64_t expected = me;
+    holder.compare_exchange_strong(expected, 0);
+  }
+};
+
+/// Shared ownership of a partition_slot.
+using slot_ptr = std::shared_ptr<partition_slot>;
+
+} // namespace otkv

@@ -1,0 +1,56 @@
+#pragma once
+
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace otkv {
+
+/// A FIFO queue on one growable power-of-two array: push at the back, pop at the
+/// front, index from the front. Unlike std::deque it allocates only when it grows,
+/// so a connection's steady stream of reply slots costs no allocation.
+template <class T>
+class ring_buffer {
+public:
+  size_t size() const noexcept { return size_; }
+  bool empty() const noexcept { return size_ == 0; }
+  T& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  T& front() { return (*this)[0]; }
+
+  /// Appends a default-constructed element and returns it.
+  T& emplace_back() {
+    if (size_ == slots_.size())
+      grow();
+    T& slot = (*this)[size_++];
+    slot = T{};
+    return slot;
+  }
+
+  /// Removes the front element (its storage is reset when reused).
+  void pop_front() {
+    front() = T{};
+    head_ = (head_ + 1) & (slots_.size() - 1);
+    --size_;
+  }
+
+  /// Removes every element.
+  void clear() {
+    while (!empty())
+      pop_front();
+  }
+
+private:
+  void grow() {
+    std::vector<T> bigger(slots_.empty() ? 8 : slots_.size() * 2);
+    for (size_t i = 0; i < size_; ++i)
+      bigger[i] = std::move((*this)[i]);
+    slots_ = std::move(bigger);
+    head_ = 0;
+  }
+
+  std::vector<T> slots_;
+  size_t head_ = 0;
+  size_t size_ = 0;
+};
+
+} // namespace otkv
