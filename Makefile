@@ -6,10 +6,10 @@ JOBS ?= $(shell nproc)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the benchmarks need.
 PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog-dev catch2 \
-            redis-tools redis-server python3 netcat-openbsd
+            redis-tools redis-server python3 netcat-openbsd libbenchmark-dev
 RUN_ARGS ?=
 
-.PHONY: all deps bench-deps build run test bench clean format
+.PHONY: all deps bench-deps build run test test-tsan bench clean format
 
 all: build
 
@@ -38,6 +38,16 @@ run: build
 ## test: set up, build and run every test.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+## test-tsan: every test against a ThreadSanitizer build (CAF itself rebuilt with TSan,
+## from Debian's source package, into build-tsan/caf; a report makes the server exit 66).
+test-tsan: deps
+	tools/build-caf-tsan.sh build-tsan/caf
+	cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTKV_SANITIZE=thread \
+	  -DCMAKE_PREFIX_PATH=$(CURDIR)/build-tsan/caf
+	cmake --build build-tsan -j $(JOBS)
+	cd build-tsan && TSAN_OPTIONS="exitcode=66 halt_on_error=0" OTKV_TIMING_SCALE=5 \
+	  ctest --output-on-failure
 
 ## bench: OTKV and redis-server side by side (ratios, JSON and a plot in bench/results/).
 bench: build bench-deps

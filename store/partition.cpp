@@ -1,6 +1,11 @@
 #include "store/partition.hpp"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include "store/key_hash.hpp"
 
 namespace otkv::store {
 
@@ -11,72 +16,186 @@ bool later(const std::pair<millis, std::string>& a, const std::pair<millis, std:
 }
 
 bool expired(const entry& e, millis now) {
-  return e.expire_at != 0 && e.expire_at <= now;
+  return e.expire_at() != 0 && e.expire_at() <= now;
 }
 
 } // namespace
 
-entry* partition::find(const std::string& key, millis now) {
-  auto i = map_.find(key);
-  if (i == map_.end())
-    return nullptr;
-  if (expired(i->second, now)) {
-    --expiring_;
-    ++expired_total_;
-    map_.erase(i);
-    return nullptr;
-  }
-  return &i->second;
+partition::partition(partition&& other) noexcept {
+  *this = std::move(other);
 }
 
-entry& partition::put(std::string key, std::string value, millis expire_at) {
-  auto [i, inserted] = map_.try_emplace(std::move(key));
-  entry& e = i->second;
-  if (!inserted && e.expire_at != 0)
+partition& partition::operator=(partition&& other) noexcept {
+  if (this != &other) {
+    clear();
+    buckets_ = std::move(other.buckets_);
+    bucket_bits_ = other.bucket_bits_;
+    size_ = other.size_;
+    deadlines_ = std::move(other.deadlines_);
+    expiring_ = other.expiring_;
+    expired_total_ = other.expired_total_;
+    other.buckets_.clear();
+    other.bucket_bits_ = 0;
+    other.size_ = other.expiring_ = 0;
+  }
+  return *this;
+}
+
+partition::~partition() {
+  clear();
+}
+
+size_t partition::bucket_of(uint64_t hash) const noexcept {
+  // Fibonacci hashing takes the high bits of the product: keys of one partition share
+  // their low hash bits (partition = hash % partitions), so those must not pick the bucket.
+  return bucket_bits_ == 0 ? 0 : static_cast<size_t>((hash * 0x9E3779B97F4A7C15ull) >> (64 - bucket_bits_));
+}
+
+entry** partition::slot_of(std::string_view key, uint64_t hash) {
+  entry** link = &buckets_[bucket_of(hash)];
+  while (*link != nullptr) {
+    entry* e = *link;
+    if (e->hash_ == hash && e->key_len_ == key.size()
+        && std::memcmp(e->bytes(), key.data(), key.size()) == 0)
+      return link;
+    link = &e->next_;
+  }
+  return link;
+}
+
+void partition::grow() {
+  unsigned bits = bucket_bits_ == 0 ? 4 : bucket_bits_ + 1;
+  std::vector<entry*> old = std::move(buckets_);
+  buckets_.assign(size_t{1} << bits, nullptr);
+  bucket_bits_ = bits;
+  for (entry* head : old)
+    while (head != nullptr) {
+      entry* next = head->next_;
+      auto& b = buckets_[bucket_of(head->hash_)];
+      head->next_ = b;
+      b = head;
+      head = next;
+    }
+}
+
+void partition::unlink_free(entry** link) {
+  entry* e = *link;
+  *link = e->next_;
+  if (e->expire_at_ != 0)
     --expiring_;
-  e.value = std::move(value);
-  e.expire_at = expire_at;
-  if (expire_at != 0) {
-    ++expiring_;
-    push_deadline(i->first, expire_at);
+  --size_;
+  e->~entry();
+  std::free(e);
+}
+
+entry* partition::find(std::string_view key, millis now) {
+  if (size_ == 0)
+    return nullptr;
+  entry** link = slot_of(key, key_hash(key));
+  entry* e = *link;
+  if (e == nullptr)
+    return nullptr;
+  if (expired(*e, now)) {
+    ++expired_total_;
+    unlink_free(link);
+    return nullptr;
   }
   return e;
 }
 
-void partition::set_expire(const std::string& key, entry& e, millis at) {
-  if (e.expire_at != 0)
+entry& partition::put(std::string_view key, std::string_view value, millis expire_at) {
+  if (size_ >= buckets_.size())
+    grow();
+  uint64_t hash = key_hash(key);
+  entry** link = slot_of(key, hash);
+  entry* old = *link;
+  if (old != nullptr && old->value_len_ == value.size()) { // same size: overwrite in place
+    std::memcpy(old->bytes() + old->key_len_, value.data(), value.size());
+    set_expire(*old, expire_at);
+    return *old;
+  }
+  void* mem = std::malloc(sizeof(entry) + key.size() + value.size());
+  if (mem == nullptr)
+    throw std::bad_alloc();
+  entry* e = new (mem) entry();
+  e->hash_ = hash;
+  e->key_len_ = static_cast<uint32_t>(key.size());
+  e->value_len_ = static_cast<uint32_t>(value.size());
+  std::memcpy(e->bytes(), key.data(), key.size());
+  std::memcpy(e->bytes() + key.size(), value.data(), value.size());
+  if (old != nullptr) {
+    e->next_ = old->next_;
+    if (old->expire_at_ != 0)
+      --expiring_;
+    old->~entry();
+    std::free(old);
+  } else {
+    ++size_;
+  }
+  *link = e;
+  if (expire_at != 0) {
+    e->expire_at_ = expire_at;
+    ++expiring_;
+    push_deadline(*e);
+  }
+  return *e;
+}
+
+void partition::set_expire(entry& e, millis at) {
+  if (e.expire_at_ == at)
+    return;
+  if (e.expire_at_ != 0)
     --expiring_;
-  e.expire_at = at;
+  e.expire_at_ = at;
   if (at != 0) {
     ++expiring_;
-    push_deadline(key, at);
+    push_deadline(e);
   }
 }
 
-bool partition::erase(const std::string& key, millis now) {
-  auto i = map_.find(key);
-  if (i == map_.end())
+bool partition::erase(std::string_view key, millis now) {
+  if (size_ == 0)
     return false;
-  bool live = !expired(i->second, now);
-  if (i->second.expire_at != 0)
-    --expiring_;
+  entry** link = slot_of(key, key_hash(key));
+  if (*link == nullptr)
+    return false;
+  bool live = !expired(**link, now);
   if (!live)
     ++expired_total_;
-  map_.erase(i);
+  unlink_free(link);
   return live;
 }
 
 void partition::clear() {
-  map_.clear();
+  for (entry*& head : buckets_) {
+    while (head != nullptr) {
+      entry* next = head->next_;
+      head->~entry();
+      std::free(head);
+      head = next;
+    }
+  }
+  size_ = 0;
   deadlines_.clear();
   expiring_ = 0;
 }
 
-void partition::for_each(millis now,
-                         const std::function<void(const std::string&, const entry&)>& fn) const {
-  for (const auto& [key, e] : map_)
-    if (!expired(e, now))
-      fn(key, e);
+void partition::for_each(millis now, const std::function<void(const entry&)>& fn) const {
+  for (const entry* head : buckets_)
+    for (const entry* e = head; e != nullptr; e = e->next_)
+      if (!expired(*e, now))
+        fn(*e);
+}
+
+size_t partition::longest_chain() const noexcept {
+  size_t longest = 0;
+  for (const entry* head : buckets_) {
+    size_t n = 0;
+    for (const entry* e = head; e != nullptr; e = e->next_)
+      ++n;
+    longest = std::max(longest, n);
+  }
+  return longest;
 }
 
 size_t partition::sweep(millis now, size_t max_work) {
@@ -87,20 +206,21 @@ size_t partition::sweep(millis now, size_t max_work) {
     std::pop_heap(deadlines_.begin(), deadlines_.end(), later);
     deadline d = std::move(deadlines_.back());
     deadlines_.pop_back();
-    auto i = map_.find(d.second);
-    // A stale pair: the key is gone or its deadline changed since it was pushed.
-    if (i == map_.end() || i->second.expire_at != d.first)
+    if (size_ == 0)
       continue;
-    --expiring_;
+    entry** link = slot_of(d.second, key_hash(d.second));
+    // A stale pair: the key is gone or its deadline changed since it was pushed.
+    if (*link == nullptr || (*link)->expire_at_ != d.first)
+      continue;
     ++expired_total_;
-    map_.erase(i);
+    unlink_free(link);
     ++removed;
   }
   return removed;
 }
 
-void partition::push_deadline(const std::string& key, millis at) {
-  deadlines_.emplace_back(at, key);
+void partition::push_deadline(const entry& e) {
+  deadlines_.emplace_back(e.expire_at(), std::string(e.key()));
   std::push_heap(deadlines_.begin(), deadlines_.end(), later);
   if (deadlines_.size() > 64 && deadlines_.size() > 2 * expiring_)
     compact_deadlines();
@@ -108,8 +228,10 @@ void partition::push_deadline(const std::string& key, millis at) {
 
 void partition::compact_deadlines() {
   auto stale = [this](const deadline& d) {
-    auto i = map_.find(d.second);
-    return i == map_.end() || i->second.expire_at != d.first;
+    if (size_ == 0)
+      return true;
+    entry** link = slot_of(d.second, key_hash(d.second));
+    return *link == nullptr || (*link)->expire_at_ != d.first;
   };
   deadlines_.erase(std::remove_if(deadlines_.begin(), deadlines_.end(), stale), deadlines_.end());
   // Identical pairs (the same deadline set twice) are all "live": keep one of each.

@@ -5,7 +5,6 @@
 #include <functional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -15,43 +14,71 @@ namespace otkv::store {
 /// so tests can move a virtual clock.
 using millis = int64_t;
 
-/// One stored value and its absolute expiry deadline (0 = no expiry).
-struct entry {
-  std::string value;
-  millis expire_at = 0;
+/// One stored key: a single allocation holding the header, the key and the value.
+class entry {
+public:
+  /// The key's bytes.
+  std::string_view key() const noexcept { return {bytes(), key_len_}; }
+  /// The value's bytes.
+  std::string_view value() const noexcept { return {bytes() + key_len_, value_len_}; }
+  /// Absolute deadline in Unix milliseconds; 0 = none.
+  millis expire_at() const noexcept { return expire_at_; }
+
+private:
+  friend class partition;
+  const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
+  char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+
+  entry* next_ = nullptr;
+  uint64_t hash_ = 0;
+  millis expire_at_ = 0;
+  uint32_t key_len_ = 0;
+  uint32_t value_len_ = 0;
 };
 
-/// One partition of the keyspace: the key → value map with lazy and active expiry.
+/// One partition of the keyspace: a chained hash table whose nodes hold key and value
+/// inline (one allocation per key), with lazy and active expiry.
 /// Not thread-safe by design: exactly one actor owns a partition at a time.
 class partition {
 public:
+  partition() = default;
+  partition(const partition&) = delete;
+  partition& operator=(const partition&) = delete;
+  partition(partition&& other) noexcept;
+  partition& operator=(partition&& other) noexcept;
+  ~partition();
+
   /// The live entry for `key`, or nullptr. An expired entry is removed on access.
-  entry* find(const std::string& key, millis now);
+  entry* find(std::string_view key, millis now);
 
   /// Stores `value` under `key` with the given deadline (0 = none); returns the entry.
-  entry& put(std::string key, std::string value, millis expire_at);
+  /// Entries returned earlier for the same key are invalid afterwards.
+  entry& put(std::string_view key, std::string_view value, millis expire_at);
 
-  /// Sets or clears (`at == 0`) the deadline of the live entry `e` stored under `key`.
-  void set_expire(const std::string& key, entry& e, millis at);
+  /// Sets or clears (`at == 0`) the deadline of the live entry `e`.
+  void set_expire(entry& e, millis at);
 
   /// Removes `key`; returns whether a live key was removed.
-  bool erase(const std::string& key, millis now);
+  bool erase(std::string_view key, millis now);
 
   /// Removes every key.
   void clear();
 
   /// Number of stored keys, including expired ones not yet reclaimed.
-  size_t size() const noexcept { return map_.size(); }
+  size_t size() const noexcept { return size_; }
 
   /// Number of stored keys that carry a deadline.
   size_t expiring() const noexcept { return expiring_; }
 
-  /// Calls `fn(key, entry)` for every live key.
-  void for_each(millis now, const std::function<void(const std::string&, const entry&)>& fn) const;
+  /// Calls `fn(entry)` for every live key.
+  void for_each(millis now, const std::function<void(const entry&)>& fn) const;
 
   /// Active expiry: removes up to `max_work` keys whose deadline passed, earliest
   /// first. Returns the number removed.
   size_t sweep(millis now, size_t max_work);
+
+  /// Length of the longest bucket chain (a diagnostic for tests).
+  size_t longest_chain() const noexcept;
 
   /// Total keys removed because their deadline passed (lazily or by the sweep).
   uint64_t expired_keys() const noexcept { return expired_total_; }
@@ -59,10 +86,17 @@ public:
 private:
   using deadline = std::pair<millis, std::string>;
 
-  void push_deadline(const std::string& key, millis at);
+  /// The link that points at the entry for `key` (or the chain's null end).
+  entry** slot_of(std::string_view key, uint64_t hash);
+  size_t bucket_of(uint64_t hash) const noexcept;
+  void grow();
+  void unlink_free(entry** link);
+  void push_deadline(const entry& e);
   void compact_deadlines();
 
-  std::unordered_map<std::string, entry> map_;
+  std::vector<entry*> buckets_; // power-of-two size
+  unsigned bucket_bits_ = 0;
+  size_t size_ = 0;
   std::vector<deadline> deadlines_; // min-heap; may hold stale pairs
   size_t expiring_ = 0;
   uint64_t expired_total_ = 0;

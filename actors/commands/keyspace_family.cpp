@@ -28,9 +28,9 @@ net::reply op_keys(op_context& ctx, const net::arg_list& args) {
   std::vector<net::reply> out;
   const std::string& pattern = args[1];
   bool all = pattern == "*";
-  ctx.data.for_each(ctx.now, [&](const std::string& key, const store::entry&) {
-    if (all || store::glob_match(pattern, key))
-      out.push_back(net::reply::bulk(key));
+  ctx.data.for_each(ctx.now, [&](const store::entry& e) {
+    if (all || store::glob_match(pattern, e.key()))
+      out.push_back(net::reply::bulk(std::string(e.key())));
   });
   return net::reply::array(std::move(out));
 }
@@ -73,14 +73,14 @@ net::reply expire_generic(op_context& ctx, const net::arg_list& args, int64_t un
   if (!e)
     return net::reply::integer(0);
   // A key without a TTL counts as having an infinite one for GT and LT.
-  if ((nx && e->expire_at != 0) || (xx && e->expire_at == 0)
-      || (gt && (e->expire_at == 0 || at <= e->expire_at))
-      || (lt && e->expire_at != 0 && at >= e->expire_at))
+  if ((nx && e->expire_at() != 0) || (xx && e->expire_at() == 0)
+      || (gt && (e->expire_at() == 0 || at <= e->expire_at()))
+      || (lt && e->expire_at() != 0 && at >= e->expire_at()))
     return net::reply::integer(0);
   if (at <= ctx.now)
     ctx.data.erase(args[1], ctx.now);
   else
-    ctx.data.set_expire(args[1], *e, at);
+    ctx.data.set_expire(*e, at);
   return net::reply::integer(1);
 }
 
@@ -89,9 +89,9 @@ net::reply ttl_generic(op_context& ctx, const net::arg_list& args, bool seconds)
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::integer(-2);
-  if (e->expire_at == 0)
+  if (e->expire_at() == 0)
     return net::reply::integer(-1);
-  int64_t left = e->expire_at - ctx.now;
+  int64_t left = e->expire_at() - ctx.now;
   return net::reply::integer(seconds ? (left + 500) / 1000 : left);
 }
 
@@ -120,9 +120,9 @@ net::reply op_pttl(op_context& ctx, const net::arg_list& args) {
 /// PERSIST key → 1 if a deadline was removed, else 0.
 net::reply op_persist(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
-  if (!e || e->expire_at == 0)
+  if (!e || e->expire_at() == 0)
     return net::reply::integer(0);
-  ctx.data.set_expire(args[1], *e, 0);
+  ctx.data.set_expire(*e, 0);
   return net::reply::integer(1);
 }
 

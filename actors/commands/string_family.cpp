@@ -9,7 +9,7 @@ namespace otkv::cmd {
 /// GET key → bulk value or null.
 net::reply op_get(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
-  return e ? net::reply::bulk(e->value) : net::reply::null();
+  return e ? net::reply::bulk(std::string(e->value())) : net::reply::null();
 }
 
 namespace {
@@ -65,15 +65,11 @@ net::reply op_set(op_context& ctx, const net::arg_list& args) {
   if (auto r = parse_set_options(args, ctx.now, o); r.is_error())
     return r;
   auto* old = ctx.data.find(args[1], ctx.now);
-  net::reply result = o.get ? (old ? net::reply::bulk(old->value) : net::reply::null())
+  net::reply result = o.get ? (old ? net::reply::bulk(std::string(old->value())) : net::reply::null())
                             : net::reply::ok();
   if ((o.nx && old) || (o.xx && !old))
     return o.get ? result : net::reply::null();
-  if (old && o.keepttl) {
-    old->value = args[2];
-    return result;
-  }
-  ctx.data.put(args[1], args[2], o.expire_at);
+  ctx.data.put(args[1], args[2], old && o.keepttl ? old->expire_at() : o.expire_at);
   return result;
 }
 
@@ -83,16 +79,13 @@ namespace {
 net::reply incr_by(op_context& ctx, const net::arg_list& args, int64_t delta) {
   auto* e = ctx.data.find(args[1], ctx.now);
   int64_t current = 0;
-  if (e && !net::parse_int64(e->value, current))
+  if (e && !net::parse_int64(e->value(), current))
     return err::not_integer();
   if ((delta > 0 && current > std::numeric_limits<int64_t>::max() - delta)
       || (delta < 0 && current < std::numeric_limits<int64_t>::min() - delta))
     return net::reply::error("ERR increment or decrement would overflow");
   int64_t next = current + delta;
-  if (e)
-    e->value = std::to_string(next); // keeps the TTL, as Redis does
-  else
-    ctx.data.put(args[1], std::to_string(next), 0);
+  ctx.data.put(args[1], std::to_string(next), e ? e->expire_at() : 0); // keeps the TTL
   return net::reply::integer(next);
 }
 
@@ -135,7 +128,7 @@ net::reply op_mget(op_context& ctx, const net::arg_list& args) {
   out.reserve(args.size() - 1);
   for (size_t i = 1; i < args.size(); ++i) {
     auto* e = ctx.data.find(args[i], ctx.now);
-    out.push_back(e ? net::reply::bulk(e->value) : net::reply::null());
+    out.push_back(e ? net::reply::bulk(std::string(e->value())) : net::reply::null());
   }
   return net::reply::array(std::move(out));
 }

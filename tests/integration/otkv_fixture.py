@@ -11,8 +11,10 @@ import unittest
 
 SERVER = os.environ.get("OTKV_SERVER", os.path.join(os.path.dirname(__file__), "../../build/otkv-server"))
 LISTEN_RE = re.compile(rb"OTKV listening on 127\.0\.0\.1:(\d+)")
-START_TIMEOUT = 10.0
-IO_TIMEOUT = 10.0
+# Sanitizer builds run slower: they scale every time bound by OTKV_TIMING_SCALE.
+SCALE = float(os.environ.get("OTKV_TIMING_SCALE", "1"))
+START_TIMEOUT = 10.0 * SCALE
+IO_TIMEOUT = 10.0 * SCALE
 
 
 class ServerProcess:
@@ -47,7 +49,7 @@ class ServerProcess:
     def log(self):
         return b"".join(self.lines).decode(errors="replace")
 
-    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+    def stop(self, sig=signal.SIGTERM, timeout=10.0 * SCALE):
         """Stops the server with `sig`; returns its exit code (kills it if it hangs)."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)

@@ -4,9 +4,9 @@ import threading
 import time
 import unittest
 
-from otkv_fixture import Client, ReplyError, ServerTest
+from otkv_fixture import SCALE, Client, ReplyError, ServerTest
 
-TIMEOUT_MS = 300
+TIMEOUT_MS = int(300 * SCALE)
 ATTEMPTS = 2
 BUDGET = TIMEOUT_MS * ATTEMPTS / 1000.0
 
@@ -84,14 +84,14 @@ class SupervisionTest(ServerTest):
         key = self.key_in(hung, "hang")
         self.assertEqual(self.c.call("SET", key, "before"), "OK")
         others = [self.key_in(p, "other") for p in range(4) if p != hung]
-        self.assertEqual(self.c.call("DEBUG", "SLEEP-PARTITION", hung, 2500), "OK")
+        self.assertEqual(self.c.call("DEBUG", "SLEEP-PARTITION", hung, int(2500 * SCALE)), "OK")
         started = time.monotonic()
         r = self.c.call("GET", key)
         elapsed = time.monotonic() - started
         self.assertIsInstance(r, ReplyError)
         self.assertEqual(str(r), "TIMEOUT request to partition %d timed out after %d attempts"
                          % (hung, ATTEMPTS))
-        self.assertLess(elapsed, BUDGET + 1.0)  # never a hang: the budget plus slack
+        self.assertLess(elapsed, BUDGET + 1.0 * SCALE)  # never a hang: the budget plus slack
         # Meanwhile the other partitions answer at once.
         other = self.client()
         for k in others:
@@ -100,7 +100,7 @@ class SupervisionTest(ServerTest):
             self.assertEqual(other.call("GET", k), b"v")
             self.assertLess(time.monotonic() - t0, BUDGET)
         # After the hang the partition serves again with everything acknowledged.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 10 * SCALE
         while time.monotonic() < deadline:
             r = self.c.call("GET", key)
             if r == b"before":
