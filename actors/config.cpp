@@ -63,6 +63,19 @@ std::string set_value(server_config& cfg, const std::string& name, const std::st
   } else if (name == "request-attempts") {
     if ((err = to_uint(name, value, 1, 100, v)).empty())
       cfg.request_attempts = static_cast<uint32_t>(v);
+  } else if (name == "appendonly") {
+    if (value != "yes" && value != "no")
+      return "invalid value '" + value + "' for appendonly (yes or no)";
+    cfg.appendonly = value == "yes";
+  } else if (name == "appendfsync") {
+    if (value != "always" && value != "everysec" && value != "no")
+      return "invalid value '" + value + "' for appendfsync (always, everysec or no)";
+    cfg.appendfsync = value;
+  } else if (name == "save-interval") {
+    if ((err = to_uint(name, value, 0, 86400 * 365, v)).empty())
+      cfg.save_interval = static_cast<uint32_t>(v);
+  } else if (name == "repair-log") {
+    cfg.repair_log = value;
   } else if (name == "enable-debug-command") {
     if (value != "yes" && value != "no")
       return "invalid value '" + value + "' for enable-debug-command (yes or no)";
@@ -94,8 +107,10 @@ std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const
           {"request-attempts", std::to_string(request_attempts)},
           {"enable-debug-command", enable_debug_command ? "yes" : "no"},
           {"databases", "1"},
-          {"save", ""},
-          {"appendonly", "no"},
+          {"save", save_interval == 0 ? "" : std::to_string(save_interval) + " 1"},
+          {"appendonly", appendonly ? "yes" : "no"},
+          {"appendfsync", appendfsync},
+          {"save-interval", std::to_string(save_interval)},
           {"maxmemory", "0"},
           {"timeout", "0"},
           {"protected-mode", "yes"},
@@ -177,6 +192,10 @@ std::string usage() {
          "  --loglevel LEVEL          trace|debug|info|warn|error|off (default info)\n"
          "  --request-timeout-ms N    time one attempt of a request may take (default 500)\n"
          "  --request-attempts N      attempts before a timeout error (default 2)\n"
+         "  --appendonly yes|no       keep the op log in --dir (default yes)\n"
+         "  --appendfsync always|everysec|no  when the op log is fsynced (default everysec)\n"
+         "  --save-interval N         seconds between snapshots if data changed; 0 = off (60)\n"
+         "  --repair-log FILE         cut a damaged op log after its last valid record, exit\n"
          "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"
          "  --help, --version\n";
 }

@@ -20,6 +20,10 @@ struct server_config {
   uint32_t request_timeout_ms = 500; ///< time one attempt of a request may take
   uint32_t request_attempts = 2;    ///< attempts before the client gets a timeout error
   bool enable_debug_command = false; ///< allow DEBUG fault injection (tests only)
+  bool appendonly = true;           ///< keep the op log
+  std::string appendfsync = "everysec"; ///< always | everysec | no
+  uint32_t save_interval = 60;      ///< seconds between snapshots when data changed; 0 = off
+  std::string repair_log;           ///< --repair-log FILE: repair that log and exit
   std::string config_file;          ///< the JSON file read, if any
   bool help = false;
   bool show_version = false;

@@ -1,8 +1,10 @@
-// otkv-server: parses the configuration, starts the actor system (supervisor,
-// partition workers, server broker) and runs until SHUTDOWN, SIGINT or SIGTERM.
+// otkv-server: parses the configuration, recovers the data directory, starts the actor
+// system (logger, supervisor and partition workers, snapshot actor, server broker) and
+// runs until SHUTDOWN, SIGINT or SIGTERM.
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,14 +18,18 @@
 #include <caf/scoped_actor.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/clock.hpp"
 #include "actors/config.hpp"
+#include "actors/logger.hpp"
 #include "actors/server_broker.hpp"
+#include "actors/snapshotter.hpp"
 #include "actors/supervisor.hpp"
+#include "store/recovery.hpp"
 
 namespace {
 
 /// Waits for SIGINT/SIGTERM and asks the broker to shut down; SIGUSR1 ends the wait.
-void signal_loop(caf::actor_system* sys, caf::actor broker) {
+void signal_loop(caf::actor broker) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -36,7 +42,12 @@ void signal_loop(caf::actor_system* sys, caf::actor broker) {
     spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
     caf::anon_send(broker, otkv::shutdown_atom::value);
   }
-  (void) sys;
+}
+
+otkv::fsync_policy policy_of(const std::string& name) {
+  if (name == "always")
+    return otkv::fsync_policy::always;
+  return name == "no" ? otkv::fsync_policy::no : otkv::fsync_policy::everysec;
 }
 
 } // namespace
@@ -56,8 +67,37 @@ int main(int argc, char** argv) {
     std::cout << "otkv-server " << otkv::version << "\n";
     return 0;
   }
+  if (!cfg.repair_log.empty()) {
+    auto report = otkv::store::repair_log(cfg.repair_log);
+    std::cout << report << "\n";
+    return report.rfind("error:", 0) == 0 ? 1 : 0;
+  }
   spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
+
+  // Recovery: the newest snapshot, then the op log after it.
+  ::mkdir(cfg.dir.c_str(), 0755);
+  auto rec = otkv::store::recover(cfg.dir, cfg.partitions, otkv::now_ms());
+  if (!rec.error.empty()) {
+    spdlog::error("cannot start: {}", rec.error);
+    return 1;
+  }
+  for (auto& w : rec.warnings)
+    spdlog::warn("{}", w);
+  if (rec.partitions == 0) { // an empty data directory
+    rec.partitions = cfg.effective_partitions();
+    rec.parts = std::vector<otkv::store::partition>(rec.partitions);
+    rec.seqs.assign(rec.partitions, 0);
+  }
+  size_t keys = 0;
+  for (auto& p : rec.parts)
+    keys += p.size();
+  std::string summary = std::to_string(keys) + " keys (snapshot: "
+                        + (rec.had_snapshot ? std::to_string(rec.snapshot_keys) + " keys" : "none")
+                        + ", op log: " + std::to_string(rec.log_records) + " records in "
+                        + std::to_string(rec.log_files) + " files) in "
+                        + std::to_string(rec.seconds) + " s";
+  spdlog::info("recovered {}", summary);
 
   // Signals go to the signal thread only: block them before any thread starts.
   sigset_t set;
@@ -77,8 +117,18 @@ int main(int argc, char** argv) {
   int rc = 0;
   {
     caf::actor_system sys{sys_cfg};
-    uint32_t partitions = cfg.effective_partitions();
-    auto sup = sys.spawn(otkv::supervisor, partitions);
+    uint32_t partitions = rec.partitions;
+    auto policy = policy_of(cfg.appendfsync);
+    caf::actor logger;
+    if (cfg.appendonly)
+      logger = sys.spawn<caf::detached>(otkv::logger, cfg.dir, rec.last_generation, partitions,
+                                        policy);
+    auto data = std::make_shared<otkv::recovered_data>();
+    data->parts = std::move(rec.parts);
+    data->seqs = std::move(rec.seqs);
+    auto sup = sys.spawn(otkv::supervisor, data, logger,
+                         cfg.appendonly && policy == otkv::fsync_policy::always);
+    auto snap = sys.spawn(otkv::snapshotter, cfg.dir, logger, sup, cfg.save_interval);
     caf::scoped_actor self{sys};
     otkv::worker_table table;
     self->request(sup, caf::infinite, caf::get_atom_v)
@@ -92,6 +142,10 @@ int main(int argc, char** argv) {
     opts.debug_enabled = cfg.enable_debug_command;
     opts.config = cfg.as_pairs();
     opts.config_file = cfg.config_file;
+    opts.snapshotter = snap;
+    opts.aof_enabled = cfg.appendonly;
+    opts.appendfsync = cfg.appendfsync;
+    opts.recovery_summary = summary;
     auto broker = sys.middleman().spawn_broker(otkv::server_broker, opts, table, sup);
     uint16_t port = 0;
     self->request(broker, caf::infinite, otkv::port_atom::value)
@@ -102,14 +156,27 @@ int main(int argc, char** argv) {
       auto level = spdlog::get_level();
       if (level != spdlog::level::off)
         spdlog::set_level(std::min(level, spdlog::level::info));
-      spdlog::info("OTKV {} starting: pid {}, {} partitions, {} scheduler threads", otkv::version,
-                   ::getpid(), partitions, cfg.effective_threads());
+      spdlog::info("OTKV {} starting: pid {}, {} partitions, {} scheduler threads, op log {}",
+                   otkv::version, ::getpid(), partitions, cfg.effective_threads(),
+                   cfg.appendonly ? "on (appendfsync " + cfg.appendfsync + ")" : "off");
       spdlog::info("OTKV listening on {}:{}", cfg.bind, port);
       spdlog::set_level(level);
-      signals = std::thread(signal_loop, &sys, broker);
+      signals = std::thread(signal_loop, broker);
       self->wait_for(broker);
     }
+    // Stop the workers first, so their last op-log records reach the logger; then let
+    // the logger finish its mailbox (the request below is answered after it) and stop.
+    self->request(sup, caf::infinite, caf::get_atom_v)
+      .receive([&](otkv::worker_table& t) { table = std::move(t); }, [&](caf::error&) {});
     caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
+    for (auto& w : table.workers)
+      self->wait_for(w);
+    caf::anon_send_exit(snap, caf::exit_reason::user_shutdown);
+    if (logger) {
+      self->request(logger, caf::infinite, caf::get_atom_v)
+        .receive([](uint64_t, bool) {}, [](caf::error&) {});
+      caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);
+    }
     if (signals.joinable()) {
       pthread_kill(signals.native_handle(), SIGUSR1);
       signals.join();

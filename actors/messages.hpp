@@ -32,6 +32,16 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using drop_atom = caf::atom_constant<caf::atom("drop")>;
+/// Snapshot actor: take a snapshot now (SAVE, BGSAVE, SHUTDOWN SAVE).
+using save_atom = caf::atom_constant<caf::atom("save")>;
+/// Snapshot actor → subscribers: a snapshot finished (time in ms, success).
+using saved_atom = caf::atom_constant<caf::atom("saved")>;
+/// Worker: the partition's image, or its last op-log record number.
+using image_atom = caf::atom_constant<caf::atom("image")>;
+using seq_atom = caf::atom_constant<caf::atom("seq")>;
+/// Logger: start a new log generation / delete generations before the given one.
+using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
+using compact_atom = caf::atom_constant<caf::atom("compact")>;
 
 /// One request (or one part of a multi-partition request) for a partition worker.
 struct work_item {
@@ -71,6 +81,26 @@ struct done_batch {
   std::vector<done_item> items;
 };
 
+/// Op-log records of one batch, for the logger (appendfsync everysec / no).
+struct log_append {
+  std::string bytes;
+};
+
+/// Op-log records of one batch whose replies wait for fsync (appendfsync always): the
+/// logger forwards `batch` to `reply_to` once the records are on disk.
+struct log_append_ack {
+  std::string bytes;
+  done_batch batch;
+  caf::actor reply_to;
+};
+
+/// One partition's point-in-time image for a snapshot.
+struct partition_image {
+  uint32_t partition = 0;
+  uint64_t seq = 0; ///< last op-log record the image includes
+  std::string bytes;
+};
+
 /// The current partition → worker table (index = partition).
 struct worker_table {
   std::vector<caf::actor> workers;
@@ -81,3 +111,6 @@ struct worker_table {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::batch_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::done_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::worker_table)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::log_append)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::log_append_ack)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::partition_image)

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "net/reply.hpp"
+#include "store/journal.hpp"
 #include "store/partition.hpp"
 
 namespace otkv {
@@ -22,7 +23,17 @@ namespace otkv {
 /// request boundary, releasing the token. So two workers never touch the data at once,
 /// and no lock is taken on the data path.
 struct partition_slot {
+  /// Takes over recovered data; every change is journaled from record `last_seq` on.
+  partition_slot(store::partition recovered, uint32_t index, uint64_t last_seq)
+    : data(std::move(recovered)), journal(index, last_seq) {
+    data.set_sink(&journal);
+  }
+  partition_slot(const partition_slot&) = delete;
+  partition_slot& operator=(const partition_slot&) = delete;
+
   store::partition data;
+  /// Op-log records of the changes not yet handed to the logger.
+  store::journal_buffer journal;
 
   /// Epoch of the worker that should serve this partition now.
   std::atomic<uint64_t> epoch{0};

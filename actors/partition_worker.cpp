@@ -8,6 +8,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/commands/dispatch.hpp"
+#include "store/journal.hpp"
 
 namespace otkv {
 
@@ -62,6 +63,18 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
   slot.partial_replies.clear();
   slot.partial_batch = 0;
   slot.mark_completed(batch.id);
+  // The batch's op-log records (kept in the slot, so a successor of a worker that died
+  // half-way still sends them) go to the logger; with appendfsync always the replies
+  // go through the logger too and leave once the records are fsynced.
+  auto records = slot.journal.take();
+  auto& st = self->state;
+  if (st.logger && !records.empty()) {
+    if (st.fsync_always) {
+      self->send(st.logger, log_append_ack{std::move(records), std::move(out), reply_to});
+      return true;
+    }
+    self->send(st.logger, log_append{std::move(records)});
+  }
   self->send(reply_to, std::move(out));
   return true;
 }
@@ -94,10 +107,13 @@ void drain(worker_ptr self) {
 const char* partition_worker_state::name = "partition_worker";
 
 caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
-                               uint32_t index, uint64_t epoch) {
+                               uint32_t index, uint64_t epoch, caf::actor logger,
+                               bool fsync_always) {
   self->state.slot = std::move(slot);
   self->state.index = index;
   self->state.epoch = epoch;
+  self->state.logger = std::move(logger);
+  self->state.fsync_always = fsync_always;
   self->delayed_send(self, sweep_interval, caf::tick_atom_v);
   return {
     [=](batch_ref& ref) {
@@ -124,6 +140,18 @@ caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self
       }
       self->delayed_send(self, sweep_interval, caf::tick_atom_v);
     },
+    [=](image_atom) -> caf::result<partition_image> {
+      auto& st = self->state;
+      if (revoked(self) || !st.slot->claim(st.epoch))
+        return caf::make_error(caf::sec::request_timeout); // hung predecessor: retry later
+      partition_image img;
+      img.partition = st.index;
+      img.seq = st.slot->journal.last_seq();
+      img.bytes = store::encode_partition_image(st.slot->data, img.seq, now_ms());
+      st.slot->release(st.epoch);
+      return img;
+    },
+    [=](seq_atom) { return self->state.slot->journal.last_seq(); },
     // -- faults for tests (DEBUG …, only with --enable-debug-command yes) -----------
     [=](sleep_atom, uint32_t ms) {
       // A hang in the middle of the work: holds the partition while it sleeps.

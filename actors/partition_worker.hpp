@@ -20,6 +20,8 @@ struct partition_worker_state {
   std::deque<std::pair<batch_ref, caf::actor>> backlog;
   bool retry_scheduled = false;
   uint64_t drop_remaining = 0;     ///< DEBUG DROP-PARTITION: requests still to drop
+  caf::actor logger;               ///< the op log (invalid: --appendonly no)
+  bool fsync_always = false;       ///< replies wait for the logger's fsync
   static const char* name;
 };
 
@@ -27,6 +29,7 @@ struct partition_worker_state {
 /// done_batch; sweeps expired keys on a timer. Stops when it is no longer the slot's
 /// current worker. Fault messages (sleep_atom, crash_atom, drop_atom) exist for tests.
 caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
-                               uint32_t index, uint64_t epoch);
+                               uint32_t index, uint64_t epoch, caf::actor logger,
+                               bool fsync_always);
 
 } // namespace otkv

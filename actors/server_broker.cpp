@@ -147,19 +147,32 @@ void begin_shutdown(broker_ptr self, const char* why) {
     c.closing = true;
 }
 
-/// During shutdown: stops once no connection waits for a reply.
-void check_drained(broker_ptr self) {
-  auto& st = self->state;
-  if (!st.draining)
-    return;
-  for (auto& [id, c] : st.conns)
-    if (!c.closed && !c.queue.empty())
-      return;
-  for (auto& [id, c] : st.conns)
+void finish_shutdown(broker_ptr self) {
+  for (auto& [id, c] : self->state.conns)
     if (!c.closed)
       self->close(c.hdl);
   spdlog::info("all requests answered; stopping");
   self->quit();
+}
+
+/// During shutdown: stops once no connection waits for a reply (after a snapshot,
+/// for SHUTDOWN SAVE).
+void check_drained(broker_ptr self) {
+  auto& st = self->state;
+  if (!st.draining || st.saving_for_shutdown)
+    return;
+  for (auto& [id, c] : st.conns)
+    if (!c.closed && !c.queue.empty())
+      return;
+  if (st.server.shutdown_save && st.opts.snapshotter) {
+    st.saving_for_shutdown = true;
+    spdlog::info("taking a snapshot before exiting (SHUTDOWN SAVE)");
+    self->request(st.opts.snapshotter, std::chrono::minutes(10), save_atom::value)
+      .then([=](bool) { finish_shutdown(self); },
+            [=](caf::error&) { finish_shutdown(self); });
+    return;
+  }
+  finish_shutdown(self);
 }
 
 /// When a request gets its -TIMEOUT at the latest: every attempt, plus slack for the
@@ -175,6 +188,9 @@ void push_ready(connection& c, const net::reply& r, bool close_after = false) {
   slot.ready = true;
   slot.close_after = close_after;
 }
+
+void apply_result(broker_ptr self, done_item& item);
+void flush_touched(broker_ptr self);
 
 /// Hands a DEBUG fault to the partition's worker (tests only).
 void deliver_fault(broker_ptr self, const cmd::fault_request& f) {
@@ -210,6 +226,31 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
     if (c.client.fault.what != cmd::fault_request::kind::none) {
       deliver_fault(self, c.client.fault);
       c.client.fault = {};
+    }
+    if (c.client.persist != cmd::client_context::persist_request::none) {
+      bool wait = c.client.persist == cmd::client_context::persist_request::save;
+      c.client.persist = cmd::client_context::persist_request::none;
+      if (wait) { // SAVE: the reply waits for the snapshot
+        uint64_t seq = c.first_seq + c.queue.size();
+        auto& slot = c.queue.emplace_back();
+        slot.deadline = now + 3600 * 1000;
+        uint64_t conn = c.client.id;
+        auto answer = [=](net::reply r) {
+          done_item item{conn, seq, 0, std::move(r)};
+          apply_result(self, item);
+          flush_touched(self);
+        };
+        self->request(st.opts.snapshotter, std::chrono::minutes(30), save_atom::value)
+          .then([=](bool ok) {
+                  answer(ok ? net::reply::ok()
+                            : net::reply::error("ERR snapshot failed; see the server log"));
+                },
+                [=](caf::error& e) {
+                  answer(net::reply::error("ERR snapshot failed: " + to_string(e)));
+                });
+        return;
+      }
+      caf::anon_send(st.opts.snapshotter, save_atom::value);
     }
     push_ready(c, r, c.client.close_after_reply);
     if (c.client.close_after_reply)
@@ -451,6 +492,11 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   srv.pid = static_cast<int64_t>(::getpid());
   srv.started_ms = now_ms();
   srv.partition_counters.resize(partitions);
+  srv.aof_enabled = st.opts.aof_enabled;
+  srv.appendfsync = st.opts.appendfsync;
+  srv.recovery_summary = st.opts.recovery_summary;
+  if (st.opts.snapshotter)
+    self->send(st.opts.snapshotter, caf::subscribe_atom_v);
   srv.debug_enabled = st.opts.debug_enabled;
   srv.config = st.opts.config;
   for (auto& [name, value] : srv.config)
@@ -577,6 +623,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       check_drained(self);
     },
     [=](port_atom) { return self->state.server.port; },
+    [=](saved_atom, store::millis when, bool ok) {
+      auto& srv = self->state.server;
+      srv.last_save_ok = ok;
+      if (ok)
+        srv.last_save_ms = when;
+    },
   };
 }
 

@@ -23,6 +23,10 @@ struct broker_options {
   store::millis request_timeout_ms = 1000; ///< time one attempt may take
   uint32_t request_attempts = 2;           ///< attempts before a -TIMEOUT error
   bool debug_enabled = false;              ///< allow DEBUG fault commands
+  caf::actor snapshotter;                  ///< answers save_atom
+  bool aof_enabled = false;
+  std::string appendfsync;
+  std::string recovery_summary;
   net::limits limits;
   std::vector<std::pair<std::string, std::string>> config; ///< for CONFIG GET
   std::string config_file;
@@ -82,6 +86,7 @@ struct server_broker_state {
   uint64_t next_client_id = 1;
   bool draining = false;
   size_t closed_pending = 0;      ///< connections marked closed since the last reap
+  bool saving_for_shutdown = false;
   static const char* name;
 };
 

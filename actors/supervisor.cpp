@@ -22,7 +22,8 @@ void start_worker(supervisor_ptr self, uint32_t index) {
   auto& st = self->state;
   uint64_t epoch = st.next_epoch++;
   st.slots[index]->epoch.store(epoch);
-  auto w = self->spawn(partition_worker, st.slots[index], index, epoch);
+  auto w = self->spawn(partition_worker, st.slots[index], index, epoch, st.logger,
+                       st.fsync_always);
   self->monitor(w);
   st.workers[index] = w;
   st.epochs[index] = epoch;
@@ -35,12 +36,17 @@ void publish(supervisor_ptr self) {
 
 } // namespace
 
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, uint32_t partitions) {
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
+                         std::shared_ptr<recovered_data> data, caf::actor logger,
+                         bool fsync_always) {
   auto& st = self->state;
+  auto partitions = static_cast<uint32_t>(data->parts.size());
+  st.logger = std::move(logger);
+  st.fsync_always = fsync_always;
   st.workers.resize(partitions);
   st.epochs.resize(partitions);
   for (uint32_t i = 0; i < partitions; ++i) {
-    st.slots.push_back(std::make_shared<partition_slot>());
+    st.slots.push_back(std::make_shared<partition_slot>(std::move(data->parts[i]), i, data->seqs[i]));
     start_worker(self, i);
   }
   // Shutdown: stop the workers with us.

@@ -11,6 +11,12 @@
 
 namespace otkv {
 
+/// The partitions recovered at start-up (moved into the slots).
+struct recovered_data {
+  std::vector<store::partition> parts;
+  std::vector<uint64_t> seqs; ///< last op-log record per partition
+};
+
 /// State of the supervisor: each partition's slot (its data), the worker serving it,
 /// and the actors to tell when a worker is replaced.
 struct supervisor_state {
@@ -19,14 +25,18 @@ struct supervisor_state {
   std::vector<uint64_t> epochs;    ///< epoch of each current worker
   uint64_t next_epoch = 1;
   std::vector<caf::actor> subscribers;
+  caf::actor logger;
+  bool fsync_always = false;
   static const char* name;
 };
 
-/// Spawns one worker per partition and replaces a worker that dies (monitor) or that
+/// Spawns one worker per recovered partition and replaces a worker that dies (monitor) or that
 /// the broker reports as not answering (`restart_atom`) with a fresh worker on the same
 /// partition slot. Messages: `get_atom` → worker_table; `subscribe_atom` → the sender
 /// receives `(update_atom, worker_table)` now and after every replacement;
 /// `(restart_atom, partition, old worker)` replaces that worker if it is still current.
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, uint32_t partitions);
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
+                         std::shared_ptr<recovered_data> data, caf::actor logger,
+                         bool fsync_always);
 
 } // namespace otkv

@@ -27,13 +27,15 @@ partition::partition(partition&& other) noexcept {
 
 partition& partition::operator=(partition&& other) noexcept {
   if (this != &other) {
-    clear();
+    free_all();
     buckets_ = std::move(other.buckets_);
     bucket_bits_ = other.bucket_bits_;
     size_ = other.size_;
     deadlines_ = std::move(other.deadlines_);
     expiring_ = other.expiring_;
     expired_total_ = other.expired_total_;
+    sink_ = other.sink_;
+    other.sink_ = nullptr;
     other.buckets_.clear();
     other.bucket_bits_ = 0;
     other.size_ = other.expiring_ = 0;
@@ -42,7 +44,7 @@ partition& partition::operator=(partition&& other) noexcept {
 }
 
 partition::~partition() {
-  clear();
+  free_all();
 }
 
 size_t partition::bucket_of(uint64_t hash) const noexcept {
@@ -111,7 +113,9 @@ entry& partition::put(std::string_view key, std::string_view value, millis expir
   entry* old = *link;
   if (old != nullptr && old->value_len_ == value.size()) { // same size: overwrite in place
     std::memcpy(old->bytes() + old->key_len_, value.data(), value.size());
-    set_expire(*old, expire_at);
+    set_deadline(*old, expire_at);
+    if (sink_)
+      sink_->on_mutation(mutation::put, key, value, expire_at);
     return *old;
   }
   void* mem = std::malloc(sizeof(entry) + key.size() + value.size());
@@ -138,10 +142,20 @@ entry& partition::put(std::string_view key, std::string_view value, millis expir
     ++expiring_;
     push_deadline(*e);
   }
+  if (sink_)
+    sink_->on_mutation(mutation::put, key, value, expire_at);
   return *e;
 }
 
 void partition::set_expire(entry& e, millis at) {
+  if (e.expire_at_ == at)
+    return;
+  set_deadline(e, at);
+  if (sink_)
+    sink_->on_mutation(mutation::expire, e.key(), {}, at);
+}
+
+void partition::set_deadline(entry& e, millis at) {
   if (e.expire_at_ == at)
     return;
   if (e.expire_at_ != 0)
@@ -162,11 +176,19 @@ bool partition::erase(std::string_view key, millis now) {
   bool live = !expired(**link, now);
   if (!live)
     ++expired_total_;
+  if (sink_)
+    sink_->on_mutation(mutation::erase, key, {}, 0);
   unlink_free(link);
   return live;
 }
 
 void partition::clear() {
+  if (sink_ && size_ > 0)
+    sink_->on_mutation(mutation::clear, {}, {}, 0);
+  free_all();
+}
+
+void partition::free_all() {
   for (entry*& head : buckets_) {
     while (head != nullptr) {
       entry* next = head->next_;

@@ -14,6 +14,20 @@ namespace otkv::store {
 /// so tests can move a virtual clock.
 using millis = int64_t;
 
+/// The kinds of change a partition reports to its mutation_sink (and the op log
+/// records). Removal by expiry is not reported: deadlines are absolute, so replaying the
+/// puts and deadlines later removes the same keys.
+enum class mutation : uint8_t { put = 1, erase = 2, expire = 3, clear = 4 };
+
+/// Receives every change made through put, set_expire, erase and clear.
+class mutation_sink {
+public:
+  virtual ~mutation_sink() = default;
+  /// `value` is set for put; `at` for put and expire.
+  virtual void on_mutation(mutation op, std::string_view key, std::string_view value,
+                           int64_t at) = 0;
+};
+
 /// One stored key: a single allocation holding the header, the key and the value.
 class entry {
 public:
@@ -77,6 +91,9 @@ public:
   /// first. Returns the number removed.
   size_t sweep(millis now, size_t max_work);
 
+  /// Reports every later change to `sink` (nullptr: none). The sink must outlive its use.
+  void set_sink(mutation_sink* sink) noexcept { sink_ = sink; }
+
   /// Length of the longest bucket chain (a diagnostic for tests).
   size_t longest_chain() const noexcept;
 
@@ -91,7 +108,9 @@ private:
   size_t bucket_of(uint64_t hash) const noexcept;
   void grow();
   void unlink_free(entry** link);
+  void free_all();
   void push_deadline(const entry& e);
+  void set_deadline(entry& e, millis at);
   void compact_deadlines();
 
   std::vector<entry*> buckets_; // power-of-two size
@@ -100,6 +119,7 @@ private:
   std::vector<deadline> deadlines_; // min-heap; may hold stale pairs
   size_t expiring_ = 0;
   uint64_t expired_total_ = 0;
+  mutation_sink* sink_ = nullptr;
 };
 
 } // namespace otkv::store

@@ -83,6 +83,14 @@ struct server_context {
   std::function<std::string()> client_list;
   /// Set by SHUTDOWN; the server stops once the reply is sent.
   bool shutdown_requested = false;
+  /// SHUTDOWN SAVE: take a snapshot before exiting.
+  bool shutdown_save = false;
+  /// Persistence, for INFO persistence and LASTSAVE.
+  bool aof_enabled = false;
+  std::string appendfsync;
+  store::millis last_save_ms = 0; ///< last successful snapshot (0: none)
+  bool last_save_ok = true;
+  std::string recovery_summary;   ///< what start-up loaded
 };
 
 /// One client connection's state as commands see it.
@@ -99,6 +107,8 @@ struct client_context {
   bool close_after_reply = false;
   /// Set by DEBUG …-PARTITION; the broker delivers it and clears it.
   fault_request fault;
+  /// Set by SAVE / BGSAVE; the broker asks the snapshot actor and clears it.
+  enum class persist_request : uint8_t { none, save, bgsave } persist = persist_request::none;
   server_context* server = nullptr;
 };
 

@@ -44,6 +44,9 @@ net::reply conn_auth(client_context&, net::arg_list&);
 net::reply conn_config(client_context&, net::arg_list&);
 net::reply conn_shutdown(client_context&, net::arg_list&);
 net::reply conn_debug(client_context&, net::arg_list&);
+net::reply conn_save(client_context&, net::arg_list&);
+net::reply conn_bgsave(client_context&, net::arg_list&);
+net::reply conn_lastsave(client_context&, net::arg_list&);
 net::reply merge_info(client_context&, fanout&);
 
 } // namespace otkv::cmd

@@ -250,14 +250,24 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
   return err::unknown_subcommand(args[1], "config");
 }
 
-/// SHUTDOWN [NOSAVE|SAVE|NOW|FORCE] → no reply; the server drains and exits.
+/// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] → no reply; the server drains, flushes the op
+/// log, takes a snapshot with SAVE, and exits.
 net::reply conn_shutdown(client_context& client, net::arg_list& args) {
-  for (size_t i = 1; i < args.size(); ++i)
-    if (!iequals(args[i], "nosave") && !iequals(args[i], "save") && !iequals(args[i], "now")
-        && !iequals(args[i], "force"))
+  bool save = false, nosave = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (iequals(args[i], "save"))
+      save = true;
+    else if (iequals(args[i], "nosave"))
+      nosave = true;
+    else if (!iequals(args[i], "now") && !iequals(args[i], "force"))
       return err::syntax();
-  if (client.server)
+  }
+  if (save && nosave)
+    return err::syntax();
+  if (client.server) {
     client.server->shutdown_requested = true;
+    client.server->shutdown_save = save;
+  }
   client.close_after_reply = true;
   return net::reply::raw({});
 }
@@ -298,6 +308,25 @@ net::reply conn_debug(client_context& client, net::arg_list& args) {
   }
   client.fault = f;
   return net::reply::ok();
+}
+
+/// SAVE → +OK once a snapshot is on disk (the broker answers when it is).
+net::reply conn_save(client_context& client, net::arg_list&) {
+  client.persist = client_context::persist_request::save;
+  return net::reply::ok();
+}
+
+/// BGSAVE [SCHEDULE] → +Background saving started; the snapshot is taken meanwhile.
+net::reply conn_bgsave(client_context& client, net::arg_list& args) {
+  if (args.size() > 2 || (args.size() == 2 && !iequals(args[1], "schedule")))
+    return err::syntax();
+  client.persist = client_context::persist_request::bgsave;
+  return net::reply::status("Background saving started");
+}
+
+/// LASTSAVE → Unix time of the last successful snapshot (0 if none yet).
+net::reply conn_lastsave(client_context& client, net::arg_list&) {
+  return net::reply::integer(client.server ? client.server->last_save_ms / 1000 : 0);
 }
 
 namespace {
@@ -371,6 +400,16 @@ net::reply merge_info(client_context& client, fanout& f) {
     field(out, "total_net_output_bytes", s.net_output_bytes);
     field(out, "rejected_connections", s.rejected_connections);
     field(out, "expired_keys", expired);
+    out += "\r\n";
+  }
+  if (wants(args, "persistence")) {
+    out += "# Persistence\r\n";
+    field(out, "loading", "0");
+    field(out, "rdb_last_save_time", static_cast<uint64_t>(s.last_save_ms / 1000));
+    field(out, "rdb_last_bgsave_status", s.last_save_ok ? "ok" : "err");
+    field(out, "aof_enabled", s.aof_enabled ? "1" : "0");
+    field(out, "otkv_appendfsync", s.appendfsync);
+    field(out, "otkv_recovery", s.recovery_summary);
     out += "\r\n";
   }
   if (wants(args, "partitions")) {

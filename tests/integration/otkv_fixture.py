@@ -2,9 +2,11 @@
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 import unittest
@@ -18,11 +20,14 @@ IO_TIMEOUT = 10.0 * SCALE
 
 
 class ServerProcess:
-    """One otkv-server process; `port` is the port it reported."""
+    """One otkv-server process; `port` is the port it reported. Its data directory is
+    `data_dir` (a new temporary one unless given; removed by cleanup())."""
 
-    def __init__(self, *args):
-        self.proc = subprocess.Popen([SERVER, "--port", "0", *args], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)
+    def __init__(self, *args, data_dir=None):
+        self.own_dir = data_dir is None
+        self.data_dir = data_dir or tempfile.mkdtemp(prefix="otkv-test-")
+        self.proc = subprocess.Popen([SERVER, "--port", "0", "--dir", self.data_dir, *args],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines = []
         self.port = None
         deadline = time.monotonic() + START_TIMEOUT
@@ -37,6 +42,7 @@ class ServerProcess:
                 break
         if self.port is None:
             self.proc.kill()
+            self.proc.wait()
             raise RuntimeError("server did not start: %r" % b"".join(self.lines))
         # Keep draining the log so the server never blocks on a full pipe.
         self._reader = threading.Thread(target=self._drain, daemon=True)
@@ -61,7 +67,17 @@ class ServerProcess:
                 raise AssertionError("server did not stop within %.0fs" % timeout)
         self._reader.join(timeout=2)
         self.proc.stdout.close()
+        if self.own_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         return self.proc.returncode
+
+    def kill(self):
+        """kill -9: no chance to flush anything; the data directory stays."""
+        self.own_dir = False
+        self.proc.kill()
+        self.proc.wait()
+        self._reader.join(timeout=2)
+        self.proc.stdout.close()
 
 
 class ReplyError(Exception):

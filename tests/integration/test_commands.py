@@ -70,7 +70,7 @@ class CommandTest(ServerTest):
         self.assertEqual(c.call("CLIENT", "SETINFO", "LIB-NAME", "otkv-tests"), "OK")
         self.assertIn(b"name=tester", c.call("CLIENT", "LIST"))
         self.assertEqual(c.call("SELECT", "0"), "OK")
-        self.assertEqual(c.call("CONFIG", "GET", "save"), [b"save", b""])
+        self.assertEqual(c.call("CONFIG", "GET", "appendonly"), [b"appendonly", b"yes"])
         self.assertGreater(c.call("COMMAND", "COUNT"), 20)
         info = c.call("INFO").decode()
         self.assertIn("redis_version:", info)

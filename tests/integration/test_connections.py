@@ -203,7 +203,7 @@ class ShutdownTest(unittest.TestCase):
 
     def test_bad_flag_exits_with_message(self):
         from otkv_fixture import SERVER
-        r = subprocess.run([SERVER, "--port", "99999"], capture_output=True, timeout=10)
+        r = subprocess.run([SERVER, "--port", "99999", "--dir", "/nonexistent"], capture_output=True, timeout=10)
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"invalid value '99999' for port", r.stderr)
         r = subprocess.run([SERVER, "--help"], capture_output=True, timeout=10)
@@ -214,7 +214,8 @@ class ShutdownTest(unittest.TestCase):
         from otkv_fixture import SERVER
         first = ServerProcess()
         try:
-            r = subprocess.run([SERVER, "--port", str(first.port)], capture_output=True, timeout=10)
+            r = subprocess.run([SERVER, "--port", str(first.port), "--dir", first.data_dir,
+                                "--appendonly", "no"], capture_output=True, timeout=10)
             self.assertEqual(r.returncode, 1)
             self.assertIn(b"cannot listen", r.stdout + r.stderr)
         finally:

@@ -1,0 +1,170 @@
+#include "actors/snapshotter.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include <caf/actor_cast.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/clock.hpp"
+#include "actors/logger.hpp"
+#include "store/journal.hpp"
+#include "store/recovery.hpp"
+
+namespace otkv {
+
+namespace {
+
+constexpr auto worker_timeout = std::chrono::seconds(30);
+
+/// Writes `bytes` to `dir`/snapshot.otkv atomically and durably.
+bool write_snapshot(const std::string& dir, const std::string& bytes, std::string& err) {
+  std::string final_path = dir + "/" + store::snapshot_file;
+  std::string tmp = final_path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    err = std::string("cannot create ") + tmp + ": " + std::strerror(errno);
+    return false;
+  }
+  const char* p = bytes.data();
+  size_t n = bytes.size();
+  while (n > 0) {
+    auto w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w <= 0) {
+      err = std::string("write failed: ") + std::strerror(errno);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    err = std::string("fsync failed: ") + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  if (::rename(tmp.c_str(), final_path.c_str()) != 0) {
+    err = std::string("rename failed: ") + std::strerror(errno);
+    ::unlink(tmp.c_str());
+    return false;
+  }
+  fsync_dir(dir);
+  return true;
+}
+
+} // namespace
+
+void snapshotter(caf::blocking_actor* self, std::string dir, caf::actor logger,
+                 caf::actor supervisor, uint32_t interval_s) {
+  std::vector<caf::actor> workers;
+  std::vector<uint64_t> saved_seqs;
+  std::vector<caf::actor> subscribers;
+  bool running = true;
+  self->send(supervisor, caf::subscribe_atom_v);
+
+  // Last record number of every partition; empty if a worker did not answer.
+  auto current_seqs = [&] {
+    std::vector<uint64_t> seqs;
+    for (auto& w : workers) {
+      bool ok = false;
+      self->request(w, worker_timeout, seq_atom::value)
+        .receive([&](uint64_t s) { seqs.push_back(s), ok = true; }, [&](caf::error&) {});
+      if (!ok)
+        return std::vector<uint64_t>{};
+    }
+    return seqs;
+  };
+
+  // Takes a snapshot: 1 saved, 0 nothing changed (not forced), -1 failed.
+  auto take = [&](bool forced) -> int {
+    if (workers.empty())
+      return -1;
+    if (!forced) {
+      auto seqs = current_seqs();
+      if (seqs.empty())
+        return -1;
+      if (seqs == saved_seqs)
+        return 0;
+    }
+    auto started = std::chrono::steady_clock::now();
+    uint64_t new_gen = 0;
+    if (logger) {
+      bool ok = false;
+      self->request(logger, worker_timeout, rotate_atom::value)
+        .receive([&](uint64_t gen, bool) { new_gen = gen, ok = true; }, [&](caf::error&) {});
+      if (!ok) {
+        spdlog::error("snapshot failed: the logger did not answer");
+        return -1;
+      }
+    }
+    std::vector<std::string> images(workers.size());
+    std::vector<uint64_t> seqs(workers.size());
+    size_t keys_bytes = 0;
+    for (size_t i = 0; i < workers.size(); ++i) {
+      bool ok = false;
+      self->request(workers[i], worker_timeout, image_atom::value)
+        .receive(
+          [&](partition_image& img) {
+            seqs[img.partition] = img.seq;
+            keys_bytes += img.bytes.size();
+            images[img.partition] = std::move(img.bytes);
+            ok = true;
+          },
+          [&](caf::error& e) {
+            spdlog::error("snapshot failed: partition {} gave no image ({})", i,
+                          self->system().render(e));
+          });
+      if (!ok)
+        return -1;
+    }
+    std::string err;
+    if (!write_snapshot(dir, store::encode_snapshot(images), err)) {
+      spdlog::error("snapshot failed: {}", err);
+      return -1;
+    }
+    saved_seqs = seqs;
+    if (logger)
+      self->send(logger, compact_atom::value, new_gen);
+    spdlog::info("snapshot saved: {} bytes of data in {:.3f} s", keys_bytes,
+                 std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return 1;
+  };
+
+  auto announce = [&](bool ok) {
+    for (auto& s : subscribers)
+      self->send(s, saved_atom::value, now_ms(), ok);
+  };
+
+  self->receive_while(running)(
+    [&](caf::update_atom, worker_table& t) { workers = std::move(t.workers); },
+    [&](caf::subscribe_atom) {
+      if (auto s = caf::actor_cast<caf::actor>(self->current_sender()))
+        subscribers.push_back(s);
+    },
+    [&](save_atom) {
+      bool ok = take(true) > 0;
+      announce(ok);
+      return ok;
+    },
+    [&](caf::exit_msg& msg) {
+      running = false;
+      self->fail_state(msg.reason);
+    },
+    caf::after(std::chrono::seconds(interval_s == 0 ? 3600 * 24 : interval_s)) >> [&] {
+      if (interval_s == 0)
+        return;
+      int r = take(false);
+      if (r != 0)
+        announce(r > 0);
+    });
+}
+
+} // namespace otkv

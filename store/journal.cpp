@@ -1,0 +1,213 @@
+#include "store/journal.hpp"
+
+#include <cstring>
+
+#include "store/crc32c.hpp"
+
+namespace otkv::store {
+
+namespace {
+
+template <class T>
+void put_int(std::string& out, T v) {
+  char buf[sizeof(T)];
+  for (size_t i = 0; i < sizeof(T); ++i)
+    buf[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  out.append(buf, sizeof(T));
+}
+
+/// Reads little-endian integers and byte strings; `ok` turns false on overrun.
+struct reader {
+  std::string_view in;
+  size_t pos = 0;
+  bool ok = true;
+
+  template <class T>
+  T get() {
+    if (in.size() - pos < sizeof(T)) {
+      ok = false;
+      return T{};
+    }
+    uint64_t v = 0;
+    for (size_t i = 0; i < sizeof(T); ++i)
+      v |= static_cast<uint64_t>(static_cast<unsigned char>(in[pos + i])) << (8 * i);
+    pos += sizeof(T);
+    return static_cast<T>(v);
+  }
+
+  std::string_view bytes(size_t n) {
+    if (in.size() - pos < n) {
+      ok = false;
+      return {};
+    }
+    auto s = in.substr(pos, n);
+    pos += n;
+    return s;
+  }
+};
+
+void put_bytes(std::string& out, std::string_view s) {
+  put_int<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  out.append(s.data(), s.size());
+}
+
+} // namespace
+
+void encode_record(std::string& out, mutation op, uint32_t partition, uint64_t seq,
+                   std::string_view key, std::string_view value, millis expire_at) {
+  size_t start = out.size();
+  out.append(8, '\0'); // length and CRC, filled in below
+  out.push_back(static_cast<char>(op));
+  put_int<uint32_t>(out, partition);
+  put_int<uint64_t>(out, seq);
+  put_bytes(out, key);
+  put_bytes(out, value);
+  put_int<int64_t>(out, expire_at);
+  auto len = static_cast<uint32_t>(out.size() - start - 8);
+  uint32_t crc = crc32c(out.data() + start + 8, len);
+  std::string head;
+  put_int<uint32_t>(head, len);
+  put_int<uint32_t>(head, crc);
+  std::memcpy(&out[start], head.data(), 8);
+}
+
+std::string log_header(uint32_t partitions) {
+  std::string out(log_magic);
+  put_int<uint32_t>(out, partitions);
+  return out;
+}
+
+scan_result scan_log(std::string_view bytes, const std::function<void(log_record&)>& fn,
+                     uint32_t* partitions) {
+  scan_result res;
+  constexpr size_t header = log_magic.size() + 4;
+  if (partitions)
+    *partitions = 0;
+  if (bytes.size() < header) {
+    bool prefix = bytes == log_magic.substr(0, std::min(bytes.size(), log_magic.size()));
+    res.end = bytes.empty() ? scan_end::clean : (prefix ? scan_end::torn : scan_end::corrupt);
+    return res;
+  }
+  if (bytes.substr(0, log_magic.size()) != log_magic) {
+    res.end = scan_end::corrupt;
+    return res;
+  }
+  if (partitions) {
+    reader h{bytes, log_magic.size()};
+    *partitions = h.get<uint32_t>();
+  }
+  size_t pos = header;
+  res.valid_bytes = pos;
+  while (pos < bytes.size()) {
+    reader head{bytes, pos};
+    auto len = head.get<uint32_t>();
+    auto crc = head.get<uint32_t>();
+    if (!head.ok || bytes.size() - head.pos < len) {
+      res.end = scan_end::torn; // the last record is incomplete
+      return res;
+    }
+    auto payload = bytes.substr(head.pos, len);
+    bool last = head.pos + len == bytes.size();
+    reader r{payload};
+    log_record rec;
+    rec.op = static_cast<mutation>(r.get<uint8_t>());
+    rec.partition = r.get<uint32_t>();
+    rec.seq = r.get<uint64_t>();
+    rec.key = std::string(r.bytes(r.get<uint32_t>()));
+    rec.value = std::string(r.bytes(r.get<uint32_t>()));
+    rec.expire_at = r.get<int64_t>();
+    bool valid = crc32c(payload.data(), payload.size()) == crc && r.ok && r.pos == payload.size()
+                 && rec.op >= mutation::put && rec.op <= mutation::clear;
+    if (!valid) {
+      res.end = last ? scan_end::torn : scan_end::corrupt;
+      return res;
+    }
+    fn(rec);
+    pos = head.pos + len;
+    res.valid_bytes = pos;
+    ++res.records;
+  }
+  return res;
+}
+
+void journal_buffer::on_mutation(mutation op, std::string_view key, std::string_view value,
+                                 int64_t at) {
+  encode_record(bytes_, op, partition_, ++seq_, key, value, at);
+}
+
+void apply_record(partition& p, const log_record& r) {
+  switch (r.op) {
+    case mutation::put:
+      p.put(r.key, r.value, r.expire_at);
+      break;
+    case mutation::erase:
+      p.erase(r.key, 0);
+      break;
+    case mutation::expire:
+      if (auto* e = p.find(r.key, 0))
+        p.set_expire(*e, r.expire_at);
+      break;
+    case mutation::clear:
+      p.clear();
+      break;
+  }
+}
+
+
+std::string encode_partition_image(const partition& p, uint64_t seq, millis now) {
+  std::string out;
+  put_int<uint64_t>(out, seq);
+  size_t count_at = out.size();
+  put_int<uint64_t>(out, 0);
+  uint64_t count = 0;
+  p.for_each(now, [&](const entry& e) {
+    put_bytes(out, e.key());
+    put_bytes(out, e.value());
+    put_int<int64_t>(out, e.expire_at());
+    ++count;
+  });
+  std::string c;
+  put_int<uint64_t>(c, count);
+  std::memcpy(&out[count_at], c.data(), 8);
+  return out;
+}
+
+std::string encode_snapshot(const std::vector<std::string>& images) {
+  std::string out(snapshot_magic);
+  put_int<uint32_t>(out, static_cast<uint32_t>(images.size()));
+  for (const auto& img : images)
+    out += img;
+  put_int<uint32_t>(out, crc32c(out.data(), out.size()));
+  return out;
+}
+
+std::string decode_snapshot(std::string_view bytes, std::vector<partition>& parts,
+                            std::vector<uint64_t>& seqs, millis now) {
+  if (bytes.size() < snapshot_magic.size() + 8 || bytes.substr(0, 8) != snapshot_magic)
+    return "not an OTKV snapshot";
+  reader tail{bytes, bytes.size() - 4};
+  if (crc32c(bytes.data(), bytes.size() - 4) != tail.get<uint32_t>())
+    return "checksum mismatch";
+  reader r{bytes.substr(0, bytes.size() - 4), snapshot_magic.size()};
+  auto n = r.get<uint32_t>();
+  if (n == 0 || n > 4096)
+    return "bad partition count";
+  parts = std::vector<partition>(n);
+  seqs.assign(n, 0);
+  for (uint32_t i = 0; i < n && r.ok; ++i) {
+    seqs[i] = r.get<uint64_t>();
+    auto count = r.get<uint64_t>();
+    for (uint64_t k = 0; k < count && r.ok; ++k) {
+      auto key = r.bytes(r.get<uint32_t>());
+      auto value = r.bytes(r.get<uint32_t>());
+      auto at = r.get<int64_t>();
+      if (r.ok && (at == 0 || at > now)) // keys that expired while down are gone
+        parts[i].put(key, value, at);
+    }
+  }
+  if (!r.ok || r.pos != r.in.size())
+    return "truncated or malformed";
+  return {};
+}
+
+} // namespace otkv::store

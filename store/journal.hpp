@@ -1,0 +1,91 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <functional>
+#include <vector>
+
+#include "store/partition.hpp"
+
+namespace otkv::store {
+
+/// Collects a partition's changes as encoded op-log records, numbering them.
+class journal_buffer : public mutation_sink {
+public:
+  explicit journal_buffer(uint32_t partition = 0, uint64_t last_seq = 0)
+    : partition_(partition), seq_(last_seq) {}
+  void on_mutation(mutation op, std::string_view key, std::string_view value,
+                   int64_t at) override;
+  /// The records collected since the last take().
+  std::string take() { return std::move(bytes_); }
+  bool empty() const noexcept { return bytes_.empty(); }
+  /// Number of the last record made.
+  uint64_t last_seq() const noexcept { return seq_; }
+
+private:
+  uint32_t partition_;
+  uint64_t seq_;
+  std::string bytes_;
+};
+
+/// One decoded op-log record.
+struct log_record {
+  mutation op = mutation::put;
+  uint32_t partition = 0;
+  uint64_t seq = 0;        ///< per-partition record number, from 1
+  std::string key;
+  std::string value;
+  millis expire_at = 0;
+};
+
+/// Appends the framed encoding of a record: u32 payload length, u32 CRC-32C of the
+/// payload, payload (op, partition, seq, key, value, deadline; little-endian).
+void encode_record(std::string& out, mutation op, uint32_t partition, uint64_t seq,
+                   std::string_view key = {}, std::string_view value = {}, millis expire_at = 0);
+
+/// How scanning a log ended.
+enum class scan_end {
+  clean,   ///< every byte belonged to a valid record
+  torn,    ///< the tail is an incomplete or damaged last record: safe to cut off
+  corrupt, ///< a damaged record is followed by more data: refuse to guess
+};
+
+/// The result of scanning a log's bytes.
+struct scan_result {
+  scan_end end = scan_end::clean;
+  size_t valid_bytes = 0; ///< bytes of the header and valid records from the start
+  size_t records = 0;
+};
+
+/// The 8 bytes every op-log file starts with; a u32 partition count follows.
+inline constexpr std::string_view log_magic = "OTKVLOG1";
+
+/// The header of a new op-log file for `partitions` partitions.
+std::string log_header(uint32_t partitions);
+
+/// Scans a whole log file's bytes, calling `fn(record)` for each valid record in order.
+/// `partitions` receives the count from the header (0 if the header is incomplete).
+scan_result scan_log(std::string_view bytes, const std::function<void(log_record&)>& fn,
+                     uint32_t* partitions = nullptr);
+
+/// Applies one record to a partition (recovery).
+void apply_record(partition& p, const log_record& r);
+
+/// The 8-byte header of a snapshot file.
+inline constexpr std::string_view snapshot_magic = "OTKVSNP1";
+
+/// Serialises one partition's live keys: u64 seq, u64 count, then per key
+/// u32 key length, key, u32 value length, value, i64 deadline.
+std::string encode_partition_image(const partition& p, uint64_t seq, millis now);
+
+/// Builds a snapshot file's bytes from the partition images (in partition order):
+/// magic, u32 partition count, images, u32 CRC-32C of everything before it.
+std::string encode_snapshot(const std::vector<std::string>& images);
+
+/// Decodes a snapshot into `parts` (resized to its partition count) and their
+/// sequence numbers. Returns an error message, or "" on success.
+std::string decode_snapshot(std::string_view bytes, std::vector<partition>& parts,
+                            std::vector<uint64_t>& seqs, millis now);
+
+} // namespace otkv::store

@@ -1,0 +1,156 @@
+#include "store/recovery.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "store/journal.hpp"
+
+namespace otkv::store {
+
+std::string log_file_name(uint64_t gen) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "appendonly-%08llu.log", static_cast<unsigned long long>(gen));
+  return buf;
+}
+
+std::vector<uint64_t> log_generations(const std::string& dir) {
+  std::vector<uint64_t> gens;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* ent = ::readdir(d)) {
+      unsigned long long g = 0;
+      char tail[8] = {0};
+      if (std::sscanf(ent->d_name, "appendonly-%8llu.%3s", &g, tail) == 2
+          && std::string(tail) == "log" && log_file_name(g) == ent->d_name)
+        gens.push_back(g);
+    }
+    ::closedir(d);
+  }
+  std::sort(gens.begin(), gens.end());
+  return gens;
+}
+
+bool read_file(const std::string& path, std::string& out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in)
+    return false;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  out = ss.str();
+  return true;
+}
+
+recovery_result recover(const std::string& dir, uint32_t partitions, millis now) {
+  auto started = std::chrono::steady_clock::now();
+  recovery_result res;
+  std::string bytes;
+  std::string snap_path = dir + "/" + snapshot_file;
+  if (read_file(snap_path, bytes)) {
+    auto err = decode_snapshot(bytes, res.parts, res.seqs, now);
+    if (!err.empty()) {
+      res.error = "snapshot " + snap_path + " is damaged (" + err
+                  + "); move it away to start from the op log alone";
+      return res;
+    }
+    res.had_snapshot = true;
+    for (auto& p : res.parts)
+      res.snapshot_keys += p.size();
+  }
+  auto gens = log_generations(dir);
+  uint32_t persisted = res.had_snapshot ? static_cast<uint32_t>(res.parts.size()) : 0;
+  for (size_t i = 0; i < gens.size(); ++i) {
+    std::string path = dir + "/" + log_file_name(gens[i]);
+    if (!read_file(path, bytes)) {
+      res.error = "cannot read op log " + path;
+      return res;
+    }
+    bool newest = i + 1 == gens.size();
+    uint32_t file_parts = 0;
+    std::string apply_error;
+    auto scan = scan_log(
+      bytes,
+      [&](log_record& r) {
+        if (!apply_error.empty())
+          return;
+        if (res.parts.empty()) {
+          res.parts = std::vector<partition>(file_parts);
+          res.seqs.assign(file_parts, 0);
+          persisted = file_parts;
+        }
+        if (r.partition >= res.parts.size()) {
+          apply_error = "record for partition " + std::to_string(r.partition) + " of "
+                        + std::to_string(res.parts.size());
+          return;
+        }
+        if (r.seq <= res.seqs[r.partition])
+          return; // covered by the snapshot
+        apply_record(res.parts[r.partition], r);
+        res.seqs[r.partition] = r.seq;
+        ++res.log_records;
+      },
+      &file_parts);
+    if (file_parts != 0 && persisted != 0 && file_parts != persisted && apply_error.empty())
+      apply_error = "written for " + std::to_string(file_parts) + " partitions, not "
+                    + std::to_string(persisted);
+    if (file_parts != 0 && persisted == 0)
+      persisted = file_parts;
+    ++res.log_files;
+    if (!apply_error.empty()) {
+      res.error = "op log " + path + " does not match the snapshot: " + apply_error;
+      return res;
+    }
+    if (scan.end == scan_end::torn && newest) {
+      res.warnings.push_back("op log " + path + " ends in an incomplete record at byte "
+                             + std::to_string(scan.valid_bytes) + " of "
+                             + std::to_string(bytes.size()) + " (a crash while writing); "
+                             + "cut off, keeping " + std::to_string(scan.records) + " records");
+      if (::truncate(path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0) {
+        res.error = "cannot truncate " + path;
+        return res;
+      }
+    } else if (scan.end != scan_end::clean) {
+      res.error = "op log " + path + " is damaged at byte " + std::to_string(scan.valid_bytes)
+                  + " (after " + std::to_string(scan.records) + " valid records). To start "
+                  + "anyway, losing what follows the damage, run: otkv-server --repair-log "
+                  + path;
+      return res;
+    }
+    res.last_generation = gens[i];
+  }
+  if (persisted != 0 && partitions != 0 && partitions != persisted) {
+    res.error = "the data in " + dir + " was written with " + std::to_string(persisted)
+                + " partitions; start with --partitions " + std::to_string(persisted)
+                + " (or leave --partitions out)";
+    return res;
+  }
+  res.partitions = persisted != 0 ? persisted : partitions;
+  if (res.parts.empty()) {
+    res.parts = std::vector<partition>(res.partitions);
+    res.seqs.assign(res.partitions, 0);
+  }
+  res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  return res;
+}
+
+std::string repair_log(const std::string& path) {
+  std::string bytes;
+  if (!read_file(path, bytes))
+    return "error: cannot read " + path;
+  auto scan = scan_log(bytes, [](log_record&) {});
+  if (scan.end == scan_end::clean)
+    return path + ": " + std::to_string(scan.records) + " records, no damage; nothing to do";
+  if (::truncate(path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0)
+    return "error: cannot truncate " + path;
+  return path + ": kept " + std::to_string(scan.records) + " records ("
+         + std::to_string(scan.valid_bytes) + " bytes), cut " + std::to_string(bytes.size() - scan.valid_bytes)
+         + " bytes after the damage";
+}
+
+} // namespace otkv::store
