@@ -1,5 +1,6 @@
 #include "store/journal.hpp"
 
+#include <algorithm>
 #include <cstring>
 
 #include "store/crc32c.hpp"
@@ -84,7 +85,8 @@ scan_result scan_log(std::string_view bytes, const std::function<void(log_record
   if (partitions)
     *partitions = 0;
   if (bytes.size() < header) {
-    bool prefix = bytes == log_magic.substr(0, std::min(bytes.size(), log_magic.size()));
+    size_t n = std::min(bytes.size(), log_magic.size());
+    bool prefix = bytes.substr(0, n) == log_magic.substr(0, n);
     res.end = bytes.empty() ? scan_end::clean : (prefix ? scan_end::torn : scan_end::corrupt);
     return res;
   }
