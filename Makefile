@@ -9,7 +9,7 @@ PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog
             redis-tools redis-server python3 netcat-openbsd libbenchmark-dev
 RUN_ARGS ?=
 
-.PHONY: all deps bench-deps build run test test-tsan bench clean format
+.PHONY: all deps bench-deps build run test test-tsan bench bench-restart clean format
 
 all: build
 
@@ -52,6 +52,10 @@ test-tsan: deps
 ## bench: OTKV and redis-server side by side (ratios, JSON and a plot in bench/results/).
 bench: build bench-deps
 	python3 bench/run_bench.py $(BENCH_ARGS)
+
+## bench-restart: restart time at 1M keys and p99 during snapshots, next to redis-server.
+bench-restart: build
+	python3 bench/restart_bench.py $(BENCH_ARGS)
 
 bench-deps:
 	@dpkg-query -W -f='$${Status}' gnuplot-nox 2>/dev/null | grep -q "ok installed" || \

@@ -17,6 +17,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -67,13 +68,17 @@ class Server:
                     return int(line.split()[1])
         return 0
 
+    data_dir = None
+
     def stop(self):
         self.proc.terminate()
         try:
-            self.proc.wait(10)
+            self.proc.wait(30)
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        if self.data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
 
 
 def start_redis():
@@ -89,9 +94,10 @@ def start_redis():
     sys.exit("could not start redis-server")
 
 
-def start_otkv(extra):
-    proc = subprocess.Popen([SERVER, "--port", "0", *extra], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+def start_otkv(extra, name="otkv"):
+    data_dir = tempfile.mkdtemp(prefix="otkv-bench-")
+    proc = subprocess.Popen([SERVER, "--port", "0", "--dir", data_dir, *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
@@ -99,7 +105,9 @@ def start_otkv(extra):
         if m:
             # Let the log drain to /dev/null from here on.
             subprocess.Popen(["cat"], stdin=proc.stdout, stdout=subprocess.DEVNULL)
-            return Server("otkv", proc, int(m.group(1)))
+            server = Server(name, proc, int(m.group(1)))
+            server.data_dir = data_dir
+            return server
     proc.kill()
     sys.exit("could not start otkv-server")
 
@@ -178,12 +186,16 @@ def main():
     print("machine: %s; otkv args: %s; %d rounds of %.1fs" % (machine, args.otkv_args, args.rounds,
                                                              args.duration))
 
-    samples = {name: {"redis": [], "otkv": []} for name, _ in WORKLOADS}
-    redis, otkv = start_redis(), start_otkv(otkv_args)
+    kinds = ("redis", "otkv", "otkv-aof")
+    samples = {name: {k: [] for k in kinds} for name, _ in WORKLOADS}
+    redis = start_redis()
+    otkv = start_otkv(otkv_args + ["--appendonly", "no"], "otkv")
+    otkv_aof = start_otkv(otkv_args + ["--appendfsync", "everysec"], "otkv-aof")
     try:
         for rnd in range(args.rounds):
             for name, wargs in WORKLOADS:
-                order = [redis, otkv] if rnd % 2 == 0 else [otkv, redis]
+                order = [redis, otkv, otkv_aof]
+                order = order[rnd % 3:] + order[:rnd % 3]
                 for server in order:
                     samples[name][server.name].append(
                         run_bench(server.port, wargs, args.duration, args.warmup))
@@ -198,9 +210,10 @@ def main():
     finally:
         redis.stop()
         otkv.stop()
+        otkv_aof.stop()
 
     memory = {}
-    for starter in (start_redis, lambda: start_otkv(otkv_args)):
+    for starter in (start_redis, lambda: start_otkv(otkv_args + ["--appendonly", "no"])):
         server = starter()
         try:
             memory[server.name] = bytes_per_key(server, args.memory_keys)
@@ -212,16 +225,20 @@ def main():
 
     results = {}
     print()
-    print("%-22s %12s %12s %7s %10s %10s" % ("workload (otkv-bench)", "redis ops/s", "otkv ops/s",
-                                             "ratio", "redis p99", "otkv p99"))
+    print("OTKV without op log (otkv) and with --appendfsync everysec (otkv-aof); redis without persistence")
+    print("%-22s %11s %11s %6s %11s %6s %9s %9s %9s" % (
+        "workload (otkv-bench)", "redis ops/s", "otkv ops/s", "ratio", "aof ops/s", "ratio",
+        "redis p99", "otkv p99", "aof p99"))
     for name, _ in WORKLOADS:
         r = {s: {f: median(samples[name][s], f) for f in ("ops_per_sec", "p50_us", "p99_us", "p999_us")}
-             for s in ("redis", "otkv")}
+             for s in kinds}
         r["ratio"] = r["otkv"]["ops_per_sec"] / r["redis"]["ops_per_sec"]
+        r["ratio_aof"] = r["otkv-aof"]["ops_per_sec"] / r["redis"]["ops_per_sec"]
         results[name] = r
-        print("%-22s %12.0f %12.0f %6.2fx %8.0fus %8.0fus" % (
+        print("%-22s %11.0f %11.0f %5.2fx %11.0f %5.2fx %7.0fus %7.0fus %7.0fus" % (
             name, r["redis"]["ops_per_sec"], r["otkv"]["ops_per_sec"], r["ratio"],
-            r["redis"]["p99_us"], r["otkv"]["p99_us"]))
+            r["otkv-aof"]["ops_per_sec"], r["ratio_aof"], r["redis"]["p99_us"],
+            r["otkv"]["p99_us"], r["otkv-aof"]["p99_us"]))
     print()
     print("%-22s %12s %12s %7s" % ("redis-benchmark -c 50", "redis rps", "otkv rps", "ratio"))
     for name, r in rb.items():
