@@ -22,6 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from run_bench import BENCH, RESULTS, SERVER, free_port, wait_port  # noqa: E402
 
 
+STARTED = []  # every server process, killed on the way out whatever happens
+
+
 def load(port, keys):
     subprocess.run([BENCH, "--port", str(port), "--requests", str(keys), "--distribution",
                     "sequential", "--keyspace", str(keys), "--set-percent", "100",
@@ -67,6 +70,7 @@ class Otkv:
         self.proc = subprocess.Popen([SERVER, "--port", "0", "--dir", self.dir, "--save-interval", "0",
                                       "--loglevel", "info"], stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT, text=True)
+        STARTED.append(self.proc)
         self.recovery = None
         for line in self.proc.stdout:
             m = re.search(r"recovered .* in ([0-9.]+) s", line)
@@ -98,6 +102,7 @@ class Redis:
                  if self.aof else ["--appendonly", "no"])
         started = time.monotonic()
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        STARTED.append(self.proc)
         if not wait_port(self.port, self.proc, timeout=600):
             raise RuntimeError("redis did not start")
         # Redis listens while it loads (answering -LOADING): wait until it is done.
@@ -166,6 +171,10 @@ def main():
         rows["redis AOF"] = r.recovery
         r.stop()
     finally:
+        for proc in STARTED:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
         shutil.rmtree(root, ignore_errors=True)
     print("restart with %d keys (16-byte keys, 100-byte values), seconds as each server reports it:" % n)
     for k in ("otkv op log", "redis AOF", "otkv snapshot", "redis RDB"):
