@@ -9,7 +9,7 @@ PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog
             redis-tools redis-server python3 netcat-openbsd libbenchmark-dev
 RUN_ARGS ?=
 
-.PHONY: all deps bench-deps build run test test-tsan bench bench-restart clean format
+.PHONY: all deps bench-deps build run test test-asan test-tsan bench bench-restart clean format
 
 all: build
 
@@ -38,6 +38,15 @@ run: build
 ## test: set up, build and run every test.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+## test-asan: every test against an AddressSanitizer + UndefinedBehaviorSanitizer build.
+test-asan: deps
+	cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DOTKV_SANITIZE=address,undefined
+	cmake --build build-asan -j $(JOBS)
+	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OTKV_TIMING_SCALE=3 \
+	  ctest --output-on-failure
 
 ## test-tsan: every test against a ThreadSanitizer build (CAF itself rebuilt with TSan,
 ## from Debian's source package, into build-tsan/caf; a report makes the server exit 66).
