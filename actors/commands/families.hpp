@@ -16,6 +16,17 @@ net::reply op_incr(op_context&, const net::arg_list&);
 net::reply op_decr(op_context&, const net::arg_list&);
 net::reply op_incrby(op_context&, const net::arg_list&);
 net::reply op_decrby(op_context&, const net::arg_list&);
+net::reply op_incrbyfloat(op_context&, const net::arg_list&);
+net::reply op_append(op_context&, const net::arg_list&);
+net::reply op_strlen(op_context&, const net::arg_list&);
+net::reply op_getdel(op_context&, const net::arg_list&);
+net::reply op_getset(op_context&, const net::arg_list&);
+net::reply op_getex(op_context&, const net::arg_list&);
+net::reply op_setnx(op_context&, const net::arg_list&);
+net::reply op_setex(op_context&, const net::arg_list&);
+net::reply op_psetex(op_context&, const net::arg_list&);
+net::reply op_getrange(op_context&, const net::arg_list&);
+net::reply op_setrange(op_context&, const net::arg_list&);
 
 // -- keyspace family (keyspace_family.cpp) ------------------------------------------
 net::reply op_del(op_context&, const net::arg_list&);
@@ -23,6 +34,10 @@ net::reply op_exists(op_context&, const net::arg_list&);
 net::reply op_keys(op_context&, const net::arg_list&);
 net::reply op_expire(op_context&, const net::arg_list&);
 net::reply op_pexpire(op_context&, const net::arg_list&);
+net::reply op_expireat(op_context&, const net::arg_list&);
+net::reply op_pexpireat(op_context&, const net::arg_list&);
+net::reply op_expiretime(op_context&, const net::arg_list&);
+net::reply op_pexpiretime(op_context&, const net::arg_list&);
 net::reply op_ttl(op_context&, const net::arg_list&);
 net::reply op_pttl(op_context&, const net::arg_list&);
 net::reply op_persist(op_context&, const net::arg_list&);

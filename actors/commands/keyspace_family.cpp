@@ -37,9 +37,10 @@ net::reply op_keys(op_context& ctx, const net::arg_list& args) {
 
 namespace {
 
-/// EXPIRE and PEXPIRE: `unit_ms` is 1000 or 1.
+/// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `unit_ms` is 1000 or 1; `absolute` for the
+/// …AT forms (a Unix time instead of a time from now).
 net::reply expire_generic(op_context& ctx, const net::arg_list& args, int64_t unit_ms,
-                          std::string_view name) {
+                          std::string_view name, bool absolute = false) {
   int64_t v = 0;
   if (!net::parse_int64(args[2], v))
     return err::not_integer();
@@ -66,9 +67,10 @@ net::reply expire_generic(op_context& ctx, const net::arg_list& args, int64_t un
   if (v > max / unit_ms || v < min / unit_ms)
     return err::expire_time(name);
   int64_t ms = v * unit_ms;
-  if ((ms > 0 && ms > max - ctx.now) || (ms < 0 && ms < min - ctx.now))
+  int64_t base = absolute ? 0 : ctx.now;
+  if ((ms > 0 && ms > max - base) || (ms < 0 && ms < min - base))
     return err::expire_time(name);
-  store::millis at = ctx.now + ms;
+  store::millis at = base + ms;
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::integer(0);
@@ -105,6 +107,32 @@ net::reply op_expire(op_context& ctx, const net::arg_list& args) {
 /// PEXPIRE key milliseconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
 net::reply op_pexpire(op_context& ctx, const net::arg_list& args) {
   return expire_generic(ctx, args, 1, "pexpire");
+}
+
+/// EXPIREAT key unix-seconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
+net::reply op_expireat(op_context& ctx, const net::arg_list& args) {
+  return expire_generic(ctx, args, 1000, "expireat", true);
+}
+
+/// PEXPIREAT key unix-milliseconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
+net::reply op_pexpireat(op_context& ctx, const net::arg_list& args) {
+  return expire_generic(ctx, args, 1, "pexpireat", true);
+}
+
+/// EXPIRETIME key → the deadline in Unix seconds, -1 without deadline, -2 without key.
+net::reply op_expiretime(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::integer(-2);
+  return net::reply::integer(e->expire_at() == 0 ? -1 : e->expire_at() / 1000);
+}
+
+/// PEXPIRETIME key → the deadline in Unix milliseconds, -1 without deadline, -2 without key.
+net::reply op_pexpiretime(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::integer(-2);
+  return net::reply::integer(e->expire_at() == 0 ? -1 : e->expire_at());
 }
 
 /// TTL key → seconds left, -1 without deadline, -2 without key.

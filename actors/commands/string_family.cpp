@@ -1,3 +1,7 @@
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <limits>
 
 #include "actors/commands/errors.hpp"
@@ -120,6 +124,200 @@ net::reply op_decrby(op_context& ctx, const net::arg_list& args) {
   if (!delta_arg(args[2], d) || d == std::numeric_limits<int64_t>::min())
     return err::not_integer();
   return incr_by(ctx, args, -d);
+}
+
+/// APPEND key value → the length after appending.
+net::reply op_append(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  std::string value = e ? std::string(e->value()) + args[2] : args[2];
+  auto len = static_cast<int64_t>(value.size());
+  ctx.data.put(args[1], value, e ? e->expire_at() : 0);
+  return net::reply::integer(len);
+}
+
+/// STRLEN key → the value's length, 0 without key.
+net::reply op_strlen(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  return net::reply::integer(e ? static_cast<int64_t>(e->value().size()) : 0);
+}
+
+/// GETDEL key → the value (or null); the key is removed.
+net::reply op_getdel(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::null();
+  auto r = net::reply::bulk(std::string(e->value()));
+  ctx.data.erase(args[1], ctx.now);
+  return r;
+}
+
+/// GETSET key value → the old value (or null); sets the new one without a deadline.
+net::reply op_getset(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  auto r = e ? net::reply::bulk(std::string(e->value())) : net::reply::null();
+  ctx.data.put(args[1], args[2], 0);
+  return r;
+}
+
+/// GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] → the value (or null), changing its deadline.
+net::reply op_getex(op_context& ctx, const net::arg_list& args) {
+  store::millis at = -1; // -1: leave the deadline alone
+  for (size_t i = 2; i < args.size(); ++i) {
+    const auto& a = args[i];
+    bool timed = iequals(a, "ex") || iequals(a, "px") || iequals(a, "exat") || iequals(a, "pxat");
+    if (at != -1 || (!timed && !iequals(a, "persist")) || (timed && i + 1 >= args.size()))
+      return err::syntax();
+    if (!timed) {
+      at = 0;
+      continue;
+    }
+    int64_t v = 0;
+    if (!net::parse_int64(args[i + 1], v))
+      return err::not_integer();
+    bool seconds = iequals(a, "ex") || iequals(a, "exat");
+    bool relative = iequals(a, "ex") || iequals(a, "px");
+    constexpr int64_t max = std::numeric_limits<int64_t>::max();
+    if (v <= 0 || (seconds && v > max / 1000))
+      return err::expire_time("getex");
+    int64_t ms = seconds ? v * 1000 : v;
+    if (relative && ms > max - ctx.now)
+      return err::expire_time("getex");
+    at = relative ? ctx.now + ms : ms;
+    ++i;
+  }
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::null();
+  auto r = net::reply::bulk(std::string(e->value()));
+  if (at > 0 && at <= ctx.now)
+    ctx.data.erase(args[1], ctx.now);
+  else if (at >= 0)
+    ctx.data.set_expire(*e, at);
+  return r;
+}
+
+/// SETNX key value → 1 if the key was set, 0 if it existed.
+net::reply op_setnx(op_context& ctx, const net::arg_list& args) {
+  if (ctx.data.find(args[1], ctx.now))
+    return net::reply::integer(0);
+  ctx.data.put(args[1], args[2], 0);
+  return net::reply::integer(1);
+}
+
+namespace {
+
+/// SETEX and PSETEX: `unit_ms` is 1000 or 1.
+net::reply setex_generic(op_context& ctx, const net::arg_list& args, int64_t unit_ms,
+                         std::string_view name) {
+  int64_t v = 0;
+  if (!net::parse_int64(args[2], v))
+    return err::not_integer();
+  constexpr int64_t max = std::numeric_limits<int64_t>::max();
+  if (v <= 0 || v > max / unit_ms || v * unit_ms > max - ctx.now)
+    return err::expire_time(name);
+  ctx.data.put(args[1], args[3], ctx.now + v * unit_ms);
+  return net::reply::ok();
+}
+
+/// Clamps Redis-style (negative = from the end) range bounds to [0, len).
+bool clamp_range(int64_t& start, int64_t& end, int64_t len) {
+  if (start < 0)
+    start += len;
+  if (end < 0)
+    end += len;
+  if (start < 0)
+    start = 0;
+  if (end < 0)
+    end = 0;
+  if (end >= len)
+    end = len - 1;
+  return len > 0 && start <= end;
+}
+
+} // namespace
+
+/// SETEX key seconds value → +OK.
+net::reply op_setex(op_context& ctx, const net::arg_list& args) {
+  return setex_generic(ctx, args, 1000, "setex");
+}
+
+/// PSETEX key milliseconds value → +OK.
+net::reply op_psetex(op_context& ctx, const net::arg_list& args) {
+  return setex_generic(ctx, args, 1, "psetex");
+}
+
+/// GETRANGE key start end → the substring (negative positions count from the end).
+net::reply op_getrange(op_context& ctx, const net::arg_list& args) {
+  int64_t start = 0, end = 0;
+  if (!net::parse_int64(args[2], start) || !net::parse_int64(args[3], end))
+    return err::not_integer();
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::bulk("");
+  auto v = e->value();
+  auto len = static_cast<int64_t>(v.size());
+  if (start < 0 && end < 0 && start > end)
+    return net::reply::bulk("");
+  if (!clamp_range(start, end, len))
+    return net::reply::bulk("");
+  return net::reply::bulk(std::string(v.substr(static_cast<size_t>(start),
+                                               static_cast<size_t>(end - start + 1))));
+}
+
+/// SETRANGE key offset value → the length after overwriting from offset (zero-padded).
+net::reply op_setrange(op_context& ctx, const net::arg_list& args) {
+  int64_t offset = 0;
+  if (!net::parse_int64(args[2], offset))
+    return err::not_integer();
+  if (offset < 0)
+    return net::reply::error("ERR offset is out of range");
+  const auto& piece = args[3];
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (piece.empty())
+    return net::reply::integer(e ? static_cast<int64_t>(e->value().size()) : 0);
+  if (static_cast<uint64_t>(offset) + piece.size() > 512ull * 1024 * 1024)
+    return net::reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+  std::string value = e ? std::string(e->value()) : std::string();
+  auto need = static_cast<size_t>(offset) + piece.size();
+  if (value.size() < need)
+    value.resize(need, '\0');
+  value.replace(static_cast<size_t>(offset), piece.size(), piece);
+  ctx.data.put(args[1], value, e ? e->expire_at() : 0);
+  return net::reply::integer(static_cast<int64_t>(value.size()));
+}
+
+/// INCRBYFLOAT key increment → the new value as a bulk string (Redis's formatting).
+net::reply op_incrbyfloat(op_context& ctx, const net::arg_list& args) {
+  auto parse = [](const std::string& s, long double& out) {
+    if (s.empty() || std::isspace(static_cast<unsigned char>(s[0])))
+      return false;
+    char* end = nullptr;
+    errno = 0;
+    out = std::strtold(s.c_str(), &end);
+    return end == s.c_str() + s.size() && errno != ERANGE && !std::isnan(out);
+  };
+  long double incr = 0, current = 0;
+  if (!parse(args[2], incr))
+    return net::reply::error("ERR value is not a valid float");
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (e && !parse(std::string(e->value()), current))
+    return net::reply::error("ERR value is not a valid float");
+  long double next = current + incr;
+  if (std::isnan(next) || std::isinf(next))
+    return net::reply::error("ERR increment would produce NaN or Infinity");
+  char buf[128];
+  std::snprintf(buf, sizeof(buf), "%.17Lf", next);
+  std::string text(buf);
+  if (text.find('.') != std::string::npos) { // trim trailing zeros, then a trailing dot
+    while (!text.empty() && text.back() == '0')
+      text.pop_back();
+    if (!text.empty() && text.back() == '.')
+      text.pop_back();
+  }
+  if (text == "-0")
+    text = "0";
+  ctx.data.put(args[1], text, e ? e->expire_at() : 0);
+  return net::reply::bulk(std::move(text));
 }
 
 /// MGET key [key …] → array of values (null for missing keys).

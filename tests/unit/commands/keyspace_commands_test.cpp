@@ -106,3 +106,27 @@ TEST_CASE("TYPE, FLUSHALL and FLUSHDB", "[keyspace]") {
   CHECK(h.run({"EXISTS", "k"}) == integer(0));
   CHECK(h.run({"FLUSHALL", "NOW"}) == "-ERR syntax error\r\n");
 }
+
+TEST_CASE("EXPIREAT, PEXPIREAT, EXPIRETIME, PEXPIRETIME", "[keyspace][expiry]") {
+  harness h;
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"EXPIRETIME", "k"}) == integer(-1));
+  CHECK(h.run({"EXPIRETIME", "none"}) == integer(-2));
+  auto at = h.now / 1000 + 100;
+  CHECK(h.run({"EXPIREAT", "k", std::to_string(at)}) == integer(1));
+  CHECK(h.run({"EXPIRETIME", "k"}) == integer(at));
+  CHECK(h.run({"PEXPIRETIME", "k"}) == integer(at * 1000));
+  CHECK(h.run({"PEXPIREAT", "k", std::to_string(h.now + 5000)}) == integer(1));
+  CHECK(h.run({"PTTL", "k"}) == integer(5000));
+  CHECK(h.run({"EXPIREAT", "k", std::to_string(at), "LT"}) == integer(0));
+  CHECK(h.run({"EXPIREAT", "k", "1"}) == integer(1)); // in the past: deleted
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+}
+
+TEST_CASE("UNLINK and TOUCH work like DEL and EXISTS", "[keyspace][multikey]") {
+  harness h(4);
+  h.run({"MSET", "a", "1", "b", "2", "c", "3"});
+  CHECK(h.run({"TOUCH", "a", "b", "zz"}) == integer(2));
+  CHECK(h.run({"UNLINK", "a", "b", "zz"}) == integer(2));
+  CHECK(h.run({"DBSIZE"}) == integer(1));
+}

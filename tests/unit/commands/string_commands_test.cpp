@@ -120,3 +120,71 @@ TEST_CASE("INCR, DECR, INCRBY, DECRBY", "[string]") {
   CHECK(h.run({"INCR", "t"}) == integer(6));
   CHECK(h.run({"TTL", "t"}) == integer(100)); // INCR keeps the deadline
 }
+
+TEST_CASE("APPEND, STRLEN, GETRANGE, SETRANGE", "[string]") {
+  harness h;
+  CHECK(h.run({"APPEND", "s", "Hello"}) == integer(5));
+  CHECK(h.run({"APPEND", "s", " World"}) == integer(11));
+  CHECK(h.run({"STRLEN", "s"}) == integer(11));
+  CHECK(h.run({"STRLEN", "none"}) == integer(0));
+  CHECK(h.run({"GETRANGE", "s", "0", "3"}) == bulk("Hell"));
+  CHECK(h.run({"GETRANGE", "s", "-3", "-1"}) == bulk("rld"));
+  CHECK(h.run({"GETRANGE", "s", "0", "-1"}) == bulk("Hello World"));
+  CHECK(h.run({"GETRANGE", "s", "10", "100"}) == bulk("d"));
+  CHECK(h.run({"GETRANGE", "s", "5", "3"}) == bulk(""));
+  CHECK(h.run({"GETRANGE", "s", "-1", "-5"}) == bulk(""));
+  CHECK(h.run({"GETRANGE", "none", "0", "-1"}) == bulk(""));
+  CHECK(h.run({"GETRANGE", "s", "a", "1"}) == "-ERR value is not an integer or out of range\r\n");
+  CHECK(h.run({"SETRANGE", "s", "6", "Redis"}) == integer(11));
+  CHECK(h.run({"GET", "s"}) == bulk("Hello Redis"));
+  CHECK(h.run({"SETRANGE", "pad", "3", "x"}) == integer(4));
+  CHECK(h.run({"GET", "pad"}) == bulk(std::string("\0\0\0x", 4)));
+  CHECK(h.run({"SETRANGE", "none", "5", ""}) == integer(0));
+  CHECK(h.run({"EXISTS", "none"}) == integer(0));
+  CHECK(h.run({"SETRANGE", "s", "-1", "x"}) == "-ERR offset is out of range\r\n");
+  CHECK(h.run({"SETRANGE", "s", "536870911", "xx"})
+        == "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n");
+}
+
+TEST_CASE("GETDEL, GETSET, GETEX, SETNX, SETEX, PSETEX", "[string][expiry]") {
+  harness h;
+  h.run({"SET", "k", "v", "EX", "100"});
+  CHECK(h.run({"GETSET", "k", "w"}) == bulk("v"));
+  CHECK(h.run({"TTL", "k"}) == integer(-1)); // GETSET clears the deadline
+  CHECK(h.run({"GETSET", "new", "x"}) == nil);
+  CHECK(h.run({"GETDEL", "k"}) == bulk("w"));
+  CHECK(h.run({"GETDEL", "k"}) == nil);
+  CHECK(h.run({"SETNX", "n", "1"}) == integer(1));
+  CHECK(h.run({"SETNX", "n", "2"}) == integer(0));
+  CHECK(h.run({"GET", "n"}) == bulk("1"));
+  CHECK(h.run({"SETEX", "e", "10", "v"}) == ok);
+  CHECK(h.run({"TTL", "e"}) == integer(10));
+  CHECK(h.run({"PSETEX", "p", "1500", "v"}) == ok);
+  CHECK(h.run({"PTTL", "p"}) == integer(1500));
+  CHECK(h.run({"SETEX", "e", "0", "v"}) == "-ERR invalid expire time in 'setex' command\r\n");
+  CHECK(h.run({"PSETEX", "e", "x", "v"}) == "-ERR value is not an integer or out of range\r\n");
+  CHECK(h.run({"GETEX", "e", "EX", "50"}) == bulk("v"));
+  CHECK(h.run({"TTL", "e"}) == integer(50));
+  CHECK(h.run({"GETEX", "e", "PERSIST"}) == bulk("v"));
+  CHECK(h.run({"TTL", "e"}) == integer(-1));
+  CHECK(h.run({"GETEX", "e"}) == bulk("v"));
+  CHECK(h.run({"GETEX", "e", "PXAT", std::to_string(h.now + 700)}) == bulk("v"));
+  CHECK(h.run({"PTTL", "e"}) == integer(700));
+  CHECK(h.run({"GETEX", "e", "EX", "0"}) == "-ERR invalid expire time in 'getex' command\r\n");
+  CHECK(h.run({"GETEX", "e", "EX", "1", "PX", "1"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"GETEX", "missing", "EX", "10"}) == nil);
+}
+
+TEST_CASE("INCRBYFLOAT formats like Redis", "[string]") {
+  harness h;
+  h.run({"SET", "f", "10.50"});
+  CHECK(h.run({"INCRBYFLOAT", "f", "0.1"}) == bulk("10.6"));
+  CHECK(h.run({"INCRBYFLOAT", "f", "-5"}) == bulk("5.6"));
+  h.run({"SET", "g", "5.0e3"});
+  CHECK(h.run({"INCRBYFLOAT", "g", "2.0e2"}) == bulk("5200"));
+  CHECK(h.run({"INCRBYFLOAT", "new", "3"}) == bulk("3"));
+  CHECK(h.run({"INCRBYFLOAT", "f", "abc"}) == "-ERR value is not a valid float\r\n");
+  h.run({"SET", "s", "text"});
+  CHECK(h.run({"INCRBYFLOAT", "s", "1"}) == "-ERR value is not a valid float\r\n");
+  CHECK(h.run({"INCRBYFLOAT", "f", "inf"}) == "-ERR increment would produce NaN or Infinity\r\n");
+}
