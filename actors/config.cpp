@@ -74,6 +74,11 @@ std::string set_value(server_config& cfg, const std::string& name, const std::st
   } else if (name == "save-interval") {
     if ((err = to_uint(name, value, 0, 86400 * 365, v)).empty())
       cfg.save_interval = static_cast<uint32_t>(v);
+  } else if (name == "requirepass") {
+    cfg.requirepass = value;
+  } else if (name == "maxclients") {
+    if ((err = to_uint(name, value, 1, 1000000, v)).empty())
+      cfg.maxclients = v;
   } else if (name == "repair-log") {
     cfg.repair_log = value;
   } else if (name == "enable-debug-command") {
@@ -114,7 +119,7 @@ std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const
           {"maxmemory", "0"},
           {"timeout", "0"},
           {"protected-mode", "yes"},
-          {"maxclients", "10000"},
+          {"maxclients", std::to_string(maxclients)},
           {"proto-max-bulk-len", "536870912"},
           {"client-query-buffer-limit", "1073741824"}};
 }
@@ -196,6 +201,8 @@ std::string usage() {
          "  --appendfsync always|everysec|no  when the op log is fsynced (default everysec)\n"
          "  --save-interval N         seconds between snapshots if data changed; 0 = off (60)\n"
          "  --repair-log FILE         cut a damaged op log after its last valid record, exit\n"
+         "  --requirepass PASSWORD    clients must AUTH with it (default: none)\n"
+         "  --maxclients N            connections beyond N are refused (default 10000)\n"
          "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"
          "  --help, --version\n";
 }

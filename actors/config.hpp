@@ -24,6 +24,8 @@ struct server_config {
   std::string appendfsync = "everysec"; ///< always | everysec | no
   uint32_t save_interval = 60;      ///< seconds between snapshots when data changed; 0 = off
   std::string repair_log;           ///< --repair-log FILE: repair that log and exit
+  std::string requirepass;          ///< password for AUTH; empty = none
+  uint64_t maxclients = 10000;      ///< connections beyond are refused
   std::string config_file;          ///< the JSON file read, if any
   bool help = false;
   bool show_version = false;

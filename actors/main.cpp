@@ -143,6 +143,8 @@ int main(int argc, char** argv) {
     opts.config = cfg.as_pairs();
     opts.config_file = cfg.config_file;
     opts.snapshotter = snap;
+    opts.requirepass = cfg.requirepass;
+    opts.maxclients = cfg.maxclients;
     opts.aof_enabled = cfg.appendonly;
     opts.appendfsync = cfg.appendfsync;
     opts.recovery_summary = summary;

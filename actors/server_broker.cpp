@@ -216,13 +216,20 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   ++st.server.total_commands;
   net::reply error;
   const cmd::command* command = cmd::resolve(args, error);
-  if (command == nullptr) {
+  if (command == nullptr || !cmd::check_auth(*command, c.client, error)) {
     push_ready(c, error);
     return;
   }
   if (command->where == cmd::route::connection) {
     c.client.now = now;
+    bool was_authenticated = c.client.authenticated;
     auto r = command->on_connection(c.client, args);
+    if (c.client.authenticated && !was_authenticated)
+      c.parser.set_limits(st.opts.limits); // the pre-AUTH limits no longer apply
+    if (c.client.auth_failed) {
+      c.client.auth_failed = false;
+      spdlog::warn("failed AUTH from {}", c.client.addr);
+    }
     if (c.client.fault.what != cmd::fault_request::kind::none) {
       deliver_fault(self, c.client.fault);
       c.client.fault = {};
@@ -498,6 +505,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   if (st.opts.snapshotter)
     self->send(st.opts.snapshotter, caf::subscribe_atom_v);
   srv.debug_enabled = st.opts.debug_enabled;
+  srv.requirepass = st.opts.requirepass;
   srv.config = st.opts.config;
   for (auto& [name, value] : srv.config)
     if (name == "port")
@@ -513,11 +521,21 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         self->close(msg.handle);
         return;
       }
+      if (st.server.connected_clients >= st.opts.maxclients) {
+        static constexpr char full[] = "-ERR max number of clients reached\r\n";
+        self->write(msg.handle, sizeof(full) - 1, full);
+        self->flush(msg.handle);
+        self->close(msg.handle);
+        ++st.server.rejected_connections;
+        return;
+      }
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk));
       uint64_t id = st.next_client_id++;
       auto& c = st.conns[id];
       c.hdl = msg.handle;
-      c.parser.set_limits(st.opts.limits);
+      c.client.authenticated = st.opts.requirepass.empty();
+      c.parser.set_limits(c.client.authenticated ? st.opts.limits
+                                                 : net::unauthenticated_limits(st.opts.limits));
       c.client.id = id;
       c.client.addr = self->remote_addr(msg.handle) + ":"
                       + std::to_string(self->remote_port(msg.handle));

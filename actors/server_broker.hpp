@@ -24,6 +24,8 @@ struct broker_options {
   uint32_t request_attempts = 2;           ///< attempts before a -TIMEOUT error
   bool debug_enabled = false;              ///< allow DEBUG fault commands
   caf::actor snapshotter;                  ///< answers save_atom
+  std::string requirepass;                 ///< empty: no AUTH needed
+  uint64_t maxclients = 10000;
   bool aof_enabled = false;
   std::string appendfsync;
   std::string recovery_summary;

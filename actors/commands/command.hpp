@@ -77,6 +77,8 @@ struct server_context {
   std::vector<partition_stats> partition_counters;
   /// Whether DEBUG fault commands are allowed (--enable-debug-command yes).
   bool debug_enabled = false;
+  /// The password clients must give with AUTH (empty: none needed).
+  std::string requirepass;
   /// Parameters CONFIG GET reports, in order.
   std::vector<std::pair<std::string, std::string>> config;
   /// Produces the CLIENT LIST text (one line per client).
@@ -103,6 +105,10 @@ struct client_context {
   std::string laddr;
   store::millis created_ms = 0;
   store::millis now = 0;
+  /// Whether the client may run commands (always, when no password is set).
+  bool authenticated = true;
+  /// Set by a failed AUTH (the broker logs it).
+  bool auth_failed = false;
   /// Set by QUIT: the connection closes once this reply is written.
   bool close_after_reply = false;
   /// Set by DEBUG …-PARTITION; the broker delivers it and clears it.

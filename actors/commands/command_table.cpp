@@ -17,7 +17,8 @@ constexpr uint32_t W = flag::write;
 constexpr uint32_t R = flag::readonly;
 constexpr uint32_t F = flag::fast;
 constexpr uint32_t A = flag::admin;
-constexpr uint32_t N = flag::noauth | flag::loading | flag::stale;
+constexpr uint32_t N = flag::noauth | flag::loading | flag::stale; // allowed before AUTH
+constexpr uint32_t L = flag::loading | flag::stale;
 
 constexpr route C = route::connection;
 constexpr route K = route::key;
@@ -68,18 +69,18 @@ const std::vector<command> table = {
   {"ping",       -1,  F,         0,  0, 0,  C,   nullptr,         conn_ping,      nullptr,       "connection", "Returns the server's liveliness response."},
   {"echo",        2,  F,         0,  0, 0,  C,   nullptr,         conn_echo,      nullptr,       "connection", "Returns the given string."},
   {"quit",       -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_quit,      nullptr,       "connection", "Closes the connection."},
-  {"select",      2,  N | F,     0,  0, 0,  C,   nullptr,         conn_select,    nullptr,       "connection", "Changes the selected database."},
+  {"select",      2,  L | F,     0,  0, 0,  C,   nullptr,         conn_select,    nullptr,       "connection", "Changes the selected database."},
   {"hello",      -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_hello,     nullptr,       "connection", "Handshakes with the server."},
   {"auth",       -2,  N | F,     0,  0, 0,  C,   nullptr,         conn_auth,      nullptr,       "connection", "Authenticates the connection."},
   {"client",     -2,  0,         0,  0, 0,  C,   nullptr,         conn_client,    nullptr,       "connection", "A container for client connection commands."},
-  {"command",    -1,  N,         0,  0, 0,  C,   nullptr,         conn_command,   nullptr,       "server",     "Returns detailed information about all commands."},
+  {"command",    -1,  L,         0,  0, 0,  C,   nullptr,         conn_command,   nullptr,       "server",     "Returns detailed information about all commands."},
   {"config",     -2,  A,         0,  0, 0,  C,   nullptr,         conn_config,    nullptr,       "server",     "A container for server configuration commands."},
   {"time",        1,  F,         0,  0, 0,  C,   nullptr,         conn_time,      nullptr,       "server",     "Returns the server time."},
   {"debug",      -2,  A,         0,  0, 0,  C,   nullptr,         conn_debug,     nullptr,       "server",     "Fault injection for tests (needs --enable-debug-command yes)."},
   {"save",        1,  A,         0,  0, 0,  C,   nullptr,         conn_save,      nullptr,       "server",     "Synchronously saves the database to disk."},
   {"bgsave",     -1,  A,         0,  0, 0,  C,   nullptr,         conn_bgsave,    nullptr,       "server",     "Asynchronously saves the database to disk."},
   {"lastsave",    1,  F,         0,  0, 0,  C,   nullptr,         conn_lastsave,  nullptr,       "server",     "Returns the Unix timestamp of the last successful save to disk."},
-  {"shutdown",   -1,  A | N,     0,  0, 0,  C,   nullptr,         conn_shutdown,  nullptr,       "server",     "Stops the server, draining what is in flight."},
+  {"shutdown",   -1,  A | L,     0,  0, 0,  C,   nullptr,         conn_shutdown,  nullptr,       "server",     "Stops the server, draining what is in flight."},
 };
 // clang-format on
 

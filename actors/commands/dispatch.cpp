@@ -35,6 +35,13 @@ const command* resolve(const net::arg_list& args, net::reply& error) {
   return c;
 }
 
+bool check_auth(const command& c, const client_context& client, net::reply& error) {
+  if (client.authenticated || (c.flags & flag::noauth) != 0)
+    return true;
+  error = net::reply::error("NOAUTH Authentication required.");
+  return false;
+}
+
 std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partitions, fanout& f) {
   std::vector<part> parts;
   switch (c.where) {

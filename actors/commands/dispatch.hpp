@@ -21,6 +21,10 @@ struct part {
 /// a key step above 1). Returns the command, or nullptr with `error` set.
 const command* resolve(const net::arg_list& args, net::reply& error);
 
+/// Checks that `client` may run `c` (authenticated, or `c` is allowed before AUTH).
+/// Returns true, or false with `error` set to Redis's -NOAUTH reply.
+bool check_auth(const command& c, const client_context& client, net::reply& error);
+
 /// Splits a request for `c` (not route::connection) into parts. For route::keys the
 /// key ordinals of each part go to `f.slots`; for route::all `f.args` keeps the request.
 /// A route::keys request whose keys share one partition yields one unchanged part.

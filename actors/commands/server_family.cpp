@@ -181,7 +181,12 @@ net::reply conn_client(client_context& client, net::arg_list& args) {
   return err::unknown_subcommand(sub, "client");
 }
 
-/// HELLO [protover [SETNAME name]] → the server's description (RESP2 only).
+namespace {
+net::reply authenticate(client_context& client, const std::string& user,
+                        const std::string& password);
+} // namespace
+
+/// HELLO [protover [AUTH user password] [SETNAME name]] → the server's description (RESP2 only).
 net::reply conn_hello(client_context& client, net::arg_list& args) {
   if (args.size() >= 2) {
     int64_t ver = 0;
@@ -196,14 +201,20 @@ net::reply conn_hello(client_context& client, net::arg_list& args) {
             "ERR Client names cannot contain spaces, newlines or special characters.");
         client.name = args[++i];
       } else if (iequals(args[i], "auth") && i + 2 < args.size()) {
-        return net::reply::error("ERR AUTH <password> called without any password configured "
-                                 "for the default user. Are you sure your configuration is "
-                                 "correct?");
+        auto r = authenticate(client, args[i + 1], args[i + 2]);
+        if (r.is_error())
+          return r;
+        i += 2;
       } else {
         return net::reply::error("ERR Syntax error in HELLO option '" + args[i] + "'");
       }
     }
   }
+  if (!client.authenticated)
+    return net::reply::error("NOAUTH HELLO must be called with the client already "
+                             "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                             "option can be used to authenticate the client and select the "
+                             "RESP protocol version at the same time");
   std::string version = client.server ? client.server->version : "";
   return net::reply::array(
     {net::reply::bulk("server"), net::reply::bulk("otkv"), net::reply::bulk("version"),
@@ -213,12 +224,40 @@ net::reply conn_hello(client_context& client, net::arg_list& args) {
      net::reply::bulk("master"), net::reply::bulk("modules"), net::reply::array({})});
 }
 
-/// AUTH [user] password → an error: no password is configured.
-net::reply conn_auth(client_context&, net::arg_list& args) {
+namespace {
+
+/// Compares a given password with the secret in time that depends only on the
+/// secret's length, not on where they differ.
+bool constant_time_equal(const std::string& given, const std::string& secret) {
+  unsigned char diff = given.size() != secret.size() ? 1 : 0;
+  for (size_t i = 0; i < secret.size(); ++i)
+    diff |= static_cast<unsigned char>((i < given.size() ? given[i] : 0) ^ secret[i]);
+  return diff == 0;
+}
+
+/// Checks `user`/`password` (user "default" is the only one) and marks the client.
+net::reply authenticate(client_context& client, const std::string& user,
+                        const std::string& password) {
+  server_context* s = client.server;
+  if (s == nullptr || s->requirepass.empty())
+    return net::reply::error("ERR AUTH <password> called without any password configured for "
+                             "the default user. Are you sure your configuration is correct?");
+  if (!iequals(user, "default") || !constant_time_equal(password, s->requirepass)) {
+    client.auth_failed = true;
+    return net::reply::error("WRONGPASS invalid username-password pair or user is disabled.");
+  }
+  client.authenticated = true;
+  return net::reply::ok();
+}
+
+} // namespace
+
+/// AUTH [user] password → +OK, or -WRONGPASS (or an error when no password is set).
+net::reply conn_auth(client_context& client, net::arg_list& args) {
   if (args.size() > 3)
     return err::syntax();
-  return net::reply::error("ERR AUTH <password> called without any password configured for "
-                           "the default user. Are you sure your configuration is correct?");
+  return args.size() == 2 ? authenticate(client, "default", args[1])
+                          : authenticate(client, args[1], args[2]);
 }
 
 /// CONFIG GET pattern [pattern …] → flat array of matching name, value pairs.

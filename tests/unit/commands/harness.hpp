@@ -25,7 +25,7 @@ public:
   std::string run(std::vector<std::string> args) {
     net::reply error;
     const cmd::command* c = cmd::resolve(args, error);
-    if (c == nullptr)
+    if (c == nullptr || !cmd::check_auth(*c, client_, error))
       return net::encode(error);
     client_.now = now;
     if (c->where == cmd::route::connection)

@@ -101,3 +101,43 @@ TEST_CASE("SHUTDOWN asks the server to stop", "[server]") {
   CHECK(h.run({"SHUTDOWN", "NOSAVE"}).empty());
   CHECK(h.server_.shutdown_requested);
 }
+
+TEST_CASE("AUTH guards every command but AUTH, HELLO and QUIT", "[server][auth]") {
+  harness h;
+  h.server_.requirepass = "s3cret";
+  h.client_.authenticated = false;
+  CHECK(h.run({"GET", "k"}) == "-NOAUTH Authentication required.\r\n");
+  CHECK(h.run({"SELECT", "0"}) == "-NOAUTH Authentication required.\r\n");
+  CHECK(h.run({"COMMAND", "COUNT"}) == "-NOAUTH Authentication required.\r\n");
+  CHECK(h.run({"SHUTDOWN"}) == "-NOAUTH Authentication required.\r\n");
+  CHECK_FALSE(h.server_.shutdown_requested);
+  CHECK(h.run({"NOSUCH"}).rfind("-ERR unknown command", 0) == 0);
+  CHECK(h.run({"HELLO", "2"}).rfind("-NOAUTH HELLO must be called", 0) == 0);
+  CHECK(h.run({"AUTH", "wrong"})
+        == "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  CHECK(h.client_.auth_failed);
+  CHECK(h.run({"AUTH", "other", "s3cret"})
+        == "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  CHECK(h.run({"AUTH", "s3cre"})
+        == "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  CHECK_FALSE(h.client_.authenticated);
+  CHECK(h.run({"AUTH", "default", "s3cret"}) == ok);
+  CHECK(h.client_.authenticated);
+  CHECK(h.run({"GET", "k"}) == nil);
+}
+
+TEST_CASE("HELLO 2 AUTH authenticates", "[server][auth]") {
+  harness h;
+  h.server_.requirepass = "pw";
+  h.client_.authenticated = false;
+  CHECK(h.run({"HELLO", "2", "AUTH", "default", "bad"})
+        == "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+  CHECK(h.run({"HELLO", "2", "AUTH", "default", "pw", "SETNAME", "x"}).rfind("*14", 0) == 0);
+  CHECK(h.client_.authenticated);
+  CHECK(h.run({"CLIENT", "GETNAME"}) == bulk("x"));
+}
+
+TEST_CASE("AUTH without a configured password says so", "[server][auth]") {
+  harness h;
+  CHECK(h.run({"AUTH", "x"}).rfind("-ERR AUTH <password> called without any password", 0) == 0);
+}
