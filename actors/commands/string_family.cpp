@@ -18,6 +18,25 @@ net::reply op_get(op_context& ctx, const net::arg_list& args) {
 
 namespace {
 
+/// Turns `EX s`, `PX ms`, `EXAT s` or `PXAT ms` (option, value) into an absolute
+/// deadline; returns an error reply (naming `command`) or a non-error.
+net::reply parse_deadline(const std::string& option, const std::string& text, store::millis now,
+                          std::string_view command, store::millis& at) {
+  int64_t v = 0;
+  if (!net::parse_int64(text, v))
+    return err::not_integer();
+  bool seconds = iequals(option, "ex") || iequals(option, "exat");
+  bool relative = iequals(option, "ex") || iequals(option, "px");
+  constexpr int64_t max = std::numeric_limits<int64_t>::max();
+  if (v <= 0 || (seconds && v > max / 1000))
+    return err::expire_time(command);
+  int64_t ms = seconds ? v * 1000 : v;
+  if (relative && ms > max - now)
+    return err::expire_time(command);
+  at = relative ? now + ms : ms;
+  return net::reply::ok();
+}
+
 /// The options of SET after `key value`.
 struct set_options {
   bool nx = false, xx = false, get = false, keepttl = false;
@@ -39,18 +58,8 @@ net::reply parse_set_options(const net::arg_list& args, store::millis now, set_o
       o.keepttl = true;
     } else if ((iequals(a, "ex") || iequals(a, "px") || iequals(a, "exat") || iequals(a, "pxat"))
                && !have_expire && !o.keepttl && i + 1 < args.size()) {
-      int64_t v = 0;
-      if (!net::parse_int64(args[i + 1], v))
-        return err::not_integer();
-      bool seconds = iequals(a, "ex") || iequals(a, "exat");
-      bool relative = iequals(a, "ex") || iequals(a, "px");
-      constexpr int64_t max = std::numeric_limits<int64_t>::max();
-      if (v <= 0 || (seconds && v > max / 1000))
-        return err::expire_time("set");
-      int64_t ms = seconds ? v * 1000 : v;
-      if (relative && ms > max - now)
-        return err::expire_time("set");
-      o.expire_at = relative ? now + ms : ms;
+      if (auto r = parse_deadline(a, args[i + 1], now, "set", o.expire_at); r.is_error())
+        return r;
       have_expire = true;
       ++i;
     } else {
@@ -171,18 +180,8 @@ net::reply op_getex(op_context& ctx, const net::arg_list& args) {
       at = 0;
       continue;
     }
-    int64_t v = 0;
-    if (!net::parse_int64(args[i + 1], v))
-      return err::not_integer();
-    bool seconds = iequals(a, "ex") || iequals(a, "exat");
-    bool relative = iequals(a, "ex") || iequals(a, "px");
-    constexpr int64_t max = std::numeric_limits<int64_t>::max();
-    if (v <= 0 || (seconds && v > max / 1000))
-      return err::expire_time("getex");
-    int64_t ms = seconds ? v * 1000 : v;
-    if (relative && ms > max - ctx.now)
-      return err::expire_time("getex");
-    at = relative ? ctx.now + ms : ms;
+    if (auto r = parse_deadline(a, args[i + 1], ctx.now, "getex", at); r.is_error())
+      return r;
     ++i;
   }
   auto* e = ctx.data.find(args[1], ctx.now);
