@@ -20,10 +20,8 @@
 
 #include "actors/clock.hpp"
 #include "actors/config.hpp"
-#include "actors/logger.hpp"
 #include "actors/server_broker.hpp"
-#include "actors/snapshotter.hpp"
-#include "actors/supervisor.hpp"
+#include "actors/store_system.hpp"
 #include "store/recovery.hpp"
 
 namespace {
@@ -42,12 +40,6 @@ void signal_loop(caf::actor broker) {
     spdlog::info("received {}", sig == SIGINT ? "SIGINT" : "SIGTERM");
     caf::anon_send(broker, otkv::shutdown_atom::value);
   }
-}
-
-otkv::fsync_policy policy_of(const std::string& name) {
-  if (name == "always")
-    return otkv::fsync_policy::always;
-  return name == "no" ? otkv::fsync_policy::no : otkv::fsync_policy::everysec;
 }
 
 } // namespace
@@ -118,22 +110,13 @@ int main(int argc, char** argv) {
   {
     caf::actor_system sys{sys_cfg};
     uint32_t partitions = rec.partitions;
-    auto policy = policy_of(cfg.appendfsync);
-    caf::actor logger;
-    if (cfg.appendonly)
-      logger = sys.spawn<caf::detached>(otkv::logger, cfg.dir, rec.last_generation, partitions,
-                                        policy);
-    auto data = std::make_shared<otkv::recovered_data>();
-    data->parts = std::move(rec.parts);
-    data->seqs = std::move(rec.seqs);
-    auto sup = sys.spawn(otkv::supervisor, data, logger,
-                         cfg.appendonly && policy == otkv::fsync_policy::always);
-    auto snap = sys.spawn(otkv::snapshotter, cfg.dir, logger, sup, cfg.save_interval);
+    otkv::store_options store_opts;
+    store_opts.dir = cfg.dir;
+    store_opts.appendonly = cfg.appendonly;
+    store_opts.appendfsync = cfg.appendfsync;
+    store_opts.save_interval = cfg.save_interval;
+    auto store = otkv::start_store(sys, rec, store_opts);
     caf::scoped_actor self{sys};
-    otkv::worker_table table;
-    self->request(sup, caf::infinite, caf::get_atom_v)
-      .receive([&](otkv::worker_table& t) { table = std::move(t); },
-               [&](caf::error& e) { spdlog::error("supervisor: {}", sys.render(e)); });
     otkv::broker_options opts;
     opts.bind = cfg.bind;
     opts.port = cfg.port;
@@ -142,13 +125,14 @@ int main(int argc, char** argv) {
     opts.debug_enabled = cfg.enable_debug_command;
     opts.config = cfg.as_pairs();
     opts.config_file = cfg.config_file;
-    opts.snapshotter = snap;
+    opts.snapshotter = store.snapshotter;
     opts.requirepass = cfg.requirepass;
     opts.maxclients = cfg.maxclients;
     opts.aof_enabled = cfg.appendonly;
     opts.appendfsync = cfg.appendfsync;
     opts.recovery_summary = summary;
-    auto broker = sys.middleman().spawn_broker(otkv::server_broker, opts, table, sup);
+    auto broker = sys.middleman().spawn_broker(otkv::server_broker, opts, store.table,
+                                                store.supervisor);
     uint16_t port = 0;
     self->request(broker, caf::infinite, otkv::port_atom::value)
       .receive([&](uint16_t p) { port = p; }, [&](caf::error&) { rc = 1; });
@@ -166,19 +150,7 @@ int main(int argc, char** argv) {
       signals = std::thread(signal_loop, broker);
       self->wait_for(broker);
     }
-    // Stop the workers first, so their last op-log records reach the logger; then let
-    // the logger finish its mailbox (the request below is answered after it) and stop.
-    self->request(sup, caf::infinite, caf::get_atom_v)
-      .receive([&](otkv::worker_table& t) { table = std::move(t); }, [&](caf::error&) {});
-    caf::anon_send_exit(sup, caf::exit_reason::user_shutdown);
-    for (auto& w : table.workers)
-      self->wait_for(w);
-    caf::anon_send_exit(snap, caf::exit_reason::user_shutdown);
-    if (logger) {
-      self->request(logger, caf::infinite, caf::get_atom_v)
-        .receive([](uint64_t, bool) {}, [](caf::error&) {});
-      caf::anon_send_exit(logger, caf::exit_reason::user_shutdown);
-    }
+    otkv::stop_store(sys, store);
     if (signals.joinable()) {
       pthread_kill(signals.native_handle(), SIGUSR1);
       signals.join();
