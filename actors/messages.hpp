@@ -3,6 +3,7 @@
 // Messages between the connection broker, the supervisor and the partition workers.
 // They never leave the process, so they are allowed as unsafe (unserialised) types.
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -53,9 +54,16 @@ struct work_item {
   net::arg_list args;
 };
 
+/// A new batch id, unique in the process: the broker and embedded fronts share the
+/// workers, whose at-most-once bookkeeping is keyed by batch id.
+inline uint64_t next_batch_id() {
+  static std::atomic<uint64_t> next{0};
+  return ++next;
+}
+
 /// The requests for one partition gathered in one broker mailbox turn.
 struct work_batch {
-  uint64_t id = 0;        ///< per-partition batch number, from 1, in send order
+  uint64_t id = 0;        ///< from next_batch_id()
   uint32_t partition = 0;
   std::vector<work_item> items;
 };

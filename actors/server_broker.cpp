@@ -475,7 +475,6 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   st.supervisor = supervisor;
   auto partitions = st.workers.size();
   st.batches.resize(partitions);
-  st.last_batch_id.resize(partitions, 0);
   st.inflight.resize(partitions);
   st.replacing.resize(partitions, false);
   auto bound = self->add_tcp_doorman(st.opts.port, st.opts.bind.c_str(), true);
@@ -588,7 +587,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         size_t n = st.batches[p].items.size();
         st.server.partition_counters[p].requests += n;
         auto batch = std::make_shared<work_batch>(std::move(st.batches[p]));
-        batch->id = ++st.last_batch_id[p];
+        batch->id = next_batch_id();
         batch->partition = p;
         auto& entry = st.inflight[p].emplace_back();
         entry.batch = std::move(batch);

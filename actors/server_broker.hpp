@@ -76,7 +76,6 @@ struct server_broker_state {
   cmd::server_context server;
   std::vector<caf::actor> workers;
   std::vector<work_batch> batches; ///< requests gathered per partition this turn
-  std::vector<uint64_t> last_batch_id; ///< per partition
   std::vector<std::deque<inflight_batch>> inflight; ///< per partition, in send order
   std::vector<bool> replacing;    ///< per partition: a fresh worker was asked for
   caf::actor supervisor;

@@ -1,0 +1,172 @@
+// spawn_store: the embedding API's front actor. It routes commands to the partition
+// workers like the broker does (resolve, split, merge), for one request at a time.
+
+#include <memory>
+#include <stdexcept>
+#include <unordered_map>
+
+#include <caf/actor_cast.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/stateful_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/clock.hpp"
+#include "actors/commands/dispatch.hpp"
+#include "actors/config.hpp"
+#include "actors/server_broker.hpp"
+#include "actors/store_system.hpp"
+#include "otkv/otkv.hpp"
+
+namespace otkv {
+
+namespace {
+
+/// A request waiting for its parts.
+struct embedded_request {
+  caf::typed_response_promise<net::reply> promise;
+  const cmd::command* cmd = nullptr;
+  std::unique_ptr<cmd::fanout> fan; ///< set when the parts are merged
+  size_t missing = 0;
+};
+
+struct front_state {
+  store_actors actors;
+  std::vector<caf::actor> workers;
+  std::unordered_map<uint64_t, embedded_request> pending;
+  uint64_t next_request = 0;
+  cmd::server_context server;
+  cmd::client_context client;
+  static const char* name;
+};
+
+const char* front_state::name = "otkv_store";
+
+using front_ptr = caf::stateful_actor<front_state>*;
+
+caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
+  auto& st = self->state;
+  if (args.empty())
+    return net::reply::error("ERR empty command");
+  net::reply error;
+  const cmd::command* c = cmd::resolve(args, error);
+  if (c == nullptr)
+    return error;
+  if (c->where == cmd::route::connection) {
+    st.client.now = now_ms();
+    return c->on_connection(st.client, args);
+  }
+  cmd::fanout f;
+  auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(st.workers.size()), f);
+  uint64_t id = ++st.next_request;
+  auto& req = st.pending[id];
+  req.promise = self->make_response_promise<net::reply>();
+  req.cmd = c;
+  req.missing = parts.size();
+  if (cmd::needs_merge(*c, parts.size())) {
+    f.results.resize(parts.size());
+    req.fan = std::make_unique<cmd::fanout>(std::move(f));
+  }
+  auto promise = req.promise;
+  for (uint32_t i = 0; i < parts.size(); ++i) {
+    auto batch = std::make_shared<work_batch>();
+    batch->id = next_batch_id();
+    batch->partition = parts[i].partition;
+    batch->items.push_back({0, id, i, false, c, std::move(parts[i].args)});
+    self->send(st.workers[parts[i].partition], batch_ref{std::move(batch)});
+  }
+  return promise;
+}
+
+caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors actors) {
+  auto& st = self->state;
+  st.actors = std::move(actors);
+  st.workers = st.actors.table.workers;
+  st.server.version = version;
+  st.server.partitions = static_cast<uint32_t>(st.workers.size());
+  st.server.started_ms = now_ms();
+  st.server.partition_counters.resize(st.workers.size());
+  st.client.server = &st.server;
+  self->send(st.actors.supervisor, caf::subscribe_atom_v);
+  // The store's actors end with the front.
+  self->link_to(st.actors.supervisor);
+  if (st.actors.snapshotter)
+    self->link_to(st.actors.snapshotter);
+  if (st.actors.logger)
+    self->link_to(st.actors.logger);
+  return {
+    [=](caf::get_atom, std::string& key) { return execute(self, {"GET", std::move(key)}); },
+    [=](caf::put_atom, std::string& key, std::string& value) {
+      return execute(self, {"SET", std::move(key), std::move(value)});
+    },
+    [=](caf::delete_atom, std::string& key) { return execute(self, {"DEL", std::move(key)}); },
+    [=](exists_atom, std::string& key) { return execute(self, {"EXISTS", std::move(key)}); },
+    [=](expire_atom, std::string& key, int64_t seconds) {
+      return execute(self, {"EXPIRE", std::move(key), std::to_string(seconds)});
+    },
+    [=](execute_atom, std::vector<std::string>& args) { return execute(self, std::move(args)); },
+    [=](listen_atom, const std::string& bind, uint16_t port) -> caf::result<uint16_t> {
+      auto& st = self->state;
+      if (!self->system().has_middleman())
+        return caf::make_error(caf::sec::runtime_error);
+      broker_options opts;
+      opts.bind = bind;
+      opts.port = port;
+      opts.snapshotter = st.actors.snapshotter;
+      opts.config = server_config{}.as_pairs();
+      auto broker = self->system().middleman().spawn_broker(
+        server_broker, opts, worker_table{st.workers}, st.actors.supervisor);
+      self->link_to(broker);
+      auto promise = self->make_response_promise<uint16_t>();
+      self->request(broker, caf::infinite, port_atom::value)
+        .then([=](uint16_t p) mutable { promise.deliver(p); },
+              [=](caf::error& e) mutable { promise.deliver(std::move(e)); });
+      return promise;
+    },
+    [=](done_batch& batch) {
+      auto& st = self->state;
+      for (auto& item : batch.items) {
+        auto i = st.pending.find(item.seq);
+        if (i == st.pending.end())
+          continue;
+        auto& req = i->second;
+        if (req.fan) {
+          req.fan->results[item.part] = std::move(item.result);
+          if (--req.missing > 0)
+            continue;
+          st.client.now = now_ms();
+          req.promise.deliver(req.cmd->on_merge(st.client, *req.fan));
+        } else {
+          req.promise.deliver(std::move(item.result));
+        }
+        st.pending.erase(i);
+      }
+    },
+    [=](caf::update_atom, worker_table& t) { self->state.workers = std::move(t.workers); },
+  };
+}
+
+} // namespace
+
+store_actor spawn_store(caf::actor_system& sys, const store_config& cfg) {
+  auto rec = store::recover(cfg.dir.empty() ? std::string("/nonexistent-otkv-dir") : cfg.dir,
+                            cfg.partitions, now_ms());
+  if (!rec.error.empty())
+    throw std::runtime_error("otkv: " + rec.error);
+  if (rec.partitions == 0) {
+    server_config defaults;
+    defaults.partitions = cfg.partitions;
+    rec.partitions = defaults.effective_partitions();
+    rec.parts = std::vector<store::partition>(rec.partitions);
+    rec.seqs.assign(rec.partitions, 0);
+  }
+  store_options opts;
+  opts.dir = cfg.dir;
+  opts.appendonly = cfg.appendonly;
+  opts.appendfsync = cfg.appendfsync;
+  opts.save_interval = cfg.save_interval;
+  auto actors = start_store(sys, rec, opts);
+  return caf::actor_cast<store_actor>(sys.spawn(store_front, std::move(actors)));
+}
+
+} // namespace otkv
