@@ -79,6 +79,12 @@ std::string set_value(server_config& cfg, const std::string& name, const std::st
   } else if (name == "maxclients") {
     if ((err = to_uint(name, value, 1, 1000000, v)).empty())
       cfg.maxclients = v;
+  } else if (name == "client-output-limit") {
+    if ((err = to_uint(name, value, 1024, 1ull << 40, v)).empty())
+      cfg.output_limit = v;
+  } else if (name == "timeout") {
+    if ((err = to_uint(name, value, 0, 86400 * 365, v)).empty())
+      cfg.timeout = static_cast<uint32_t>(v);
   } else if (name == "repair-log") {
     cfg.repair_log = value;
   } else if (name == "enable-debug-command") {
@@ -117,7 +123,8 @@ std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const
           {"appendfsync", appendfsync},
           {"save-interval", std::to_string(save_interval)},
           {"maxmemory", "0"},
-          {"timeout", "0"},
+          {"timeout", std::to_string(timeout)},
+          {"client-output-limit", std::to_string(output_limit)},
           {"protected-mode", "yes"},
           {"maxclients", std::to_string(maxclients)},
           {"proto-max-bulk-len", "536870912"},
@@ -203,6 +210,8 @@ std::string usage() {
          "  --repair-log FILE         cut a damaged op log after its last valid record, exit\n"
          "  --requirepass PASSWORD    clients must AUTH with it (default: none)\n"
          "  --maxclients N            connections beyond N are refused (default 10000)\n"
+         "  --timeout N               close clients idle for N seconds; 0 = never (default 0)\n"
+         "  --client-output-limit N   drop a client with N bytes of unread replies (1 GiB)\n"
          "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"
          "  --help, --version\n";
 }

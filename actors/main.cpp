@@ -128,6 +128,8 @@ int main(int argc, char** argv) {
     opts.snapshotter = store.snapshotter;
     opts.requirepass = cfg.requirepass;
     opts.maxclients = cfg.maxclients;
+    opts.output_limit = cfg.output_limit;
+    opts.idle_timeout_s = cfg.timeout;
     opts.aof_enabled = cfg.appendonly;
     opts.appendfsync = cfg.appendfsync;
     opts.recovery_summary = summary;

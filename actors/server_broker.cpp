@@ -98,6 +98,18 @@ void write_ready(broker_ptr self, connection& c) {
     if (close)
       break;
   }
+  if (buf.size() > self->state.opts.output_limit) {
+    // The client does not read its replies: drop it rather than buffer without bound.
+    // shutdown(2) makes CAF's pending write fail, so its buffers are freed too.
+    spdlog::warn("client {} dropped: {} bytes of unread replies exceed the output limit",
+                 c.client.addr, buf.size());
+    buf.clear();
+    ::shutdown(static_cast<int>(c.hdl.id()), SHUT_RDWR);
+    self->close(c.hdl);
+    c.queue.clear();
+    mark_closed(self->state, c);
+    return;
+  }
   if (wrote)
     self->flush(c.hdl);
   if (close) {
@@ -297,6 +309,7 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   st.server.net_input_bytes += buf.size();
   if (c.closing)
     return;
+  c.last_active_ms = now_ms();
   const char* pos = buf.data();
   const char* end = pos + buf.size();
   store::millis now = now_ms();
@@ -445,6 +458,12 @@ void expire_requests(broker_ptr self, store::millis now) {
     }
     if (any || c.peer_fd >= 0)
       write_ready(self, c);
+    auto idle = st.opts.idle_timeout_s;
+    if (idle > 0 && !c.closed && c.queue.empty() && c.peer_fd < 0
+        && now - c.last_active_ms > static_cast<store::millis>(idle) * 1000) {
+      self->close(c.hdl);
+      mark_closed(st, c);
+    }
     if (c.peer_fd >= 0 && c.peer_deadline <= now) {
       ::close(c.peer_fd);
       c.peer_fd = -1;
@@ -540,6 +559,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
                       + std::to_string(self->remote_port(msg.handle));
       c.client.laddr = st.opts.bind + ":" + std::to_string(st.server.port);
       c.client.created_ms = now_ms();
+      c.last_active_ms = c.client.created_ms;
       c.client.server = &st.server;
       st.by_handle[msg.handle.id()] = id;
       ++st.server.connected_clients;

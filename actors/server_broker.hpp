@@ -26,6 +26,8 @@ struct broker_options {
   caf::actor snapshotter;                  ///< answers save_atom
   std::string requirepass;                 ///< empty: no AUTH needed
   uint64_t maxclients = 10000;
+  uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
+  uint32_t idle_timeout_s = 0;        ///< close clients idle this long; 0 = never
   bool aof_enabled = false;
   std::string appendfsync;
   std::string recovery_summary;
@@ -67,6 +69,7 @@ struct connection {
   /// remaining replies, as Redis answers `printf 'GET k\r\n' | nc -q1 …`.
   int peer_fd = -1;
   std::string peer_out;            ///< bytes not yet accepted by `peer_fd`
+  store::millis last_active_ms = 0; ///< last time a request arrived
   store::millis peer_deadline = 0; ///< give up on `peer_fd` after this
 };
 

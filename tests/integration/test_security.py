@@ -73,3 +73,73 @@ class MaxClientsTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class BadClientsTest(ServerTest):
+    server_args = ("--client-output-limit", "4000000", "--maxclients", "2000")
+
+    def test_a_client_that_never_reads_is_dropped(self):
+        c = self.client()
+        self.assertEqual(c.call("SET", "big", "x" * 1000000), "OK")
+        # 100 MB of replies asked for, none read.
+        c.send_raw(Client.encode("GET", "big") * 100)
+        deadline = time.monotonic() + 20
+        while "unread replies exceed the output limit" not in self.server.log():
+            self.assertLess(time.monotonic(), deadline, "the slow reader was not dropped")
+            time.sleep(0.1)
+        other = self.client()
+        self.assertEqual(other.call("PING"), "PONG")
+        self.assertEqual(len(other.call("GET", "big")), 1000000)
+
+    def test_random_garbage_gets_an_error_and_others_keep_working(self):
+        import random
+        rnd = random.Random(7)
+        for n in range(20):
+            c = self.client()
+            junk = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 4000)))
+            try:
+                c.send_raw(b"*" + junk if n % 2 else junk)
+                c.read_closed(timeout=2)
+            except OSError:
+                pass
+        c = self.client()
+        self.assertEqual(c.call("PING"), "PONG")
+
+    def test_slowloris_does_not_block_others(self):
+        slow = self.client()
+        request = Client.encode("SET", "slow", "v" * 50)
+        fast = self.client()
+        for i, b in enumerate(request):
+            slow.send_raw(bytes([b]))
+            if i % 10 == 0:
+                self.assertEqual(fast.call("PING"), "PONG")
+        self.assertEqual(slow.read_reply(), "OK")
+
+    def test_a_thousand_idle_connections(self):
+        idle = [Client(self.server.port) for _ in range(1000)]
+        try:
+            c = self.client()
+            self.assertEqual(c.call("PING"), "PONG")
+            info = c.call("INFO", "clients").decode()
+            connected = int(info.split("connected_clients:")[1].split()[0])
+            self.assertGreaterEqual(connected, 1001)  # 1000 idle + ours
+            for s in idle[::100]:
+                self.assertEqual(s.call("PING"), "PONG")
+        finally:
+            for s in idle:
+                s.close()
+
+
+class IdleTimeoutTest(ServerTest):
+    server_args = ("--timeout", "1")
+
+    def test_idle_clients_are_closed(self):
+        c = self.client()
+        self.assertEqual(c.call("PING"), "PONG")
+        started = time.monotonic()
+        self.assertTrue(c.read_closed(timeout=10))
+        self.assertGreater(time.monotonic() - started, 0.9)
+        busy = self.client()
+        for _ in range(6):  # active clients stay
+            self.assertEqual(busy.call("PING"), "PONG")
+            time.sleep(0.3)
