@@ -9,7 +9,7 @@ PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog
             redis-tools redis-server python3 netcat-openbsd libbenchmark-dev
 RUN_ARGS ?=
 
-.PHONY: all deps bench-deps build run test test-asan test-tsan bench bench-restart clean format
+.PHONY: all deps bench-deps build run test test-asan test-tsan fuzz bench bench-restart clean format
 
 all: build
 
@@ -47,6 +47,21 @@ test-asan: deps
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OTKV_TIMING_SCALE=3 \
 	  ctest --output-on-failure
+
+## fuzz: libFuzzer (clang) on the parser and on command execution, FUZZ_SECONDS each; new
+## corpus entries go to build-fuzz/corpus, crashes to build-fuzz/ (copy one into
+## tests/fuzz/corpus/<target>/ to keep it as a regression test).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@command -v clang++ >/dev/null || (DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq clang)
+	CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DOTKV_FUZZ=ON -DOTKV_SANITIZE=address,undefined,fuzzer-no-link
+	cmake --build build-fuzz -j $(JOBS)
+	for t in parser commands; do \
+	  mkdir -p build-fuzz/corpus/$$t && \
+	  (cd build-fuzz && ./fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+	    corpus/$$t ../tests/fuzz/corpus/$$t) || exit 1; \
+	done
 
 ## test-tsan: every test against a ThreadSanitizer build (CAF itself rebuilt with TSan,
 ## from Debian's source package, into build-tsan/caf; a report makes the server exit 66).
