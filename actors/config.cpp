@@ -79,6 +79,10 @@ std::string set_value(server_config& cfg, const std::string& name, const std::st
   } else if (name == "maxclients") {
     if ((err = to_uint(name, value, 1, 1000000, v)).empty())
       cfg.maxclients = v;
+  } else if (name == "protected-mode") {
+    if (value != "yes" && value != "no")
+      return "invalid value '" + value + "' for protected-mode (yes or no)";
+    cfg.protected_mode = value == "yes";
   } else if (name == "client-output-limit") {
     if ((err = to_uint(name, value, 1024, 1ull << 40, v)).empty())
       cfg.output_limit = v;
@@ -125,7 +129,7 @@ std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const
           {"maxmemory", "0"},
           {"timeout", std::to_string(timeout)},
           {"client-output-limit", std::to_string(output_limit)},
-          {"protected-mode", "yes"},
+          {"protected-mode", protected_mode ? "yes" : "no"},
           {"maxclients", std::to_string(maxclients)},
           {"proto-max-bulk-len", "536870912"},
           {"client-query-buffer-limit", "1073741824"}};
@@ -210,6 +214,7 @@ std::string usage() {
          "  --repair-log FILE         cut a damaged op log after its last valid record, exit\n"
          "  --requirepass PASSWORD    clients must AUTH with it (default: none)\n"
          "  --maxclients N            connections beyond N are refused (default 10000)\n"
+         "  --protected-mode yes|no   without a password, serve loopback clients only (yes)\n"
          "  --timeout N               close clients idle for N seconds; 0 = never (default 0)\n"
          "  --client-output-limit N   drop a client with N bytes of unread replies (1 GiB)\n"
          "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"

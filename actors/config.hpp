@@ -26,6 +26,7 @@ struct server_config {
   std::string repair_log;           ///< --repair-log FILE: repair that log and exit
   std::string requirepass;          ///< password for AUTH; empty = none
   uint64_t maxclients = 10000;      ///< connections beyond are refused
+  bool protected_mode = true;       ///< without a password, serve loopback clients only
   uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
   uint32_t timeout = 0;             ///< seconds a client may idle; 0 = forever
   std::string config_file;          ///< the JSON file read, if any

@@ -128,6 +128,7 @@ int main(int argc, char** argv) {
     opts.snapshotter = store.snapshotter;
     opts.requirepass = cfg.requirepass;
     opts.maxclients = cfg.maxclients;
+    opts.protected_mode = cfg.protected_mode;
     opts.output_limit = cfg.output_limit;
     opts.idle_timeout_s = cfg.timeout;
     opts.aof_enabled = cfg.appendonly;
@@ -148,6 +149,10 @@ int main(int argc, char** argv) {
                    otkv::version, ::getpid(), partitions, cfg.effective_threads(),
                    cfg.appendonly ? "on (appendfsync " + cfg.appendfsync + ")" : "off");
       spdlog::info("OTKV listening on {}:{}", cfg.bind, port);
+      if (cfg.protected_mode && cfg.requirepass.empty() && cfg.bind.rfind("127.", 0) != 0
+          && cfg.bind != "::1")
+        spdlog::warn("bound to {} without --requirepass: protected mode serves loopback "
+                     "clients only (see docs/security.md)", cfg.bind);
       spdlog::set_level(level);
       signals = std::thread(signal_loop, broker);
       self->wait_for(broker);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include <chrono>
 
@@ -13,6 +14,7 @@
 #include "actors/clock.hpp"
 #include "actors/commands/dispatch.hpp"
 #include "actors/config.hpp"
+#include "actors/protected_mode.hpp"
 #include "store/key_hash.hpp"
 
 namespace otkv {
@@ -537,6 +539,15 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       auto& st = self->state;
       if (st.draining) {
         self->close(msg.handle);
+        return;
+      }
+      auto remote = self->remote_addr(msg.handle);
+      if (protected_mode_denies(st.opts.protected_mode, !st.opts.requirepass.empty(), remote)) {
+        spdlog::warn("protected mode: refused {} (no --requirepass set)", remote);
+        self->write(msg.handle, std::strlen(protected_mode_error), protected_mode_error);
+        self->flush(msg.handle);
+        self->close(msg.handle);
+        ++st.server.rejected_connections;
         return;
       }
       if (st.server.connected_clients >= st.opts.maxclients) {

@@ -26,6 +26,7 @@ struct broker_options {
   caf::actor snapshotter;                  ///< answers save_atom
   std::string requirepass;                 ///< empty: no AUTH needed
   uint64_t maxclients = 10000;
+  bool protected_mode = true;         ///< refuse non-loopback clients without a password
   uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
   uint32_t idle_timeout_s = 0;        ///< close clients idle this long; 0 = never
   bool aof_enabled = false;

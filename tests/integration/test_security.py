@@ -143,3 +143,16 @@ class IdleTimeoutTest(ServerTest):
         for _ in range(6):  # active clients stay
             self.assertEqual(busy.call("PING"), "PONG")
             time.sleep(0.3)
+
+
+class ProtectedModeTest(ServerTest):
+    # Bound to every interface without a password: protected mode keeps serving loopback
+    # clients (non-loopback clients are refused; see the unit test of the decision, as
+    # tests here may only use loopback addresses).
+    server_args = ("--bind", "0.0.0.0")
+
+    def test_loopback_is_served_and_the_risk_is_logged(self):
+        c = self.client()
+        self.assertEqual(c.call("PING"), "PONG")
+        self.assertEqual(c.call("CONFIG", "GET", "protected-mode"), [b"protected-mode", b"yes"])
+        self.assertIn("protected mode serves loopback clients only", self.server.log())

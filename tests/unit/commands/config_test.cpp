@@ -51,3 +51,23 @@ TEST_CASE("A JSON config file sets the same keys; flags win", "[config]") {
         != std::string::npos);
   CHECK(parse_config({"--config", "/nonexistent/x.json"}, bad).find("cannot read") == 0);
 }
+
+#include "actors/protected_mode.hpp"
+
+TEST_CASE("protected mode serves loopback clients only, unless a password is set", "[security]") {
+  using otkv::protected_mode_denies;
+  CHECK_FALSE(protected_mode_denies(true, false, "127.0.0.1"));
+  CHECK_FALSE(protected_mode_denies(true, false, "127.10.20.30"));
+  CHECK_FALSE(protected_mode_denies(true, false, "::1"));
+  CHECK_FALSE(protected_mode_denies(true, false, "::ffff:127.0.0.1"));
+  CHECK(protected_mode_denies(true, false, "192.0.2.7"));
+  CHECK(protected_mode_denies(true, false, "::ffff:198.51.100.1"));
+  CHECK(protected_mode_denies(true, false, "2001:db8::1"));
+  CHECK_FALSE(protected_mode_denies(true, true, "192.0.2.7"));  // a password is set
+  CHECK_FALSE(protected_mode_denies(false, false, "192.0.2.7")); // protected mode off
+  server_config cfg;
+  CHECK(cfg.protected_mode);
+  CHECK(parse_config({"--protected-mode", "no"}, cfg).empty());
+  CHECK_FALSE(cfg.protected_mode);
+  CHECK(parse_config({"--protected-mode", "maybe"}, cfg).find("invalid value") == 0);
+}
