@@ -45,6 +45,7 @@ test-asan: deps
 	  -DOTKV_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS)
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OTKV_TIMING_SCALE=3 \
 	  ctest --output-on-failure
 
