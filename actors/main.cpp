@@ -148,11 +148,11 @@ int main(int argc, char** argv) {
       spdlog::info("OTKV {} starting: pid {}, {} partitions, {} scheduler threads, op log {}",
                    otkv::version, ::getpid(), partitions, cfg.effective_threads(),
                    cfg.appendonly ? "on (appendfsync " + cfg.appendfsync + ")" : "off");
-      spdlog::info("OTKV listening on {}:{}", cfg.bind, port);
       if (cfg.protected_mode && cfg.requirepass.empty() && cfg.bind.rfind("127.", 0) != 0
           && cfg.bind != "::1")
         spdlog::warn("bound to {} without --requirepass: protected mode serves loopback "
                      "clients only (see docs/security.md)", cfg.bind);
+      spdlog::info("OTKV listening on {}:{}", cfg.bind, port);
       spdlog::set_level(level);
       signals = std::thread(signal_loop, broker);
       self->wait_for(broker);

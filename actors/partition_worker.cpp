@@ -42,7 +42,7 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
     slot.partial_batch = batch.id;
     slot.partial_replies.clear();
   }
-  cmd::op_context ctx{slot.data, now_ms()};
+  cmd::op_context ctx{slot.data, now_ms(), batch.partition};
   for (size_t i = slot.partial_replies.size(); i < batch.items.size(); ++i) {
     if (revoked(self))
       return false;

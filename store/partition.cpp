@@ -209,6 +209,26 @@ void partition::for_each(millis now, const std::function<void(const entry&)>& fn
         fn(*e);
 }
 
+uint64_t partition::scan(uint64_t position, size_t count, millis now,
+                         const std::function<void(const entry&)>& fn) const {
+  if (bucket_bits_ == 0)
+    return 0;
+  unsigned shift = 64 - bucket_bits_;
+  size_t bucket = static_cast<size_t>(position >> shift);
+  size_t seen = 0;
+  while (bucket < buckets_.size()) {
+    for (const entry* e = buckets_[bucket]; e != nullptr; e = e->next_)
+      if (!expired(*e, now)) {
+        fn(*e);
+        ++seen;
+      }
+    ++bucket;
+    if (seen >= count)
+      break;
+  }
+  return bucket >= buckets_.size() ? 0 : static_cast<uint64_t>(bucket) << shift;
+}
+
 size_t partition::longest_chain() const noexcept {
   size_t longest = 0;
   for (const entry* head : buckets_) {

@@ -87,6 +87,13 @@ public:
   /// Calls `fn(entry)` for every live key.
   void for_each(millis now, const std::function<void(const entry&)>& fn) const;
 
+  /// Visits whole buckets from `position` (0 = start) until at least `count` live keys
+  /// were passed to `fn`; returns the position to continue from, 0 when done. Keys
+  /// present during the whole scan are visited at least once, even if the table grows
+  /// in between (a position is a prefix of the bucket index, which growth extends).
+  uint64_t scan(uint64_t position, size_t count, millis now,
+                const std::function<void(const entry&)>& fn) const;
+
   /// Active expiry: removes up to `max_work` keys whose deadline passed, earliest
   /// first. Returns the number removed.
   size_t sweep(millis now, size_t max_work);

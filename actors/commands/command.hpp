@@ -38,6 +38,7 @@ enum class route : uint8_t {
 struct op_context {
   store::partition& data;
   store::millis now;
+  uint32_t partition = 0; ///< which partition `data` is
 };
 
 /// Supervision counters of one partition (INFO partitions).

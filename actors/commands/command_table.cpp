@@ -62,6 +62,8 @@ const std::vector<command> table = {
   {"pttl",        2,  R | F,     1,  1, 1,  K,   op_pttl,         nullptr,        nullptr,       "keyspace",   "Returns the expiration time in milliseconds of a key."},
   {"persist",     2,  W | F,     1,  1, 1,  K,   op_persist,      nullptr,        nullptr,       "keyspace",   "Removes the expiration time of a key."},
   {"type",        2,  R | F,     1,  1, 1,  K,   op_type,         nullptr,        nullptr,       "keyspace",   "Determines the type of value stored at a key."},
+  {"scan",       -2,  R,         0,  0, 0,  ALL, op_scan,         nullptr,        merge_scan,    "keyspace",   "Iterates over the key names in the database."},
+  {"randomkey",   1,  R,         0,  0, 0,  ALL, op_randomkey,    nullptr,        merge_randomkey, "keyspace", "Returns a random key name from the database."},
   {"dbsize",      1,  R | F,     0,  0, 0,  ALL, op_dbsize,       nullptr,        merge_sum,     "server",     "Returns the number of keys in the database."},
   {"flushall",   -1,  W,         0,  0, 0,  ALL, op_flushall,     nullptr,        merge_ok,      "server",     "Removes all keys from all databases."},
   {"flushdb",    -1,  W,         0,  0, 0,  ALL, op_flushall,     nullptr,        merge_ok,      "server",     "Remove all keys from the current database."},

@@ -45,6 +45,10 @@ net::reply op_type(op_context&, const net::arg_list&);
 net::reply op_dbsize(op_context&, const net::arg_list&);
 net::reply op_flushall(op_context&, const net::arg_list&);
 net::reply op_partition_stats(op_context&, const net::arg_list&);
+net::reply op_scan(op_context&, const net::arg_list&);
+net::reply op_randomkey(op_context&, const net::arg_list&);
+net::reply merge_scan(client_context&, fanout&);
+net::reply merge_randomkey(client_context&, fanout&);
 
 // -- server family (server_family.cpp), run on the connection ------------------------
 net::reply conn_ping(client_context&, net::arg_list&);

@@ -1,3 +1,4 @@
+#include <cstdlib>
 #include <limits>
 
 #include "actors/commands/errors.hpp"
@@ -157,6 +158,101 @@ net::reply op_persist(op_context& ctx, const net::arg_list& args) {
 /// TYPE key → +string or +none.
 net::reply op_type(op_context& ctx, const net::arg_list& args) {
   return net::reply::status(ctx.data.find(args[1], ctx.now) ? "string" : "none");
+}
+
+namespace {
+
+/// A SCAN cursor: the partition in the top 24 bits, a 40-bit bucket-prefix position.
+constexpr unsigned cursor_position_bits = 40;
+
+} // namespace
+
+/// Part of SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] → on the cursor's partition
+/// [next position, keys…]; on the others [].
+net::reply op_scan(op_context& ctx, const net::arg_list& args) {
+  uint64_t cursor = std::strtoull(args[1].c_str(), nullptr, 10);
+  if ((cursor >> cursor_position_bits) != ctx.partition)
+    return net::reply::array({});
+  std::string pattern = "*";
+  int64_t count = 10;
+  bool strings = true;
+  for (size_t i = 2; i + 1 < args.size(); i += 2) {
+    if (iequals(args[i], "match"))
+      pattern = args[i + 1];
+    else if (iequals(args[i], "count"))
+      net::parse_int64(args[i + 1], count);
+    else if (iequals(args[i], "type"))
+      strings = iequals(args[i + 1], "string");
+  }
+  uint64_t position = (cursor & ((uint64_t{1} << cursor_position_bits) - 1))
+                      << (64 - cursor_position_bits);
+  std::vector<net::reply> out{net::reply::integer(0)};
+  uint64_t next = ctx.data.scan(position, static_cast<size_t>(count), ctx.now,
+                                [&](const store::entry& e) {
+                                  if (strings && store::glob_match(pattern, e.key()))
+                                    out.push_back(net::reply::bulk(std::string(e.key())));
+                                });
+  out[0].number = static_cast<int64_t>(next >> (64 - cursor_position_bits));
+  return net::reply::array(std::move(out));
+}
+
+/// SCAN's merge: the cursor's partition answered [next position, keys…]; the reply is
+/// [next cursor, [keys…]], moving to the next partition when this one is done.
+net::reply merge_scan(client_context&, fanout& f) {
+  const auto& args = f.args;
+  int64_t parsed = 0;
+  if (!net::parse_int64(args[1], parsed) || parsed < 0)
+    return net::reply::error("ERR invalid cursor");
+  for (size_t i = 2; i < args.size(); i += 2) {
+    if (i + 1 >= args.size())
+      return err::syntax();
+    int64_t n = 0;
+    if (iequals(args[i], "count") && (!net::parse_int64(args[i + 1], n) || n < 1))
+      return n < 1 && net::parse_int64(args[i + 1], n) ? err::syntax() : err::not_integer();
+    if (!iequals(args[i], "count") && !iequals(args[i], "match") && !iequals(args[i], "type"))
+      return err::syntax();
+  }
+  auto cursor = static_cast<uint64_t>(parsed);
+  uint64_t part = cursor >> cursor_position_bits;
+  if (part >= f.results.size())
+    return net::reply::error("ERR invalid cursor");
+  auto& r = f.results[part];
+  if (r.is_error())
+    return std::move(r);
+  uint64_t next = static_cast<uint64_t>(r.items.at(0).number);
+  if (next == 0 && part + 1 < f.results.size())
+    next = (part + 1) << cursor_position_bits;
+  else if (next != 0)
+    next |= part << cursor_position_bits;
+  std::vector<net::reply> keys(std::make_move_iterator(r.items.begin() + 1),
+                               std::make_move_iterator(r.items.end()));
+  return net::reply::array({net::reply::bulk(std::to_string(next)),
+                            net::reply::array(std::move(keys))});
+}
+
+/// Part of RANDOMKEY → one random live key of this partition, or null.
+net::reply op_randomkey(op_context& ctx, const net::arg_list&) {
+  std::vector<std::string> keys;
+  uint64_t pos = ctx.data.size() == 0
+                   ? 0
+                   : static_cast<uint64_t>(std::rand()) << 33; // a random bucket prefix
+  pos = ctx.data.scan(pos, 1, ctx.now, [&](const store::entry& e) { keys.emplace_back(e.key()); });
+  if (keys.empty()) // wrapped past the end: try from the start
+    ctx.data.scan(0, 1, ctx.now, [&](const store::entry& e) { keys.emplace_back(e.key()); });
+  if (keys.empty())
+    return net::reply::null();
+  return net::reply::bulk(keys[static_cast<size_t>(std::rand()) % keys.size()]);
+}
+
+/// RANDOMKEY's merge: a random key among the partitions' picks, or null.
+net::reply merge_randomkey(client_context&, fanout& f) {
+  std::vector<net::reply*> picks;
+  for (auto& r : f.results)
+    if (r.type == net::reply::kind::bulk)
+      picks.push_back(&r);
+  if (picks.empty())
+    return net::reply::null();
+  return std::move(*picks[static_cast<size_t>(std::rand()) % picks.size()]);
 }
 
 /// DBSIZE → number of keys in this partition (like Redis, expired keys not yet

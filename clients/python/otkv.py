@@ -220,9 +220,14 @@ class Client(_Commands):
         """Collects commands and sends them in one write on execute() (or leaving `with`)."""
         return Pipeline(self)
 
-    def scan_iter(self, match="*"):
-        """Iterates the keys matching `match` (one KEYS call; OTKV has no SCAN yet)."""
-        yield from self.execute("KEYS", match)
+    def scan_iter(self, match="*", count=100):
+        """Iterates the keys matching `match` with SCAN, a batch at a time."""
+        cursor = b"0"
+        while True:
+            cursor, keys = self.execute("SCAN", cursor, "MATCH", match, "COUNT", count)
+            yield from keys
+            if cursor == b"0":
+                return
 
 
 class Pipeline(_Commands):

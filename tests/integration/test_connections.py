@@ -111,6 +111,10 @@ class ConnectionTest(ServerTest):
         out = cli(stdin=b"SET cli:x 10\nGET cli:x\nDEL cli:x\nEXISTS cli:x\n")
         self.assertEqual(out, "OK\n10\n1\n0\n")
         self.assertIn("redis_version", cli("INFO", "server"))
+        # redis-cli --scan walks the SCAN cursor across every partition.
+        cli(stdin=("".join("SET scan:%d v\n" % i for i in range(300))).encode())
+        scanned = cli("--scan", "--pattern", "scan:*").split()
+        self.assertEqual(sorted(scanned), sorted("scan:%d" % i for i in range(300)))
 
     def test_client_disconnecting_mid_request(self):
         # Half a bulk, then gone.

@@ -34,7 +34,7 @@ public:
     auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(parts_.size()), f);
     std::vector<net::reply> results;
     for (auto& p : parts) {
-      cmd::op_context ctx{parts_[p.partition], now};
+      cmd::op_context ctx{parts_[p.partition], now, p.partition};
       results.push_back(cmd::run_on_partition(*c, ctx, p.args));
     }
     if (!cmd::needs_merge(*c, parts.size()))

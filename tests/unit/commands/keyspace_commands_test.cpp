@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <set>
 
 #include "harness.hpp"
 
@@ -129,4 +130,93 @@ TEST_CASE("UNLINK and TOUCH work like DEL and EXISTS", "[keyspace][multikey]") {
   CHECK(h.run({"TOUCH", "a", "b", "zz"}) == integer(2));
   CHECK(h.run({"UNLINK", "a", "b", "zz"}) == integer(2));
   CHECK(h.run({"DBSIZE"}) == integer(1));
+}
+
+namespace {
+
+/// Runs SCAN to the end; returns every key returned (with repeats) and the call count.
+std::multiset<std::string> scan_all(otkv::test::harness& h, std::vector<std::string> extra,
+                                    int& calls) {
+  std::multiset<std::string> keys;
+  std::string cursor = "0";
+  calls = 0;
+  do {
+    std::vector<std::string> args{"SCAN", cursor};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto r = h.run(args);
+    REQUIRE(r.rfind("*2\r\n$", 0) == 0);
+    // *2 $len cursor *n ($len key)...
+    size_t pos = r.find("\r\n", 4) + 2;
+    size_t end = r.find("\r\n", pos);
+    cursor = r.substr(pos, end - pos);
+    pos = end + 2;
+    REQUIRE(r[pos] == '*');
+    end = r.find("\r\n", pos);
+    int n = std::stoi(r.substr(pos + 1, end - pos - 1));
+    pos = end + 2;
+    for (int i = 0; i < n; ++i) {
+      end = r.find("\r\n", pos);
+      int len = std::stoi(r.substr(pos + 1, end - pos - 1));
+      keys.insert(r.substr(end + 2, static_cast<size_t>(len)));
+      pos = end + 2 + static_cast<size_t>(len) + 2;
+    }
+    ++calls;
+    REQUIRE(calls < 100000);
+  } while (cursor != "0");
+  return keys;
+}
+
+} // namespace
+
+TEST_CASE("SCAN visits every key across partitions, with MATCH and COUNT", "[keyspace][scan]") {
+  harness h(4);
+  for (int i = 0; i < 1000; ++i)
+    h.run({"SET", "k" + std::to_string(i), "v"});
+  int calls = 0;
+  auto all = scan_all(h, {}, calls);
+  std::set<std::string> unique(all.begin(), all.end());
+  CHECK(unique.size() == 1000);
+  CHECK(calls > 4);
+  auto some = scan_all(h, {"MATCH", "k1*", "COUNT", "100"}, calls);
+  CHECK(some.size() == 111); // k1, k10..k19, k100..k199
+  CHECK(scan_all(h, {"TYPE", "hash"}, calls).empty());
+  CHECK(h.run({"SCAN", "x"}) == "-ERR invalid cursor\r\n");
+  CHECK(h.run({"SCAN", "0", "COUNT", "0"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SCAN", "0", "BOGUS", "1"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SCAN", "99999999999999999"}) == "-ERR invalid cursor\r\n");
+}
+
+TEST_CASE("SCAN keeps its promise while the keyspace grows", "[keyspace][scan]") {
+  harness h(2);
+  for (int i = 0; i < 100; ++i)
+    h.run({"SET", "old" + std::to_string(i), "v"});
+  // Scan a little, then add many keys (the tables grow), then finish.
+  std::multiset<std::string> seen;
+  std::string cursor = "0";
+  int step = 0;
+  do {
+    auto r = h.run({"SCAN", cursor, "COUNT", "5"});
+    size_t pos = r.find("\r\n", 4) + 2;
+    cursor = r.substr(pos, r.find("\r\n", pos) - pos);
+    for (int i = 0; i < 100; ++i)
+      if (r.find("$" + std::to_string(3 + std::to_string(i).size()) + "\r\nold" + std::to_string(i)
+                  + "\r\n") != std::string::npos)
+        seen.insert("old" + std::to_string(i));
+    if (++step == 3)
+      for (int i = 0; i < 5000; ++i)
+        h.run({"SET", "new" + std::to_string(i), "v"});
+  } while (cursor != "0" && step < 100000);
+  std::set<std::string> unique(seen.begin(), seen.end());
+  CHECK(unique.size() == 100); // every key present throughout was returned
+}
+
+TEST_CASE("RANDOMKEY", "[keyspace]") {
+  harness h(4);
+  CHECK(h.run({"RANDOMKEY"}) == nil);
+  h.run({"SET", "only", "v"});
+  CHECK(h.run({"RANDOMKEY"}) == bulk("only"));
+  for (int i = 0; i < 50; ++i)
+    h.run({"SET", "k" + std::to_string(i), "v"});
+  for (int i = 0; i < 20; ++i)
+    CHECK(h.run({"RANDOMKEY"}).rfind("$", 0) == 0);
 }
