@@ -50,7 +50,8 @@ caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
     return net::reply::error("ERR empty command");
   net::reply error;
   const cmd::command* c = cmd::resolve(args, error);
-  if (c == nullptr)
+  if (c == nullptr
+      || !cmd::check_partitions(*c, args, static_cast<uint32_t>(st.workers.size()), error))
     return error;
   if (c->where == cmd::route::connection) {
     st.client.now = now_ms();

@@ -230,7 +230,8 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   ++st.server.total_commands;
   net::reply error;
   const cmd::command* command = cmd::resolve(args, error);
-  if (command == nullptr || !cmd::check_auth(*command, c.client, error)) {
+  if (command == nullptr || !cmd::check_auth(*command, c.client, error)
+      || !cmd::check_partitions(*command, args, static_cast<uint32_t>(st.workers.size()), error)) {
     push_ready(c, error);
     return;
   }

@@ -24,6 +24,7 @@ enum flag : uint32_t {
   noauth = 1u << 4,   ///< allowed before AUTH
   loading = 1u << 5,  ///< allowed while loading
   stale = 1u << 6,    ///< allowed on a stale replica
+  one_partition = 1u << 7, ///< all keys must share a partition (atomic multi-key writes)
 };
 
 /// Where a command runs.

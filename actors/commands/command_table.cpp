@@ -19,6 +19,7 @@ constexpr uint32_t F = flag::fast;
 constexpr uint32_t A = flag::admin;
 constexpr uint32_t N = flag::noauth | flag::loading | flag::stale; // allowed before AUTH
 constexpr uint32_t L = flag::loading | flag::stale;
+constexpr uint32_t ONE = flag::one_partition; // keys must share a partition (CROSSSLOT)
 
 constexpr route C = route::connection;
 constexpr route K = route::key;
@@ -47,6 +48,10 @@ const std::vector<command> table = {
   {"psetex",      4,  W,         1,  1, 1,  K,   op_psetex,       nullptr,        nullptr,       "string",     "Sets both string value and expiration time in milliseconds of a key."},
   {"getrange",    4,  R,         1,  1, 1,  K,   op_getrange,     nullptr,        nullptr,       "string",     "Returns a substring of the string stored at a key."},
   {"setrange",    4,  W,         1,  1, 1,  K,   op_setrange,     nullptr,        nullptr,       "string",     "Overwrites a part of a string value with another by an offset."},
+  {"msetnx",     -3,  W | ONE,   1, -1, 2,  KS,  op_msetnx,       nullptr,        merge_ok,      "string",     "Atomically sets multiple keys only when none of them exist (keys in one partition)."},
+  {"rename",      3,  W | ONE,   1,  2, 1,  KS,  op_rename,       nullptr,        merge_ok,      "keyspace",   "Renames a key and overwrites the destination (keys in one partition)."},
+  {"renamenx",    3,  W | F | ONE, 1, 2, 1, KS,  op_renamenx,     nullptr,        merge_ok,      "keyspace",   "Renames a key only when the target key name doesn't exist (keys in one partition)."},
+  {"copy",       -3,  W | ONE,   1,  2, 1,  KS,  op_copy,         nullptr,        merge_ok,      "keyspace",   "Copies the value of a key to a new key (keys in one partition)."},
   {"del",        -2,  W,         1, -1, 1,  KS,  op_del,          nullptr,        merge_sum,     "keyspace",   "Deletes one or more keys."},
   {"exists",     -2,  R | F,     1, -1, 1,  KS,  op_exists,       nullptr,        merge_sum,     "keyspace",   "Determines whether one or more keys exist."},
   {"keys",        2,  R,         0,  0, 0,  ALL, op_keys,         nullptr,        merge_concat,  "keyspace",   "Returns all key names that match a pattern."},

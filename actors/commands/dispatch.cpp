@@ -42,6 +42,20 @@ bool check_auth(const command& c, const client_context& client, net::reply& erro
   return false;
 }
 
+bool check_partitions(const command& c, const net::arg_list& args, uint32_t partitions,
+                      net::reply& error) {
+  if ((c.flags & flag::one_partition) == 0)
+    return true;
+  int last = last_key_of(c, args.size());
+  uint32_t first = store::partition_of(args[static_cast<size_t>(c.first_key)], partitions);
+  for (int k = c.first_key + c.key_step; k <= last; k += c.key_step)
+    if (store::partition_of(args[static_cast<size_t>(k)], partitions) != first) {
+      error = net::reply::error("CROSSSLOT Keys in request don't hash to the same slot");
+      return false;
+    }
+  return true;
+}
+
 std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partitions, fanout& f) {
   std::vector<part> parts;
   switch (c.where) {

@@ -25,6 +25,11 @@ const command* resolve(const net::arg_list& args, net::reply& error);
 /// Returns true, or false with `error` set to Redis's -NOAUTH reply.
 bool check_auth(const command& c, const client_context& client, net::reply& error);
 
+/// For commands flagged one_partition: false, with Redis Cluster's -CROSSSLOT error in
+/// `error`, if the request's keys live in different partitions.
+bool check_partitions(const command& c, const net::arg_list& args, uint32_t partitions,
+                      net::reply& error);
+
 /// Splits a request for `c` (not route::connection) into parts. For route::keys the
 /// key ordinals of each part go to `f.slots`; for route::all `f.args` keeps the request.
 /// A route::keys request whose keys share one partition yields one unchanged part.

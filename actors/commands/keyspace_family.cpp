@@ -255,6 +255,54 @@ net::reply merge_randomkey(client_context&, fanout& f) {
   return std::move(*picks[static_cast<size_t>(std::rand()) % picks.size()]);
 }
 
+/// RENAME key newkey → +OK; the value and deadline move (-ERR no such key without key).
+net::reply op_rename(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[1], ctx.now);
+  if (!e)
+    return net::reply::error("ERR no such key");
+  if (args[1] != args[2]) {
+    ctx.data.put(args[2], e->value(), e->expire_at());
+    ctx.data.erase(args[1], ctx.now);
+  }
+  return net::reply::ok();
+}
+
+/// RENAMENX key newkey → 1 if renamed, 0 if newkey exists.
+net::reply op_renamenx(op_context& ctx, const net::arg_list& args) {
+  if (!ctx.data.find(args[1], ctx.now))
+    return net::reply::error("ERR no such key");
+  if (ctx.data.find(args[2], ctx.now))
+    return net::reply::integer(0);
+  op_rename(ctx, args);
+  return net::reply::integer(1);
+}
+
+/// COPY source destination [DB 0] [REPLACE] → 1 if copied, 0 if not.
+net::reply op_copy(op_context& ctx, const net::arg_list& args) {
+  bool replace = false;
+  for (size_t i = 3; i < args.size(); ++i) {
+    if (iequals(args[i], "replace")) {
+      replace = true;
+    } else if (iequals(args[i], "db") && i + 1 < args.size()) {
+      int64_t db = 0;
+      if (!net::parse_int64(args[++i], db))
+        return err::not_integer();
+      if (db != 0)
+        return net::reply::error("ERR DB index is out of range");
+    } else {
+      return err::syntax();
+    }
+  }
+  auto* src = ctx.data.find(args[1], ctx.now);
+  if (!src || (!replace && ctx.data.find(args[2], ctx.now)))
+    return net::reply::integer(0);
+  if (args[1] == args[2])
+    return net::reply::error("ERR source and destination objects are the same");
+  std::string value(src->value());
+  ctx.data.put(args[2], value, src->expire_at());
+  return net::reply::integer(1);
+}
+
 /// DBSIZE → number of keys in this partition (like Redis, expired keys not yet
 /// reclaimed are counted).
 net::reply op_dbsize(op_context& ctx, const net::arg_list&) {

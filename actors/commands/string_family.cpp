@@ -330,6 +330,16 @@ net::reply op_mget(op_context& ctx, const net::arg_list& args) {
   return net::reply::array(std::move(out));
 }
 
+/// MSETNX key value [key value …] → 1 if every key was set, 0 (nothing set) if any existed.
+net::reply op_msetnx(op_context& ctx, const net::arg_list& args) {
+  for (size_t i = 1; i + 1 < args.size(); i += 2)
+    if (ctx.data.find(args[i], ctx.now))
+      return net::reply::integer(0);
+  for (size_t i = 1; i + 1 < args.size(); i += 2)
+    ctx.data.put(args[i], args[i + 1], 0);
+  return net::reply::integer(1);
+}
+
 /// MSET key value [key value …] → +OK. Keys are set in order (a repeated key keeps
 /// the last value); the TTL of each key is cleared.
 net::reply op_mset(op_context& ctx, const net::arg_list& args) {

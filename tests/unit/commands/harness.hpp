@@ -25,7 +25,8 @@ public:
   std::string run(std::vector<std::string> args) {
     net::reply error;
     const cmd::command* c = cmd::resolve(args, error);
-    if (c == nullptr || !cmd::check_auth(*c, client_, error))
+    if (c == nullptr || !cmd::check_auth(*c, client_, error)
+        || !cmd::check_partitions(*c, args, static_cast<uint32_t>(parts_.size()), error))
       return net::encode(error);
     client_.now = now;
     if (c->where == cmd::route::connection)

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "harness.hpp"
+#include "store/key_hash.hpp"
 
 using namespace otkv::test;
 
@@ -219,4 +220,45 @@ TEST_CASE("RANDOMKEY", "[keyspace]") {
     h.run({"SET", "k" + std::to_string(i), "v"});
   for (int i = 0; i < 20; ++i)
     CHECK(h.run({"RANDOMKEY"}).rfind("$", 0) == 0);
+}
+
+TEST_CASE("RENAME, RENAMENX, COPY, MSETNX need their keys in one partition", "[keyspace][multikey]") {
+  harness h(8);
+  // Keys with the same hash tag share a partition.
+  h.run({"SET", "{u1}:a", "1", "EX", "100"});
+  CHECK(h.run({"RENAME", "{u1}:a", "{u1}:b"}) == ok);
+  CHECK(h.run({"GET", "{u1}:b"}) == bulk("1"));
+  CHECK(h.run({"TTL", "{u1}:b"}) == integer(100));
+  CHECK(h.run({"EXISTS", "{u1}:a"}) == integer(0));
+  CHECK(h.run({"RENAME", "{u1}:none", "{u1}:x"}) == "-ERR no such key\r\n");
+  h.run({"SET", "{u1}:c", "3"});
+  CHECK(h.run({"RENAMENX", "{u1}:b", "{u1}:c"}) == integer(0));
+  CHECK(h.run({"RENAMENX", "{u1}:b", "{u1}:d"}) == integer(1));
+  CHECK(h.run({"COPY", "{u1}:d", "{u1}:c"}) == integer(0));
+  CHECK(h.run({"COPY", "{u1}:d", "{u1}:c", "REPLACE"}) == integer(1));
+  CHECK(h.run({"GET", "{u1}:c"}) == bulk("1"));
+  CHECK(h.run({"COPY", "{u1}:d", "{u1}:e", "DB", "1"}) == "-ERR DB index is out of range\r\n");
+  CHECK(h.run({"MSETNX", "{u2}:a", "1", "{u2}:b", "2"}) == integer(1));
+  CHECK(h.run({"MSETNX", "{u2}:b", "9", "{u2}:c", "3"}) == integer(0));
+  CHECK(h.run({"EXISTS", "{u2}:c"}) == integer(0));
+  // Keys in different partitions: Redis Cluster's answer.
+  std::string other;
+  for (int i = 0; other.empty(); ++i) {
+    auto k = "k" + std::to_string(i);
+    if (otkv::store::partition_of(k, 8) != otkv::store::partition_of("{u1}:c", 8))
+      other = k;
+  }
+  CHECK(h.run({"RENAME", "{u1}:c", other}) == "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+  CHECK(h.run({"EXISTS", "{u1}:c"}) == integer(1));
+}
+
+TEST_CASE("hash tags pick the partition", "[keyspace]") {
+  using otkv::store::partition_of;
+  using otkv::store::routing_key;
+  CHECK(routing_key("user:{42}:name") == "42");
+  CHECK(routing_key("{}x") == "{}x");
+  CHECK(routing_key("a{b") == "a{b");
+  CHECK(routing_key("{a}{b}") == "a");
+  CHECK(partition_of("user:{42}:name", 16) == partition_of("{42}", 16));
+  CHECK(partition_of("user:{42}:mail", 16) == partition_of("42", 16));
 }
