@@ -31,8 +31,9 @@ std::string to_uint(const std::string& name, const std::string& text, uint64_t m
 
 const char* const loglevels[] = {"trace", "debug", "info", "warn", "error", "off"};
 
-/// Sets one setting by its flag name (without dashes). Returns an error message or "".
-std::string set_value(server_config& cfg, const std::string& name, const std::string& value) {
+} // namespace
+
+std::string set_option(server_config& cfg, const std::string& name, const std::string& value) {
   uint64_t v = 0;
   std::string err;
   if (name == "bind") {
@@ -101,8 +102,6 @@ std::string set_value(server_config& cfg, const std::string& name, const std::st
   return err;
 }
 
-} // namespace
-
 uint32_t server_config::effective_partitions() const {
   return partitions != 0 ? partitions : cores();
 }
@@ -147,7 +146,7 @@ std::string apply_json(const std::string& text, server_config& cfg) {
       v = std::to_string(value.get<int64_t>());
     else
       return "config key '" + key + "' must be a string or an integer";
-    if (auto err = set_value(cfg, key, v); !err.empty())
+    if (auto err = set_option(cfg, key, v); !err.empty())
       return err;
   }
   return {};
@@ -191,7 +190,7 @@ std::string parse_config(const std::vector<std::string>& args, server_config& cf
   }
   for (auto& [name, value] : flags)
     if (name != "config")
-      if (auto err = set_value(cfg, name, value); !err.empty())
+      if (auto err = set_option(cfg, name, value); !err.empty())
         return err;
   return {};
 }

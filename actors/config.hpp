@@ -41,6 +41,16 @@ struct server_config {
   std::vector<std::pair<std::string, std::string>> as_pairs() const;
 };
 
+/// Sets one setting by its flag name (without dashes). Returns an error message or "".
+std::string set_option(server_config& cfg, const std::string& name, const std::string& value);
+
+/// Settings CONFIG SET may change while the server runs (no paths: the CONFIG SET dir attack).
+inline bool runtime_settable(const std::string& name) {
+  return name == "timeout" || name == "maxclients" || name == "client-output-limit"
+         || name == "loglevel" || name == "request-timeout-ms" || name == "request-attempts"
+         || name == "protected-mode" || name == "requirepass";
+}
+
 /// Applies `--config FILE` (if given) and then every flag in `args` (argv without the
 /// program name). Returns an error message, or an empty string on success.
 std::string parse_config(const std::vector<std::string>& args, server_config& cfg);

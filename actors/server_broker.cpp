@@ -206,6 +206,51 @@ void push_ready(connection& c, const net::reply& r, bool close_after = false) {
 void apply_result(broker_ptr self, done_item& item);
 void flush_touched(broker_ptr self);
 
+/// CONFIG SET: validates every pair on a copy of the settings, then applies them all (or
+/// none) to the running broker and to what CONFIG GET reports.
+net::reply apply_config_set(broker_ptr self,
+                            const std::vector<std::pair<std::string, std::string>>& changes) {
+  auto& st = self->state;
+  server_config cfg;
+  for (const auto& [name, value] : changes) {
+    if (!runtime_settable(name))
+      return net::reply::error("ERR Unknown option or number of arguments for CONFIG SET - '"
+                               + name + "'");
+    if (auto err = set_option(cfg, name, value); !err.empty())
+      return net::reply::error("ERR CONFIG SET failed (possibly related to argument '" + name
+                               + "') - " + err);
+  }
+  for (const auto& [name, value] : changes) {
+    set_option(cfg, name, value);
+    if (name == "timeout")
+      st.opts.idle_timeout_s = cfg.timeout;
+    else if (name == "maxclients")
+      st.opts.maxclients = cfg.maxclients;
+    else if (name == "client-output-limit")
+      st.opts.output_limit = cfg.output_limit;
+    else if (name == "loglevel")
+      spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
+    else if (name == "request-timeout-ms")
+      st.opts.request_timeout_ms = cfg.request_timeout_ms;
+    else if (name == "request-attempts")
+      st.opts.request_attempts = cfg.request_attempts;
+    else if (name == "protected-mode")
+      st.opts.protected_mode = cfg.protected_mode;
+    else if (name == "requirepass")
+      st.opts.requirepass = st.server.requirepass = value;
+    bool listed = false;
+    for (auto& [key, shown] : st.server.config)
+      if (key == name) {
+        shown = value;
+        listed = true;
+      }
+    if (!listed && name != "requirepass")
+      st.server.config.emplace_back(name, value);
+  }
+  spdlog::info("CONFIG SET: {} setting(s) changed", changes.size());
+  return net::reply::ok();
+}
+
 /// Hands a DEBUG fault to the partition's worker (tests only).
 void deliver_fault(broker_ptr self, const cmd::fault_request& f) {
   auto& w = self->state.workers[f.partition];
@@ -238,7 +283,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   if (command->where == cmd::route::connection) {
     c.client.now = now;
     bool was_authenticated = c.client.authenticated;
-    auto r = command->on_connection(c.client, args);
+    net::reply r = command->on_connection(c.client, args);
     if (c.client.authenticated && !was_authenticated)
       c.parser.set_limits(st.opts.limits); // the pre-AUTH limits no longer apply
     if (c.client.auth_failed) {
@@ -248,6 +293,11 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
     if (c.client.fault.what != cmd::fault_request::kind::none) {
       deliver_fault(self, c.client.fault);
       c.client.fault = {};
+    }
+    if (!c.client.config_set.empty()) {
+      auto changes = std::move(c.client.config_set);
+      c.client.config_set.clear();
+      r = apply_config_set(self, changes);
     }
     if (c.client.persist != cmd::client_context::persist_request::none) {
       bool wait = c.client.persist == cmd::client_context::persist_request::save;

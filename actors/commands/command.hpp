@@ -115,6 +115,9 @@ struct client_context {
   bool close_after_reply = false;
   /// Set by DEBUG …-PARTITION; the broker delivers it and clears it.
   fault_request fault;
+  /// Set by CONFIG SET (name, value pairs, names lower case); the broker applies them and
+  /// answers with the result.
+  std::vector<std::pair<std::string, std::string>> config_set;
   /// Set by SAVE / BGSAVE; the broker asks the snapshot actor and clears it.
   enum class persist_request : uint8_t { none, save, bgsave } persist = persist_request::none;
   server_context* server = nullptr;

@@ -274,6 +274,11 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
           }
     return net::reply::array(std::move(out));
   }
+  if (iequals(args[1], "set") && args.size() >= 4 && args.size() % 2 == 0) {
+    for (size_t i = 2; i + 1 < args.size(); i += 2)
+      client.config_set.emplace_back(to_lower(args[i]), args[i + 1]);
+    return net::reply::ok(); // the broker applies the change and may answer an error instead
+  }
   if (iequals(args[1], "resetstat") && args.size() == 2) {
     if (client.server) {
       client.server->total_commands = 0;
@@ -284,7 +289,7 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
     }
     return net::reply::ok();
   }
-  if (iequals(args[1], "get") || iequals(args[1], "resetstat"))
+  if (iequals(args[1], "get") || iequals(args[1], "resetstat") || iequals(args[1], "set"))
     return err::arity("config|" + to_lower(args[1]));
   return err::unknown_subcommand(args[1], "config");
 }

@@ -156,3 +156,24 @@ class ProtectedModeTest(ServerTest):
         self.assertEqual(c.call("PING"), "PONG")
         self.assertEqual(c.call("CONFIG", "GET", "protected-mode"), [b"protected-mode", b"yes"])
         self.assertIn("protected mode serves loopback clients only", self.server.log())
+
+
+class ConfigSetTest(ServerTest):
+    def test_runtime_settings_change_and_paths_do_not(self):
+        c = self.client()
+        self.assertEqual(c.call("CONFIG", "SET", "maxclients", "500", "timeout", "0"), "OK")
+        self.assertEqual(c.call("CONFIG", "GET", "maxclients"), [b"maxclients", b"500"])
+        r = c.call("CONFIG", "SET", "dir", "/tmp")
+        self.assertIsInstance(r, ReplyError)
+        self.assertEqual(str(r), "ERR Unknown option or number of arguments for CONFIG SET - 'dir'")
+        r = c.call("CONFIG", "SET", "maxclients", "lots")
+        self.assertIn("CONFIG SET failed (possibly related to argument 'maxclients')", str(r))
+        self.assertEqual(c.call("CONFIG", "GET", "maxclients"), [b"maxclients", b"500"])
+        self.assertIn("wrong number of arguments", str(c.call("CONFIG", "SET", "timeout")))
+        # A password set at run time applies to new connections.
+        self.assertEqual(c.call("CONFIG", "SET", "requirepass", "pw"), "OK")
+        other = self.client()
+        self.assertEqual(str(other.call("GET", "k")), "NOAUTH Authentication required.")
+        self.assertEqual(other.call("AUTH", "pw"), "OK")
+        self.assertEqual(c.call("PING"), "PONG")  # the existing connection stays authenticated
+        self.assertEqual(c.call("CONFIG", "SET", "requirepass", ""), "OK")
