@@ -8,6 +8,8 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog-dev catch2 \
             redis-tools redis-server python3 netcat-openbsd libbenchmark-dev
 RUN_ARGS ?=
+# Where `make run` keeps the op log and snapshots (git ignores it).
+DATA_DIR ?= data
 
 .PHONY: all deps bench-deps build run test test-asan test-tsan fuzz bench bench-restart clean format
 
@@ -33,7 +35,7 @@ build: deps $(BUILD_DIR)/build.ninja
 
 ## run: set up, build and start the server on the defaults (127.0.0.1:7379).
 run: build
-	./$(BUILD_DIR)/otkv-server $(RUN_ARGS)
+	./$(BUILD_DIR)/otkv-server --dir $(DATA_DIR) $(RUN_ARGS)
 
 ## test: set up, build and run every test.
 test: build
