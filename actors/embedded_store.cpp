@@ -32,6 +32,7 @@ struct embedded_request {
 
 struct front_state {
   store_actors actors;
+  std::vector<caf::actor> brokers; ///< TCP front ends opened with listen_atom
   std::vector<caf::actor> workers;
   std::unordered_map<uint64_t, embedded_request> pending;
   uint64_t next_request = 0;
@@ -89,12 +90,20 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
   st.server.partition_counters.resize(st.workers.size());
   st.client.server = &st.server;
   self->send(st.actors.supervisor, caf::subscribe_atom_v);
-  // The store's actors end with the front.
+  // The store's actors end with the front: told explicitly on exit (and linked, should the
+  // front fail).
   self->link_to(st.actors.supervisor);
-  if (st.actors.snapshotter)
-    self->link_to(st.actors.snapshotter);
-  if (st.actors.logger)
-    self->link_to(st.actors.logger);
+  self->set_exit_handler([=](caf::exit_msg& msg) {
+    auto& st = self->state;
+    for (auto& b : st.brokers)
+      self->send_exit(b, msg.reason);
+    self->send_exit(st.actors.supervisor, msg.reason);
+    if (st.actors.snapshotter)
+      self->send_exit(st.actors.snapshotter, msg.reason);
+    if (st.actors.logger)
+      self->send_exit(st.actors.logger, msg.reason);
+    self->quit(msg.reason);
+  });
   return {
     [=](caf::get_atom, std::string& key) { return execute(self, {"GET", std::move(key)}); },
     [=](caf::put_atom, std::string& key, std::string& value) {
@@ -117,7 +126,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       opts.config = server_config{}.as_pairs();
       auto broker = self->system().middleman().spawn_broker(
         server_broker, opts, worker_table{st.workers}, st.actors.supervisor);
-      self->link_to(broker);
+      st.brokers.push_back(broker);
       auto promise = self->make_response_promise<uint16_t>();
       self->request(broker, caf::infinite, port_atom::value)
         .then([=](uint16_t p) mutable { promise.deliver(p); },

@@ -95,5 +95,6 @@ int main() {
   expect(tcp_roundtrip(port, "GET n\r\n") == "$1\r\n5\r\n", "GET n over TCP");
 
   self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
