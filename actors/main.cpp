@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -104,8 +103,6 @@ int main(int argc, char** argv) {
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.effective_threads()));
   sys_cfg.set("logger.console", caf::atom("none"));
-  if (const char* policy = std::getenv("OTKV_SCHED_POLICY"))
-    sys_cfg.set("scheduler.policy", caf::atom_from_string(policy));
   int rc = 0;
   {
     caf::actor_system sys{sys_cfg};

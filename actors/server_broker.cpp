@@ -418,7 +418,7 @@ void apply_result(broker_ptr self, done_item& item) {
     slot.bytes = net::encode(item.result);
   }
   slot.ready = true;
-  if (slot.bytes.size() > 0 && &slot == &c.queue.front())
+  if (&slot == &c.queue.front())
     st.touched.push_back(item.conn);
 }
 
@@ -568,6 +568,10 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   srv.port = bound->second;
   srv.partitions = static_cast<uint32_t>(st.workers.size());
   srv.pid = static_cast<int64_t>(::getpid());
+  char exe[4096];
+  auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (len > 0)
+    srv.executable.assign(exe, static_cast<size_t>(len));
   srv.started_ms = now_ms();
   srv.partition_counters.resize(partitions);
   srv.aof_enabled = st.opts.aof_enabled;
