@@ -90,6 +90,19 @@ std::string set_option(server_config& cfg, const std::string& name, const std::s
   } else if (name == "timeout") {
     if ((err = to_uint(name, value, 0, 86400 * 365, v)).empty())
       cfg.timeout = static_cast<uint32_t>(v);
+  } else if (name == "slowlog-log-slower-than") {
+    int64_t us = 0;
+    if (!net::parse_int64(value, us) || us < -1 || us > 3600ll * 1000 * 1000)
+      return "invalid value '" + value + "' for slowlog-log-slower-than (expected -1 to "
+             "3600000000 microseconds; -1 = off, 0 = every command)";
+    cfg.slowlog_log_slower_than = us;
+  } else if (name == "slowlog-max-len") {
+    if ((err = to_uint(name, value, 0, 1000000, v)).empty())
+      cfg.slowlog_max_len = v;
+  } else if (name == "latency-tracking") {
+    if (value != "yes" && value != "no")
+      return "invalid value '" + value + "' for latency-tracking (yes or no)";
+    cfg.latency_tracking = value == "yes";
   } else if (name == "repair-log") {
     cfg.repair_log = value;
   } else if (name == "enable-debug-command") {
@@ -130,6 +143,10 @@ std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const
           {"client-output-limit", std::to_string(output_limit)},
           {"protected-mode", protected_mode ? "yes" : "no"},
           {"maxclients", std::to_string(maxclients)},
+          {"slowlog-log-slower-than", std::to_string(slowlog_log_slower_than)},
+          {"slowlog-max-len", std::to_string(slowlog_max_len)},
+          {"latency-tracking", latency_tracking ? "yes" : "no"},
+          {"latency-tracking-info-percentiles", "50 99 99.9"},
           {"proto-max-bulk-len", "536870912"},
           {"client-query-buffer-limit", "1073741824"}};
 }
@@ -216,6 +233,9 @@ std::string usage() {
          "  --protected-mode yes|no   without a password, serve loopback clients only (yes)\n"
          "  --timeout N               close clients idle for N seconds; 0 = never (default 0)\n"
          "  --client-output-limit N   drop a client with N bytes of unread replies (1 GiB)\n"
+         "  --slowlog-log-slower-than N  log commands taking N µs or more; -1 = off (10000)\n"
+         "  --slowlog-max-len N       SLOWLOG entries kept (default 128)\n"
+         "  --latency-tracking yes|no per-command latency percentiles in INFO (default yes)\n"
          "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"
          "  --help, --version\n";
 }

@@ -29,6 +29,9 @@ struct server_config {
   bool protected_mode = true;       ///< without a password, serve loopback clients only
   uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
   uint32_t timeout = 0;             ///< seconds a client may idle; 0 = forever
+  int64_t slowlog_log_slower_than = 10000; ///< µs; commands this slow enter SLOWLOG; <0 = none
+  uint64_t slowlog_max_len = 128;   ///< SLOWLOG entries kept
+  bool latency_tracking = true;     ///< INFO latencystats percentiles
   std::string config_file;          ///< the JSON file read, if any
   bool help = false;
   bool show_version = false;
@@ -48,7 +51,9 @@ std::string set_option(server_config& cfg, const std::string& name, const std::s
 inline bool runtime_settable(const std::string& name) {
   return name == "timeout" || name == "maxclients" || name == "client-output-limit"
          || name == "loglevel" || name == "request-timeout-ms" || name == "request-attempts"
-         || name == "protected-mode" || name == "requirepass";
+         || name == "protected-mode" || name == "requirepass"
+         || name == "slowlog-log-slower-than" || name == "slowlog-max-len"
+         || name == "latency-tracking";
 }
 
 /// Applies `--config FILE` (if given) and then every flag in `args` (argv without the

@@ -128,6 +128,9 @@ int main(int argc, char** argv) {
     opts.protected_mode = cfg.protected_mode;
     opts.output_limit = cfg.output_limit;
     opts.idle_timeout_s = cfg.timeout;
+    opts.slowlog_threshold_us = cfg.slowlog_log_slower_than;
+    opts.slowlog_max_len = cfg.slowlog_max_len;
+    opts.latency_tracking = cfg.latency_tracking;
     opts.aof_enabled = cfg.appendonly;
     opts.appendfsync = cfg.appendfsync;
     opts.recovery_summary = summary;

@@ -80,6 +80,7 @@ struct done_item {
   uint64_t seq;
   uint32_t part;
   net::reply result;
+  uint64_t ns = 0; ///< time the worker took to run it
 };
 
 /// The results of one work_batch, in the order of its items.

@@ -44,6 +44,7 @@ struct partition_slot {
   /// that stopped half-way leaves them for its successor, which resumes after them.
   uint64_t partial_batch = 0;
   std::vector<net::reply> partial_replies;
+  std::vector<uint64_t> partial_ns; ///< execution time of each of partial_replies
 
   /// Recently completed batch ids: a resent copy of one of them is skipped (its
   /// replies were already sent), so a write is applied at most once.

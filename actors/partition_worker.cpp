@@ -41,8 +41,10 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
   if (slot.partial_batch != batch.id) {
     slot.partial_batch = batch.id;
     slot.partial_replies.clear();
+    slot.partial_ns.clear();
   }
   cmd::op_context ctx{slot.data, now_ms(), batch.partition};
+  uint64_t started = cmd::monotonic_ns(); // one clock read per command: each ends the last
   for (size_t i = slot.partial_replies.size(); i < batch.items.size(); ++i) {
     if (revoked(self))
       return false;
@@ -51,6 +53,9 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
     if (item.encode && r.type != net::reply::kind::raw)
       r = net::reply::raw(net::encode(r));
     slot.partial_replies.push_back(std::move(r));
+    uint64_t ended = cmd::monotonic_ns();
+    slot.partial_ns.push_back(ended - started);
+    started = ended;
   }
   done_batch out;
   out.partition = batch.partition;
@@ -58,9 +63,11 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
   out.items.reserve(batch.items.size());
   for (size_t i = 0; i < batch.items.size(); ++i) {
     const auto& item = batch.items[i];
-    out.items.push_back({item.conn, item.seq, item.part, std::move(slot.partial_replies[i])});
+    out.items.push_back(
+      {item.conn, item.seq, item.part, std::move(slot.partial_replies[i]), slot.partial_ns[i]});
   }
   slot.partial_replies.clear();
+  slot.partial_ns.clear();
   slot.partial_batch = 0;
   slot.mark_completed(batch.id);
   // The batch's op-log records (kept in the slot, so a successor of a worker that died

@@ -203,7 +203,7 @@ void push_ready(connection& c, const net::reply& r, bool close_after = false) {
   slot.close_after = close_after;
 }
 
-void apply_result(broker_ptr self, done_item& item);
+void apply_result(broker_ptr self, done_item& item, const net::arg_list* args);
 void flush_touched(broker_ptr self);
 
 /// CONFIG SET: validates every pair on a copy of the settings, then applies them all (or
@@ -236,6 +236,15 @@ net::reply apply_config_set(broker_ptr self,
       st.opts.request_attempts = cfg.request_attempts;
     else if (name == "protected-mode")
       st.opts.protected_mode = cfg.protected_mode;
+    else if (name == "slowlog-log-slower-than")
+      st.server.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
+    else if (name == "slowlog-max-len") {
+      st.server.stats.slowlog_max_len = cfg.slowlog_max_len;
+      st.server.stats.slowlog.resize(std::min(st.server.stats.slowlog.size(),
+                                              static_cast<size_t>(cfg.slowlog_max_len)));
+    }
+    else if (name == "latency-tracking")
+      st.server.stats.latency_tracking = cfg.latency_tracking;
     else if (name == "requirepass")
       st.opts.requirepass = st.server.requirepass = value;
     bool listed = false;
@@ -269,6 +278,15 @@ void deliver_fault(broker_ptr self, const cmd::fault_request& f) {
   }
 }
 
+/// Counts a command run on the connection (started at `started` ns) in the statistics.
+void record_connection_command(broker_ptr self, connection& c, const cmd::command& command,
+                               uint64_t started, bool failed, const net::arg_list& args) {
+  auto& stats = self->state.server.stats;
+  uint64_t ns = cmd::monotonic_ns() - started;
+  if (stats.record(command, ns, failed))
+    stats.log_slow(command, ns, args, now_ms(), c.client.addr, c.client.name);
+}
+
 /// Handles one parsed request of connection `c`.
 void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store::millis now) {
   auto& st = self->state;
@@ -277,10 +295,15 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   const cmd::command* command = cmd::resolve(args, error);
   if (command == nullptr || !cmd::check_auth(*command, c.client, error)
       || !cmd::check_partitions(*command, args, static_cast<uint32_t>(st.workers.size()), error)) {
+    if (command == nullptr && !args.empty())
+      command = cmd::find_command(args[0]); // known, but the arity was wrong
+    if (command != nullptr)
+      st.server.stats.reject(*command);
     push_ready(c, error);
     return;
   }
   if (command->where == cmd::route::connection) {
+    uint64_t started = cmd::monotonic_ns();
     c.client.now = now;
     bool was_authenticated = c.client.authenticated;
     net::reply r = command->on_connection(c.client, args);
@@ -307,9 +330,10 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
         auto& slot = c.queue.emplace_back();
         slot.deadline = now + 3600 * 1000;
         uint64_t conn = c.client.id;
+        record_connection_command(self, c, *command, started, false, args);
         auto answer = [=](net::reply r) {
           done_item item{conn, seq, 0, std::move(r)};
-          apply_result(self, item);
+          apply_result(self, item, nullptr);
           flush_touched(self);
         };
         self->request(st.opts.snapshotter, std::chrono::minutes(30), save_atom::value)
@@ -324,6 +348,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
       }
       caf::anon_send(st.opts.snapshotter, save_atom::value);
     }
+    record_connection_command(self, c, *command, started, r.is_error(), args);
     push_ready(c, r, c.client.close_after_reply);
     if (c.client.close_after_reply)
       c.closing = true;
@@ -332,6 +357,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   uint64_t seq = c.first_seq + c.queue.size();
   auto& slot = c.queue.emplace_back();
   slot.deadline = now + final_deadline_ms(st.opts);
+  slot.cmd = command;
   if (command->where == cmd::route::key) { // the common case: no split, no merge
     auto p = store::partition_of(args[static_cast<size_t>(command->first_key)],
                                  static_cast<uint32_t>(st.workers.size()));
@@ -349,7 +375,6 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   if (merge) {
     f.results.resize(parts.size());
     slot.fan = std::make_unique<cmd::fanout>(std::move(f));
-    slot.cmd = command;
   }
   for (uint32_t i = 0; i < parts.size(); ++i)
     st.batches[parts[i].partition].items.push_back(
@@ -393,8 +418,19 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   write_ready(self, c);
 }
 
-/// Applies one worker result to its reply slot.
-void apply_result(broker_ptr self, done_item& item) {
+/// Counts a request answered by its partition(s) in the command statistics: `ns` is the
+/// worker time of all its parts, `args` the request (or, when split, its last part).
+void record_partition_command(broker_ptr self, connection& c, const pending_reply& slot,
+                              uint64_t ns, const net::arg_list* args) {
+  auto& stats = self->state.server.stats;
+  bool failed = !slot.bytes.empty() && slot.bytes[0] == '-';
+  if (stats.record(*slot.cmd, ns, failed) && args != nullptr)
+    stats.log_slow(*slot.cmd, ns, *args, now_ms(), c.client.addr, c.client.name);
+}
+
+/// Applies one worker result to its reply slot; `args` are the arguments the worker ran
+/// (nullptr for a reply made by the broker).
+void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
   auto& st = self->state;
   auto i = st.conns.find(item.conn);
   if (i == st.conns.end() || i->second.closed)
@@ -405,6 +441,7 @@ void apply_result(broker_ptr self, done_item& item) {
   auto& slot = c.queue[item.seq - c.first_seq];
   if (slot.ready)
     return; // already answered (timed out)
+  slot.ns += item.ns;
   if (slot.fan) {
     slot.fan->results[item.part] = std::move(item.result);
     if (--slot.missing > 0)
@@ -418,6 +455,8 @@ void apply_result(broker_ptr self, done_item& item) {
     slot.bytes = net::encode(item.result);
   }
   slot.ready = true;
+  if (args != nullptr && slot.cmd != nullptr)
+    record_partition_command(self, c, slot, slot.ns, args);
   if (&slot == &c.queue.front())
     st.touched.push_back(item.conn);
 }
@@ -580,6 +619,9 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   if (st.opts.snapshotter)
     self->send(st.opts.snapshotter, caf::subscribe_atom_v);
   srv.debug_enabled = st.opts.debug_enabled;
+  srv.stats.slowlog_threshold_us = st.opts.slowlog_threshold_us;
+  srv.stats.slowlog_max_len = st.opts.slowlog_max_len;
+  srv.stats.latency_tracking = st.opts.latency_tracking;
   srv.requirepass = st.opts.requirepass;
   srv.config = st.opts.config;
   for (auto& [name, value] : srv.config)
@@ -685,13 +727,16 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     [=](done_batch& batch) {
       auto& st = self->state;
       auto& q = st.inflight[batch.partition];
+      std::shared_ptr<const work_batch> sent; // its items' arguments, for the slow log
       for (auto i = q.begin(); i != q.end(); ++i)
         if (i->batch->id == batch.id) {
+          sent = std::move(i->batch);
           q.erase(i);
           break;
         }
-      for (auto& item : batch.items)
-        apply_result(self, item);
+      for (size_t i = 0; i < batch.items.size(); ++i)
+        apply_result(self, batch.items[i],
+                     sent && i < sent->items.size() ? &sent->items[i].args : nullptr);
       flush_touched(self);
       reap(self);
       check_drained(self);

@@ -29,6 +29,9 @@ struct broker_options {
   bool protected_mode = true;         ///< refuse non-loopback clients without a password
   uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
   uint32_t idle_timeout_s = 0;        ///< close clients idle this long; 0 = never
+  int64_t slowlog_threshold_us = 10000; ///< SLOWLOG threshold; negative = off
+  uint64_t slowlog_max_len = 128;
+  bool latency_tracking = true;
   bool aof_enabled = false;
   std::string appendfsync;
   std::string recovery_summary;
@@ -42,8 +45,9 @@ struct pending_reply {
   bool ready = false;
   bool close_after = false;
   std::string bytes;                  ///< the encoded reply once ready
-  const cmd::command* cmd = nullptr;  ///< set for merged multi-partition requests
-  std::unique_ptr<cmd::fanout> fan;   ///< results gathered so far
+  const cmd::command* cmd = nullptr;  ///< the command (partition-side requests)
+  std::unique_ptr<cmd::fanout> fan;   ///< results gathered so far (merged requests)
+  uint64_t ns = 0;                    ///< worker time of the parts answered so far
   size_t missing = 0;                 ///< parts not answered yet
   uint32_t partition = 0;             ///< partition of the first part (for errors)
   store::millis deadline = 0;

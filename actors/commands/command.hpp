@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "actors/commands/command_stats.hpp"
 #include "net/reply.hpp"
 #include "net/request_parser.hpp"
 #include "store/partition.hpp"
@@ -95,6 +96,8 @@ struct server_context {
   store::millis last_save_ms = 0; ///< last successful snapshot (0: none)
   bool last_save_ok = true;
   std::string recovery_summary;   ///< what start-up loaded
+  /// Per-command counters, latency percentiles and the slow log.
+  command_stats stats;
 };
 
 /// One client connection's state as commands see it.

@@ -87,6 +87,7 @@ const std::vector<command> table = {
   {"save",        1,  A,         0,  0, 0,  C,   nullptr,         conn_save,      nullptr,       "server",     "Synchronously saves the database to disk."},
   {"bgsave",     -1,  A,         0,  0, 0,  C,   nullptr,         conn_bgsave,    nullptr,       "server",     "Asynchronously saves the database to disk."},
   {"lastsave",    1,  F,         0,  0, 0,  C,   nullptr,         conn_lastsave,  nullptr,       "server",     "Returns the Unix timestamp of the last successful save to disk."},
+  {"slowlog",    -2,  A,         0,  0, 0,  C,   nullptr,         conn_slowlog,   nullptr,       "server",     "A container for slow log commands."},
   {"shutdown",   -1,  A | L,     0,  0, 0,  C,   nullptr,         conn_shutdown,  nullptr,       "server",     "Stops the server, draining what is in flight."},
 };
 // clang-format on

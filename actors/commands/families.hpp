@@ -70,6 +70,7 @@ net::reply conn_debug(client_context&, net::arg_list&);
 net::reply conn_save(client_context&, net::arg_list&);
 net::reply conn_bgsave(client_context&, net::arg_list&);
 net::reply conn_lastsave(client_context&, net::arg_list&);
+net::reply conn_slowlog(client_context&, net::arg_list&);
 net::reply merge_info(client_context&, fanout&);
 
 } // namespace otkv::cmd

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -13,12 +14,12 @@ namespace otkv::cmd {
 net::reply conn_ping(client_context&, net::arg_list& args) {
   if (args.size() > 2)
     return err::arity("ping");
-  return args.size() == 2 ? net::reply::bulk(std::move(args[1])) : net::reply::status("PONG");
+  return args.size() == 2 ? net::reply::bulk(args[1]) : net::reply::status("PONG");
 }
 
 /// ECHO message → the message.
 net::reply conn_echo(client_context&, net::arg_list& args) {
-  return net::reply::bulk(std::move(args[1]));
+  return net::reply::bulk(args[1]);
 }
 
 /// QUIT → +OK, then the connection closes.
@@ -148,7 +149,7 @@ net::reply conn_client(client_context& client, net::arg_list& args) {
     if (!valid_client_name(args[2]))
       return net::reply::error(
         "ERR Client names cannot contain spaces, newlines or special characters.");
-    client.name = std::move(args[2]);
+    client.name = args[2];
     return net::reply::ok();
   }
   if (iequals(sub, "getname") && args.size() == 2)
@@ -158,9 +159,9 @@ net::reply conn_client(client_context& client, net::arg_list& args) {
       return net::reply::error("ERR " + args[2]
                                + " cannot contain spaces, newlines or special characters.");
     if (iequals(args[2], "lib-name"))
-      client.lib_name = std::move(args[3]);
+      client.lib_name = args[3];
     else if (iequals(args[2], "lib-ver"))
-      client.lib_ver = std::move(args[3]);
+      client.lib_ver = args[3];
     else
       return net::reply::error("ERR Unrecognized option '" + args[2] + "'");
     return net::reply::ok();
@@ -286,6 +287,7 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
       client.server->rejected_connections = 0;
       client.server->net_input_bytes = 0;
       client.server->net_output_bytes = 0;
+      client.server->stats.reset();
     }
     return net::reply::ok();
   }
@@ -373,16 +375,79 @@ net::reply conn_lastsave(client_context& client, net::arg_list&) {
   return net::reply::integer(client.server ? client.server->last_save_ms / 1000 : 0);
 }
 
+/// SLOWLOG GET [count] | LEN | RESET | HELP: the commands that ran at least
+/// slowlog-log-slower-than microseconds, newest first.
+net::reply conn_slowlog(client_context& client, net::arg_list& args) {
+  static command_stats none;
+  auto& stats = client.server ? client.server->stats : none;
+  const auto& sub = args[1];
+  if (iequals(sub, "get") && args.size() <= 3) {
+    int64_t count = 10;
+    if (args.size() == 3 && (!net::parse_int64(args[2], count) || count < -1))
+      return net::reply::error("ERR count should be greater than or equal to -1");
+    size_t n = count == -1 ? stats.slowlog.size()
+                           : std::min(stats.slowlog.size(), static_cast<size_t>(count));
+    std::vector<net::reply> out;
+    for (size_t i = 0; i < n; ++i) {
+      const auto& e = stats.slowlog[i];
+      std::vector<net::reply> words;
+      for (const auto& a : e.args)
+        words.push_back(net::reply::bulk(a));
+      out.push_back(net::reply::array(
+        {net::reply::integer(static_cast<int64_t>(e.id)), net::reply::integer(e.unix_time),
+         net::reply::integer(static_cast<int64_t>(e.duration_us)),
+         net::reply::array(std::move(words)), net::reply::bulk(e.client_addr),
+         net::reply::bulk(e.client_name)}));
+    }
+    return net::reply::array(std::move(out));
+  }
+  if (iequals(sub, "len") && args.size() == 2)
+    return net::reply::integer(static_cast<int64_t>(stats.slowlog.size()));
+  if (iequals(sub, "reset") && args.size() == 2) {
+    stats.slowlog.clear();
+    return net::reply::ok();
+  }
+  if (iequals(sub, "help") && args.size() == 2)
+    return net::reply::array(
+      {net::reply::status("SLOWLOG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
+       net::reply::status("GET [<count>]"),
+       net::reply::status("    Return top <count> entries from the slowlog (default: 10, -1 "
+                          "mean all)."),
+       net::reply::status("    Entries are made of:"),
+       net::reply::status("    id, timestamp, time in microseconds, arguments array, client "
+                          "IP and port,"),
+       net::reply::status("    client name"),
+       net::reply::status("LEN"),
+       net::reply::status("    Return the length of the slowlog."),
+       net::reply::status("RESET"),
+       net::reply::status("    Reset the slowlog."),
+       net::reply::status("HELP"),
+       net::reply::status("    Print this help.")});
+  if (iequals(sub, "get") || iequals(sub, "len") || iequals(sub, "reset"))
+    return err::arity("slowlog|" + to_lower(sub));
+  return err::unknown_subcommand(sub, "slowlog");
+}
+
 namespace {
 
+/// Whether INFO with `args` shows `section`: named, or in "all"/"everything", or in
+/// the default set (no argument, or "default"), which leaves out the per-command ones.
 bool wants(const net::arg_list& args, std::string_view section) {
+  bool in_default = section != "commandstats" && section != "latencystats";
   if (args.size() == 1)
-    return section != "commandstats";
+    return in_default;
   for (size_t i = 1; i < args.size(); ++i)
     if (iequals(args[i], section) || iequals(args[i], "all") || iequals(args[i], "everything")
-        || iequals(args[i], "default"))
+        || (in_default && iequals(args[i], "default")))
       return true;
   return false;
+}
+
+/// A number with `decimals` digits after the point.
+std::string fixed(double value, int decimals) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%.*f", decimals, value);
+  return buf;
 }
 
 void field(std::string& out, std::string_view name, const std::string& value) {
@@ -474,6 +539,35 @@ net::reply merge_info(client_context& client, fanout& f) {
     field(out, "total_partition_timeouts", total.timeouts);
     field(out, "total_partition_resends", total.resends);
     field(out, "total_worker_restarts", total.restarts);
+    out += "\r\n";
+  }
+  if (wants(args, "commandstats")) {
+    out += "# Commandstats\r\n";
+    const auto& table = command_table();
+    for (size_t i = 0; i < table.size() && i < s.stats.counters.size(); ++i) {
+      const auto& k = s.stats.counters[i];
+      if (k.calls == 0 && k.rejected_calls == 0 && k.failed_calls == 0)
+        continue;
+      double us = static_cast<double>(k.ns) / 1000.0;
+      out += "cmdstat_" + std::string(table[i].name) + ":calls=" + std::to_string(k.calls)
+             + ",usec=" + std::to_string(k.ns / 1000) + ",usec_per_call="
+             + fixed(k.calls > 0 ? us / static_cast<double>(k.calls) : 0.0, 2)
+             + ",rejected_calls=" + std::to_string(k.rejected_calls)
+             + ",failed_calls=" + std::to_string(k.failed_calls) + "\r\n";
+    }
+    out += "\r\n";
+  }
+  if (wants(args, "latencystats")) {
+    out += "# Latencystats\r\n";
+    const auto& table = command_table();
+    for (size_t i = 0; i < table.size() && i < s.stats.counters.size(); ++i) {
+      const auto& h = s.stats.counters[i].latency;
+      if (!h || h->count() == 0)
+        continue;
+      auto us = [&](double p) { return fixed(static_cast<double>(h->percentile(p)) / 1000.0, 3); };
+      out += "latency_percentiles_usec_" + std::string(table[i].name) + ":p50=" + us(50)
+             + ",p99=" + us(99) + ",p99.9=" + us(99.9) + "\r\n";
+    }
     out += "\r\n";
   }
   if (wants(args, "keyspace")) {

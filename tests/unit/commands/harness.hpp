@@ -21,28 +21,48 @@ public:
     server_.partitions = partitions;
   }
 
-  /// Runs one command; returns the RESP bytes of its reply.
+  /// Runs one command; returns the RESP bytes of its reply. Counts it in
+  /// `server_.stats` as the broker does, each run taking `run_ns` (0: the measured time).
   std::string run(std::vector<std::string> args) {
     net::reply error;
     const cmd::command* c = cmd::resolve(args, error);
     if (c == nullptr || !cmd::check_auth(*c, client_, error)
-        || !cmd::check_partitions(*c, args, static_cast<uint32_t>(parts_.size()), error))
+        || !cmd::check_partitions(*c, args, static_cast<uint32_t>(parts_.size()), error)) {
+      if (c == nullptr && !args.empty())
+        c = cmd::find_command(args[0]);
+      if (c != nullptr)
+        server_.stats.reject(*c);
       return net::encode(error);
-    client_.now = now;
-    if (c->where == cmd::route::connection)
-      return net::encode(c->on_connection(client_, args));
-    cmd::fanout f;
-    auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(parts_.size()), f);
-    std::vector<net::reply> results;
-    for (auto& p : parts) {
-      cmd::op_context ctx{parts_[p.partition], now, p.partition};
-      results.push_back(cmd::run_on_partition(*c, ctx, p.args));
     }
-    if (!cmd::needs_merge(*c, parts.size()))
-      return net::encode(results.front());
-    f.results = std::move(results);
-    return net::encode(c->on_merge(client_, f));
+    client_.now = now;
+    uint64_t started = cmd::monotonic_ns();
+    auto original = args;
+    std::string out;
+    if (c->where == cmd::route::connection) {
+      out = net::encode(c->on_connection(client_, args));
+    } else {
+      cmd::fanout f;
+      auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(parts_.size()), f);
+      std::vector<net::reply> results;
+      for (auto& p : parts) {
+        cmd::op_context ctx{parts_[p.partition], now, p.partition};
+        results.push_back(cmd::run_on_partition(*c, ctx, p.args));
+      }
+      if (!cmd::needs_merge(*c, parts.size())) {
+        out = net::encode(results.front());
+      } else {
+        f.results = std::move(results);
+        out = net::encode(c->on_merge(client_, f));
+      }
+    }
+    uint64_t ns = run_ns != 0 ? run_ns : cmd::monotonic_ns() - started;
+    if (server_.stats.record(*c, ns, out[0] == '-'))
+      server_.stats.log_slow(*c, ns, original, now, client_.addr, client_.name);
+    return out;
   }
+
+  /// When not 0, the time every command is taken to have run (for slow-log tests).
+  uint64_t run_ns = 0;
 
   /// Runs the active expiry sweep on every partition.
   size_t sweep(size_t budget = 1000) {
