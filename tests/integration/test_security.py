@@ -1,5 +1,8 @@
 """Authentication, pre-authentication limits and the client limit, over real sockets."""
 
+import os
+import subprocess
+import sys
 import time
 import unittest
 
@@ -145,17 +148,28 @@ class IdleTimeoutTest(ServerTest):
             time.sleep(0.3)
 
 
-class ProtectedModeTest(ServerTest):
-    # Bound to every interface without a password: protected mode keeps serving loopback
-    # clients (non-loopback clients are refused; see the unit test of the decision, as
-    # tests here may only use loopback addresses).
-    server_args = ("--bind", "0.0.0.0")
+class ProtectedModeTest(unittest.TestCase):
+    """Protected mode against a real non-loopback peer: netns_protected_mode.py runs in a
+    private network namespace (nothing in it is reachable from outside)."""
 
-    def test_loopback_is_served_and_the_risk_is_logged(self):
-        c = self.client()
-        self.assertEqual(c.call("PING"), "PONG")
-        self.assertEqual(c.call("CONFIG", "GET", "protected-mode"), [b"protected-mode", b"yes"])
-        self.assertIn("protected mode serves loopback clients only", self.server.log())
+    def test_non_loopback_clients_are_refused_without_a_password(self):
+        probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "netns_protected_mode.py")
+        for unshare in (["unshare", "-rn"], ["unshare", "-n"]):
+            try:
+                trial = subprocess.run(unshare + ["true"], capture_output=True, timeout=30)
+            except FileNotFoundError:
+                self.skipTest("unshare(1) is not installed")
+            if trial.returncode == 0:
+                break
+        else:
+            self.skipTest("no private network namespace here (unshare: %s)"
+                          % trial.stderr.decode(errors="replace").strip())
+        run = subprocess.run(unshare + [sys.executable, probe], capture_output=True,
+                             timeout=120 * SCALE)
+        output = (run.stdout + run.stderr).decode(errors="replace")
+        self.assertEqual(run.returncode, 0, output)
+        self.assertIn("ok: a non-loopback client gets the protected-mode error", output)
+        self.assertIn("ok: bound to 0.0.0.0, a non-loopback client is refused", output)
 
 
 class ConfigSetTest(ServerTest):
