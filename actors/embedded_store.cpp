@@ -1,6 +1,8 @@
 // spawn_store: the embedding API's front actor. It routes commands to the partition
 // workers like the broker does (resolve, split, merge), for one request at a time.
 
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -14,6 +16,8 @@
 #include "actors/clock.hpp"
 #include "actors/commands/dispatch.hpp"
 #include "actors/config.hpp"
+#include "actors/inflight_batches.hpp"
+#include "actors/partition_worker.hpp"
 #include "actors/server_broker.hpp"
 #include "actors/store_system.hpp"
 #include "otkv/otkv.hpp"
@@ -36,6 +40,10 @@ struct front_state {
   std::vector<caf::actor> workers;
   std::unordered_map<uint64_t, embedded_request> pending;
   uint64_t next_request = 0;
+  inflight_batches inflight; ///< for the request-timeout policy, as the TCP broker
+  store::millis timeout_ms = 500;
+  uint32_t attempts = 2;
+  bool stopping = false; ///< an exit message arrived: draining the logger
   cmd::server_context server;
   cmd::client_context client;
   static const char* name;
@@ -56,7 +64,12 @@ caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
     return error;
   if (c->where == cmd::route::connection) {
     st.client.now = now_ms();
-    return c->on_connection(st.client, args);
+    auto r = c->on_connection(st.client, args);
+    if (st.client.fault.what != cmd::fault_request::kind::none) {
+      deliver_fault(st.workers[st.client.fault.partition], st.client.fault);
+      st.client.fault = {};
+    }
+    return r;
   }
   cmd::fanout f;
   auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(st.workers.size()), f);
@@ -75,15 +88,37 @@ caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
     batch->id = next_batch_id();
     batch->partition = parts[i].partition;
     batch->items.push_back({0, id, i, false, c, std::move(parts[i].args)});
+    st.inflight.add(batch, now_ms());
     self->send(st.workers[parts[i].partition], batch_ref{std::move(batch)});
   }
   return promise;
 }
 
-caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors actors) {
+/// Answers the requests of a batch that ran out of attempts with -TIMEOUT.
+void fail_batch(front_ptr self, const work_batch& batch, uint32_t attempts) {
+  auto& pending = self->state.pending;
+  for (const auto& item : batch.items) {
+    auto i = pending.find(item.seq);
+    if (i == pending.end())
+      continue;
+    i->second.promise.deliver(timeout_reply(batch.partition, attempts));
+    pending.erase(i);
+  }
+}
+
+/// How often overdue requests are looked for.
+constexpr auto tick_interval = std::chrono::milliseconds(50);
+
+caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors actors,
+                          store::millis timeout_ms, uint32_t attempts, bool debug_enabled) {
   auto& st = self->state;
   st.actors = std::move(actors);
   st.workers = st.actors.table.workers;
+  st.inflight.resize(st.workers.size());
+  st.timeout_ms = timeout_ms;
+  st.attempts = attempts;
+  st.server.debug_enabled = debug_enabled;
+  self->delayed_send(self, tick_interval, caf::tick_atom_v);
   st.server.version = version;
   st.server.partitions = static_cast<uint32_t>(st.workers.size());
   st.server.started_ms = now_ms();
@@ -95,14 +130,25 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
   self->link_to(st.actors.supervisor);
   self->set_exit_handler([=](caf::exit_msg& msg) {
     auto& st = self->state;
+    if (st.stopping)
+      return;
+    st.stopping = true;
     for (auto& b : st.brokers)
       self->send_exit(b, msg.reason);
     self->send_exit(st.actors.supervisor, msg.reason);
     if (st.actors.snapshotter)
       self->send_exit(st.actors.snapshotter, msg.reason);
-    if (st.actors.logger)
-      self->send_exit(st.actors.logger, msg.reason);
-    self->quit(msg.reason);
+    if (!st.actors.logger)
+      return self->quit(msg.reason);
+    // The logger answers once it has handled every record sent before this request, so
+    // the front ends only after the op log holds every acknowledged write.
+    auto reason = msg.reason;
+    auto finish = [=] {
+      self->send_exit(self->state.actors.logger, reason);
+      self->quit(reason);
+    };
+    self->request(st.actors.logger, caf::infinite, caf::get_atom_v)
+      .then([=](uint64_t, bool) { finish(); }, [=](caf::error&) { finish(); });
   });
   return {
     [=](caf::get_atom, std::string& key) { return execute(self, {"GET", std::move(key)}); },
@@ -123,6 +169,9 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       opts.bind = bind;
       opts.port = port;
       opts.snapshotter = st.actors.snapshotter;
+      opts.request_timeout_ms = st.timeout_ms;
+      opts.request_attempts = st.attempts;
+      opts.debug_enabled = st.server.debug_enabled;
       opts.config = server_config{}.as_pairs();
       auto broker = self->system().middleman().spawn_broker(
         server_broker, opts, worker_table{st.workers}, st.actors.supervisor);
@@ -135,6 +184,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
     },
     [=](done_batch& batch) {
       auto& st = self->state;
+      st.inflight.answered(batch.partition, batch.id);
       for (auto& item : batch.items) {
         auto i = st.pending.find(item.seq);
         if (i == st.pending.end())
@@ -152,7 +202,29 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
         st.pending.erase(i);
       }
     },
-    [=](caf::update_atom, worker_table& t) { self->state.workers = std::move(t.workers); },
+    [=](caf::update_atom, worker_table& t) {
+      auto& st = self->state;
+      auto old = std::move(st.workers);
+      st.workers = std::move(t.workers);
+      for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p)
+        if (st.workers[p] != old[p])
+          st.inflight.replaced(
+            p, now_ms(), st.attempts,
+            [&](const work_batch& b, uint32_t n) { fail_batch(self, b, n); },
+            [&](const std::shared_ptr<const work_batch>& b) {
+              self->send(st.workers[p], batch_ref{b});
+            });
+    },
+    [=](caf::tick_atom) {
+      auto& st = self->state;
+      st.inflight.check(
+        now_ms(), st.timeout_ms, st.attempts,
+        [&](const work_batch& b, uint32_t n) { fail_batch(self, b, n); },
+        [&](uint32_t p) {
+          self->send(st.actors.supervisor, restart_atom::value, p, st.workers[p]);
+        });
+      self->delayed_send(self, tick_interval, caf::tick_atom_v);
+    },
   };
 }
 
@@ -176,7 +248,9 @@ store_actor spawn_store(caf::actor_system& sys, const store_config& cfg) {
   opts.appendfsync = cfg.appendfsync;
   opts.save_interval = cfg.save_interval;
   auto actors = start_store(sys, rec, opts);
-  return caf::actor_cast<store_actor>(sys.spawn(store_front, std::move(actors)));
+  return caf::actor_cast<store_actor>(
+    sys.spawn(store_front, std::move(actors), static_cast<store::millis>(cfg.request_timeout_ms),
+              std::max<uint32_t>(1, cfg.request_attempts), cfg.enable_debug_command));
 }
 
 } // namespace otkv

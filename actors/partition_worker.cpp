@@ -113,6 +113,22 @@ void drain(worker_ptr self) {
 
 const char* partition_worker_state::name = "partition_worker";
 
+void deliver_fault(const caf::actor& worker, const cmd::fault_request& f) {
+  switch (f.what) {
+    case cmd::fault_request::kind::sleep:
+      caf::anon_send(worker, sleep_atom::value, static_cast<uint32_t>(f.value));
+      break;
+    case cmd::fault_request::kind::crash:
+      caf::anon_send(worker, crash_atom::value);
+      break;
+    case cmd::fault_request::kind::drop:
+      caf::anon_send(worker, drop_atom::value, f.value);
+      break;
+    case cmd::fault_request::kind::none:
+      break;
+  }
+}
+
 caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
                                uint32_t index, uint64_t epoch, caf::actor logger,
                                bool fsync_always) {

@@ -32,4 +32,7 @@ caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self
                                uint32_t index, uint64_t epoch, caf::actor logger,
                                bool fsync_always);
 
+/// Hands a DEBUG fault (SLEEP-/CRASH-/DROP-PARTITION, tests only) to `worker`.
+void deliver_fault(const caf::actor& worker, const cmd::fault_request& f);
+
 } // namespace otkv

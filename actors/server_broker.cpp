@@ -14,6 +14,7 @@
 #include "actors/clock.hpp"
 #include "actors/commands/dispatch.hpp"
 #include "actors/config.hpp"
+#include "actors/partition_worker.hpp"
 #include "actors/protected_mode.hpp"
 #include "store/key_hash.hpp"
 
@@ -260,24 +261,6 @@ net::reply apply_config_set(broker_ptr self,
   return net::reply::ok();
 }
 
-/// Hands a DEBUG fault to the partition's worker (tests only).
-void deliver_fault(broker_ptr self, const cmd::fault_request& f) {
-  auto& w = self->state.workers[f.partition];
-  switch (f.what) {
-    case cmd::fault_request::kind::sleep:
-      self->send(w, sleep_atom::value, static_cast<uint32_t>(f.value));
-      break;
-    case cmd::fault_request::kind::crash:
-      self->send(w, crash_atom::value);
-      break;
-    case cmd::fault_request::kind::drop:
-      self->send(w, drop_atom::value, f.value);
-      break;
-    case cmd::fault_request::kind::none:
-      break;
-  }
-}
-
 /// Counts a command run on the connection (started at `started` ns) in the statistics.
 void record_connection_command(broker_ptr self, connection& c, const cmd::command& command,
                                uint64_t started, bool failed, const net::arg_list& args) {
@@ -314,7 +297,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
       spdlog::warn("failed AUTH from {}", c.client.addr);
     }
     if (c.client.fault.what != cmd::fault_request::kind::none) {
-      deliver_fault(self, c.client.fault);
+      deliver_fault(st.workers[c.client.fault.partition], c.client.fault);
       c.client.fault = {};
     }
     if (!c.client.config_set.empty()) {
@@ -463,9 +446,7 @@ void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
 
 /// The error a request gets after its last attempt.
 std::string timeout_error(uint32_t partition, uint32_t attempts) {
-  return net::encode(net::reply::error("TIMEOUT request to partition " + std::to_string(partition)
-                                       + " timed out after " + std::to_string(attempts)
-                                       + (attempts == 1 ? " attempt" : " attempts")));
+  return net::encode(timeout_reply(partition, attempts));
 }
 
 /// Answers every request of an in-flight batch that is still unanswered with -TIMEOUT.
@@ -489,47 +470,15 @@ void fail_batch(broker_ptr self, const work_batch& batch, uint32_t attempts) {
   }
 }
 
-/// Sends `entry` (again) to the partition's current worker.
-void send_batch(broker_ptr self, inflight_batch& entry, store::millis now) {
-  entry.sent_ms = now;
-  self->send(self->state.workers[entry.batch->partition], batch_ref{entry.batch});
-}
-
-/// A fresh worker serves partition `p`: resend what the old one left unanswered, or
-/// fail what has used all its attempts.
-void resend_inflight(broker_ptr self, uint32_t p, store::millis now) {
-  auto& st = self->state;
-  auto& q = st.inflight[p];
-  for (auto i = q.begin(); i != q.end();) {
-    if (i->attempts >= st.opts.request_attempts) {
-      fail_batch(self, *i->batch, i->attempts);
-      i = q.erase(i);
-      continue;
-    }
-    ++i->attempts;
-    ++st.server.partition_counters[p].resends;
-    send_batch(self, *i, now);
-    ++i;
-  }
-}
-
 /// Supervision, broker side: a partition whose oldest batch is overdue gets a fresh
 /// worker (through the supervisor) and its batches are resent; batches out of
 /// attempts are answered with -TIMEOUT.
 void check_partitions(broker_ptr self, store::millis now) {
   auto& st = self->state;
-  for (uint32_t p = 0; p < st.inflight.size(); ++p) {
-    auto& q = st.inflight[p];
-    auto overdue = [&] { return !q.empty() && now - q.front().sent_ms >= st.opts.request_timeout_ms; };
-    while (overdue() && q.front().attempts >= st.opts.request_attempts) {
-      fail_batch(self, *q.front().batch, q.front().attempts);
-      q.pop_front();
-    }
-    if (overdue() && !st.replacing[p]) {
-      st.replacing[p] = true;
-      self->send(st.supervisor, restart_atom::value, p, st.workers[p]);
-    }
-  }
+  st.inflight.check(
+    now, st.opts.request_timeout_ms, st.opts.request_attempts,
+    [&](const work_batch& b, uint32_t attempts) { fail_batch(self, b, attempts); },
+    [&](uint32_t p) { self->send(st.supervisor, restart_atom::value, p, st.workers[p]); });
 }
 
 /// Answers requests past their final deadline with a timeout error (a safety net:
@@ -587,7 +536,6 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   auto partitions = st.workers.size();
   st.batches.resize(partitions);
   st.inflight.resize(partitions);
-  st.replacing.resize(partitions, false);
   auto bound = self->add_tcp_doorman(st.opts.port, st.opts.bind.c_str(), true);
   if (!bound) {
     spdlog::error("cannot listen on {}:{}: {}", st.opts.bind, st.opts.port,
@@ -717,23 +665,16 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         auto batch = std::make_shared<work_batch>(std::move(st.batches[p]));
         batch->id = next_batch_id();
         batch->partition = p;
-        auto& entry = st.inflight[p].emplace_back();
-        entry.batch = std::move(batch);
-        send_batch(self, entry, now);
+        st.inflight.add(batch, now);
+        self->send(st.workers[p], batch_ref{std::move(batch)});
         st.batches[p] = work_batch{};
         st.batches[p].items.reserve(n); // the next turn is likely as large
       }
     },
     [=](done_batch& batch) {
       auto& st = self->state;
-      auto& q = st.inflight[batch.partition];
-      std::shared_ptr<const work_batch> sent; // its items' arguments, for the slow log
-      for (auto i = q.begin(); i != q.end(); ++i)
-        if (i->batch->id == batch.id) {
-          sent = std::move(i->batch);
-          q.erase(i);
-          break;
-        }
+      // The batch as sent: its items' arguments, for the slow log.
+      auto sent = st.inflight.answered(batch.partition, batch.id);
       for (size_t i = 0; i < batch.items.size(); ++i)
         apply_result(self, batch.items[i],
                      sent && i < sent->items.size() ? &sent->items[i].args : nullptr);
@@ -749,11 +690,16 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p) {
         if (st.workers[p] == old[p])
           continue;
-        st.replacing[p] = false;
         auto& counters = st.server.partition_counters[p];
         ++counters.restarts;
         counters.last_restart_ms = now;
-        resend_inflight(self, p, now);
+        st.inflight.replaced(
+          p, now, st.opts.request_attempts,
+          [&](const work_batch& b, uint32_t attempts) { fail_batch(self, b, attempts); },
+          [&](const std::shared_ptr<const work_batch>& b) {
+            ++counters.resends;
+            self->send(st.workers[p], batch_ref{b});
+          });
       }
       flush_touched(self);
     },

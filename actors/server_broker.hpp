@@ -10,6 +10,7 @@
 #include <caf/io/broker.hpp>
 
 #include "actors/commands/command.hpp"
+#include "actors/inflight_batches.hpp"
 #include "actors/messages.hpp"
 #include "actors/ring_buffer.hpp"
 #include "net/request_parser.hpp"
@@ -53,13 +54,6 @@ struct pending_reply {
   store::millis deadline = 0;
 };
 
-/// A batch sent to a partition worker and not answered yet.
-struct inflight_batch {
-  std::shared_ptr<const work_batch> batch;
-  store::millis sent_ms = 0;
-  uint32_t attempts = 1;
-};
-
 /// One client connection.
 struct connection {
   caf::io::connection_handle hdl;
@@ -84,8 +78,7 @@ struct server_broker_state {
   cmd::server_context server;
   std::vector<caf::actor> workers;
   std::vector<work_batch> batches; ///< requests gathered per partition this turn
-  std::vector<std::deque<inflight_batch>> inflight; ///< per partition, in send order
-  std::vector<bool> replacing;    ///< per partition: a fresh worker was asked for
+  inflight_batches inflight;       ///< sent to workers, not answered yet
   caf::actor supervisor;
   bool dispatch_scheduled = false;
   std::unordered_map<uint64_t, connection> conns; ///< by client id

@@ -49,6 +49,9 @@ struct store_config {
   bool appendonly = true;               ///< keep an op log in `dir`
   std::string appendfsync = "everysec"; ///< always | everysec | no
   uint32_t save_interval = 60;          ///< seconds between snapshots when data changed
+  uint32_t request_timeout_ms = 500;    ///< time one attempt of a request may take
+  uint32_t request_attempts = 2;        ///< attempts (each on a fresh worker) before -TIMEOUT
+  bool enable_debug_command = false;    ///< allow DEBUG fault injection (tests only)
 };
 
 /// Starts a store in `sys` (recovering `cfg.dir` if given) and returns its handle. Throws
