@@ -11,7 +11,7 @@ RUN_ARGS ?=
 # Where `make run` keeps the op log and snapshots (git ignores it).
 DATA_DIR ?= data
 
-.PHONY: all deps bench-deps build run test test-asan test-tsan fuzz bench bench-restart clean format
+.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan fuzz bench bench-restart clean format
 
 all: build
 
@@ -49,6 +49,15 @@ test-asan: deps
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OTKV_TIMING_SCALE=3 \
+	  ctest --output-on-failure
+
+## test-ubsan: every test against an UndefinedBehaviorSanitizer-only build (faster than
+## test-asan, which CI runs and which includes UBSan too); the first report fails the test.
+test-ubsan: deps
+	cmake -S . -B build-ubsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DOTKV_SANITIZE=undefined -DCMAKE_CXX_FLAGS=-fno-sanitize-recover=undefined
+	cmake --build build-ubsan -j $(JOBS)
+	cd build-ubsan && UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OTKV_TIMING_SCALE=2 \
 	  ctest --output-on-failure
 
 ## fuzz: libFuzzer (clang) on the parser and on command execution, FUZZ_SECONDS each; new

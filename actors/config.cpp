@@ -1,5 +1,6 @@
 #include "actors/config.hpp"
 
+#include <cctype>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -26,6 +27,40 @@ std::string to_uint(const std::string& name, const std::string& text, uint64_t m
     return "invalid value '" + text + "' for " + name + " (expected an integer from "
            + std::to_string(min) + " to " + std::to_string(max) + ")";
   out = static_cast<uint64_t>(v);
+  return {};
+}
+
+/// Parses a byte count with Redis's memory units (1k = 1000, 1kb = 1024, m, mb, g, gb; any
+/// case) in [min, max]; returns an error message or "".
+std::string to_bytes(const std::string& name, const std::string& text, uint64_t min,
+                     uint64_t max, uint64_t& out) {
+  static const std::pair<const char*, uint64_t> units[] = {
+    {"kb", 1024ull}, {"mb", 1024ull * 1024}, {"gb", 1024ull * 1024 * 1024},
+    {"k", 1000ull},  {"m", 1000ull * 1000},  {"g", 1000ull * 1000 * 1000}};
+  std::string digits = text;
+  uint64_t scale = 1;
+  std::string lower;
+  for (char ch : text)
+    lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  for (const auto& [suffix, factor] : units) {
+    std::string s = suffix;
+    if (lower.size() > s.size() && lower.compare(lower.size() - s.size(), s.size(), s) == 0) {
+      digits = text.substr(0, text.size() - s.size());
+      scale = factor;
+      break;
+    }
+  }
+  int64_t v = 0;
+  auto error = [&] {
+    return "invalid value '" + text + "' for " + name + " (expected bytes from "
+           + std::to_string(min) + " to " + std::to_string(max) + "; units k, kb, m, mb, g, gb)";
+  };
+  if (!net::parse_int64(digits, v) || v < 0
+      || static_cast<uint64_t>(v) > max / scale)
+    return error();
+  out = static_cast<uint64_t>(v) * scale;
+  if (out < min)
+    return error();
   return {};
 }
 
@@ -85,8 +120,20 @@ std::string set_option(server_config& cfg, const std::string& name, const std::s
       return "invalid value '" + value + "' for protected-mode (yes or no)";
     cfg.protected_mode = value == "yes";
   } else if (name == "client-output-limit") {
-    if ((err = to_uint(name, value, 1024, 1ull << 40, v)).empty())
+    if ((err = to_bytes(name, value, 1024, 1ull << 40, v)).empty())
       cfg.output_limit = v;
+  } else if (name == "proto-max-bulk-len") {
+    if ((err = to_bytes(name, value, 1024 * 1024, 1ull << 40, v)).empty())
+      cfg.limits.max_bulk = v;
+  } else if (name == "client-query-buffer-limit") {
+    if ((err = to_bytes(name, value, 1024 * 1024, 1ull << 40, v)).empty())
+      cfg.limits.max_query = v;
+  } else if (name == "proto-inline-max-size") {
+    if ((err = to_bytes(name, value, 1024, 1ull << 30, v)).empty())
+      cfg.limits.max_inline = v;
+  } else if (name == "proto-max-multibulk-len") {
+    if ((err = to_uint(name, value, 16, 1ull << 31, v)).empty())
+      cfg.limits.max_multibulk = v;
   } else if (name == "timeout") {
     if ((err = to_uint(name, value, 0, 86400 * 365, v)).empty())
       cfg.timeout = static_cast<uint32_t>(v);
@@ -147,8 +194,10 @@ std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const
           {"slowlog-max-len", std::to_string(slowlog_max_len)},
           {"latency-tracking", latency_tracking ? "yes" : "no"},
           {"latency-tracking-info-percentiles", "50 99 99.9"},
-          {"proto-max-bulk-len", "536870912"},
-          {"client-query-buffer-limit", "1073741824"}};
+          {"proto-max-bulk-len", std::to_string(limits.max_bulk)},
+          {"client-query-buffer-limit", std::to_string(limits.max_query)},
+          {"proto-inline-max-size", std::to_string(limits.max_inline)},
+          {"proto-max-multibulk-len", std::to_string(limits.max_multibulk)}};
 }
 
 std::string apply_json(const std::string& text, server_config& cfg) {
@@ -232,7 +281,11 @@ std::string usage() {
          "  --maxclients N            connections beyond N are refused (default 10000)\n"
          "  --protected-mode yes|no   without a password, serve loopback clients only (yes)\n"
          "  --timeout N               close clients idle for N seconds; 0 = never (default 0)\n"
-         "  --client-output-limit N   drop a client with N bytes of unread replies (1 GiB)\n"
+         "  --client-output-limit N   drop a client with N bytes of unread replies (1gb)\n"
+         "  --proto-max-bulk-len N    largest argument (512mb); sizes take k/kb/m/mb/g/gb\n"
+         "  --client-query-buffer-limit N  most bytes one request may declare (1gb)\n"
+         "  --proto-inline-max-size N longest inline command line (64kb)\n"
+         "  --proto-max-multibulk-len N  most arguments in one request (1048576)\n"
          "  --slowlog-log-slower-than N  log commands taking N µs or more; -1 = off (10000)\n"
          "  --slowlog-max-len N       SLOWLOG entries kept (default 128)\n"
          "  --latency-tracking yes|no per-command latency percentiles in INFO (default yes)\n"

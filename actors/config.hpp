@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "net/limits.hpp"
+
 namespace otkv {
 
 /// The OTKV version string.
@@ -28,6 +30,7 @@ struct server_config {
   uint64_t maxclients = 10000;      ///< connections beyond are refused
   bool protected_mode = true;       ///< without a password, serve loopback clients only
   uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
+  net::limits limits;               ///< request size limits (Redis's defaults)
   uint32_t timeout = 0;             ///< seconds a client may idle; 0 = forever
   int64_t slowlog_log_slower_than = 10000; ///< µs; commands this slow enter SLOWLOG; <0 = none
   uint64_t slowlog_max_len = 128;   ///< SLOWLOG entries kept
@@ -50,6 +53,8 @@ std::string set_option(server_config& cfg, const std::string& name, const std::s
 /// Settings CONFIG SET may change while the server runs (no paths: the CONFIG SET dir attack).
 inline bool runtime_settable(const std::string& name) {
   return name == "timeout" || name == "maxclients" || name == "client-output-limit"
+         || name == "proto-max-bulk-len" || name == "client-query-buffer-limit"
+         || name == "proto-inline-max-size" || name == "proto-max-multibulk-len"
          || name == "loglevel" || name == "request-timeout-ms" || name == "request-attempts"
          || name == "protected-mode" || name == "requirepass"
          || name == "slowlog-log-slower-than" || name == "slowlog-max-len"

@@ -127,6 +127,7 @@ int main(int argc, char** argv) {
     opts.maxclients = cfg.maxclients;
     opts.protected_mode = cfg.protected_mode;
     opts.output_limit = cfg.output_limit;
+    opts.limits = cfg.limits;
     opts.idle_timeout_s = cfg.timeout;
     opts.slowlog_threshold_us = cfg.slowlog_log_slower_than;
     opts.slowlog_max_len = cfg.slowlog_max_len;

@@ -229,6 +229,14 @@ net::reply apply_config_set(broker_ptr self,
       st.opts.maxclients = cfg.maxclients;
     else if (name == "client-output-limit")
       st.opts.output_limit = cfg.output_limit;
+    else if (name == "proto-max-bulk-len") // new connections, and clients authenticating
+      st.opts.limits.max_bulk = cfg.limits.max_bulk;
+    else if (name == "client-query-buffer-limit")
+      st.opts.limits.max_query = cfg.limits.max_query;
+    else if (name == "proto-inline-max-size")
+      st.opts.limits.max_inline = cfg.limits.max_inline;
+    else if (name == "proto-max-multibulk-len")
+      st.opts.limits.max_multibulk = cfg.limits.max_multibulk;
     else if (name == "loglevel")
       spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
     else if (name == "request-timeout-ms")

@@ -131,8 +131,11 @@ void snapshotter(caf::blocking_actor* self, std::string dir, caf::actor logger,
       return -1;
     }
     saved_seqs = seqs;
-    if (logger)
-      self->send(logger, compact_atom::value, new_gen);
+    if (logger) // SAVE answers once the covered log generations are gone too
+      self->request(logger, std::chrono::seconds(60), compact_atom::value, new_gen)
+        .receive([] {}, [](caf::error& e) {
+          spdlog::warn("log compaction after the snapshot failed: {}", to_string(e));
+        });
     spdlog::info("snapshot saved: {} bytes of data in {:.3f} s", keys_bytes,
                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     return 1;

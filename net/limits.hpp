@@ -18,8 +18,8 @@ struct limits {
 
 /// Limits for a client that has not authenticated yet (Redis, CVE-2021-32675).
 inline limits unauthenticated_limits(limits l) {
-  l.max_multibulk = 10;
-  l.max_bulk = 16 * 1024;
+  l.max_multibulk = l.max_multibulk < 10 ? l.max_multibulk : 10;
+  l.max_bulk = l.max_bulk < 16 * 1024 ? l.max_bulk : 16 * 1024;
   return l;
 }
 

@@ -55,6 +55,16 @@ class ServerProcess:
     def log(self):
         return b"".join(self.lines).decode(errors="replace")
 
+    def wait_for_log(self, text, timeout=10.0 * SCALE):
+        """The log once it contains `text` (the server writes it asynchronously); fails
+        after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            if time.monotonic() > deadline:
+                raise AssertionError("%r not in the server log:\n%s" % (text, self.log()))
+            time.sleep(0.02)
+        return self.log()
+
     def stop(self, sig=signal.SIGTERM, timeout=10.0 * SCALE):
         """Stops the server with `sig`; returns its exit code (kills it if it hangs)."""
         if self.proc.poll() is None:

@@ -21,7 +21,7 @@ class AuthTest(ServerTest):
                          "WRONGPASS invalid username-password pair or user is disabled.")
         self.assertEqual(c.call("AUTH", "hunter2"), "OK")
         self.assertEqual(c.call("SET", "k", "v"), "OK")
-        self.assertIn("failed AUTH", self.server.log())
+        self.server.wait_for_log("failed AUTH")
         other = self.client()
         self.assertEqual(other.call("HELLO", "2", "AUTH", "default", "hunter2")[:2],
                          [b"server", b"otkv"])
@@ -131,6 +131,71 @@ class BadClientsTest(ServerTest):
         finally:
             for s in idle:
                 s.close()
+
+
+class LimitsTest(ServerTest):
+    server_args = ("--proto-max-bulk-len", "1mb", "--client-query-buffer-limit", "4mb",
+                   "--proto-max-multibulk-len", "100", "--proto-inline-max-size", "2kb")
+
+    def rss_bytes(self):
+        with open("/proc/%d/status" % self.server.proc.pid) as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise AssertionError("no VmRSS")
+
+    def expect_refused(self, payload, message):
+        c = self.client()
+        c.send_raw(payload)
+        self.assertTrue(c.read_closed(), payload[:40])
+        self.assertEqual(c.buf, b"-ERR Protocol error: " + message + b"\r\n")
+
+    def test_each_limit_answers_an_error_and_closes(self):
+        self.expect_refused(b"*2\r\n$4\r\nECHO\r\n$1048577\r\n", b"invalid bulk length")
+        self.expect_refused(b"*5\r\n" + b"$1000000\r\n" + b"x" * 1000000 + b"\r\n"
+                            + b"$1000000\r\n" + b"x" * 1000000 + b"\r\n"
+                            + b"$1000000\r\n" + b"x" * 1000000 + b"\r\n"
+                            + b"$1000000\r\n" + b"x" * 1000000 + b"\r\n"
+                            + b"$1000000\r\n", b"query buffer limit exceeded")
+        self.expect_refused(b"*101\r\n", b"invalid multibulk length")
+        self.expect_refused(b"PING " + b"x" * 3000, b"too big inline request")
+        # Just inside every limit: served.
+        c = self.client()
+        self.assertEqual(c.call("SET", "big", "x" * 1048576), "OK")
+        self.assertEqual(c.call("STRLEN", "big"), 1048576)
+        self.assertEqual(c.call("DEL", *["k%d" % i for i in range(99)]), 0)
+        # CONFIG SET changes the limit for connections made afterwards.
+        self.assertEqual(c.call("CONFIG", "SET", "proto-max-bulk-len", "2mb"), "OK")
+        self.assertEqual(self.client().call("SET", "bigger", "x" * 2000000), "OK")
+        self.assertEqual(c.call("CONFIG", "SET", "proto-max-bulk-len", "1mb"), "OK")
+
+    def test_a_huge_declared_bulk_does_not_allocate_up_front(self):
+        self.assertEqual(self.client().call("CONFIG", "SET", "proto-max-bulk-len", "512mb",
+                                            "client-query-buffer-limit", "1gb"), "OK")
+        before = self.rss_bytes()
+        stats = self.client().call("INFO", "stats").decode()
+        before_input = int(stats.split("total_net_input_bytes:")[1].split()[0])
+        hogs = []
+        for _ in range(8):  # 8 clients each declaring a 512 MiB value, sending 64 KiB of it
+            c = self.client()
+            c.send_raw(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$536870912\r\n" + b"x" * 65536)
+            hogs.append(c)
+        probe = self.client()
+        deadline = time.monotonic() + 10 * SCALE
+        while True:  # wait until the server has read every byte the hogs sent
+            stats = probe.call("INFO", "stats").decode()
+            read = int(stats.split("total_net_input_bytes:")[1].split()[0])
+            if read >= before_input + 8 * 65536:
+                break
+            self.assertLess(time.monotonic(), deadline, "the hogs' bytes were not read")
+            time.sleep(0.05)
+        grown = self.rss_bytes() - before
+        self.assertLess(grown, 64 * 1024 * 1024, "8 x 512 MiB declared grew RSS by %d" % grown)
+        for c in hogs:
+            c.close()
+        self.assertEqual(self.client().call("PING"), "PONG")
+        self.client().call("CONFIG", "SET", "proto-max-bulk-len", "1mb",
+                           "client-query-buffer-limit", "4mb")
 
 
 class IdleTimeoutTest(ServerTest):

@@ -71,3 +71,59 @@ TEST_CASE("protected mode serves loopback clients only, unless a password is set
   CHECK_FALSE(cfg.protected_mode);
   CHECK(parse_config({"--protected-mode", "maybe"}, cfg).find("invalid value") == 0);
 }
+
+TEST_CASE("Request size limits are flags with Redis's defaults and memory units", "[config]") {
+  server_config defaults;
+  CHECK(defaults.limits.max_bulk == 512ull * 1024 * 1024);
+  CHECK(defaults.limits.max_query == 1024ull * 1024 * 1024);
+  CHECK(defaults.limits.max_inline == 64 * 1024);
+  CHECK(defaults.limits.max_multibulk == 1024 * 1024);
+
+  server_config cfg;
+  CHECK(parse_config({"--proto-max-bulk-len", "2mb", "--client-query-buffer-limit", "1GB",
+                      "--proto-inline-max-size", "4k", "--proto-max-multibulk-len", "100",
+                      "--client-output-limit", "10mb"},
+                     cfg)
+          .empty());
+  CHECK(cfg.limits.max_bulk == 2 * 1024 * 1024);
+  CHECK(cfg.limits.max_query == 1024ull * 1024 * 1024);
+  CHECK(cfg.limits.max_inline == 4000);
+  CHECK(cfg.limits.max_multibulk == 100);
+  CHECK(cfg.output_limit == 10 * 1024 * 1024);
+  CHECK(parse_config({"--proto-max-bulk-len", "1048576"}, cfg).empty());
+  CHECK(cfg.limits.max_bulk == 1048576);
+
+  // Out of range or malformed: refused, naming the units.
+  CHECK(parse_config({"--proto-max-bulk-len", "1kb"}, cfg).find("invalid value '1kb'") == 0);
+  CHECK(parse_config({"--proto-max-bulk-len", "12xb"}, cfg).find("units k, kb") != std::string::npos);
+  CHECK(parse_config({"--client-query-buffer-limit", "-1"}, cfg).find("invalid value") == 0);
+  CHECK(parse_config({"--client-query-buffer-limit", "99999999999gb"}, cfg).find("invalid value")
+        == 0);
+  CHECK(parse_config({"--proto-max-multibulk-len", "1"}, cfg).find("invalid value") == 0);
+
+  // CONFIG GET reports them; CONFIG SET may change them.
+  auto pairs = cfg.as_pairs();
+  auto has = [&](const std::string& name, const std::string& value) {
+    for (auto& [n, v] : pairs)
+      if (n == name)
+        return v == value;
+    return false;
+  };
+  CHECK(has("proto-max-bulk-len", "1048576"));
+  CHECK(has("proto-max-multibulk-len", "100"));
+  CHECK(otkv::runtime_settable("proto-max-bulk-len"));
+  CHECK(otkv::runtime_settable("client-query-buffer-limit"));
+  CHECK_FALSE(otkv::runtime_settable("dir"));
+}
+
+TEST_CASE("Pre-AUTH limits never exceed the configured ones", "[config]") {
+  otkv::net::limits small;
+  small.max_bulk = 1024;
+  small.max_multibulk = 4;
+  auto pre = otkv::net::unauthenticated_limits(small);
+  CHECK(pre.max_bulk == 1024);
+  CHECK(pre.max_multibulk == 4);
+  auto normal = otkv::net::unauthenticated_limits(otkv::net::limits{});
+  CHECK(normal.max_bulk == 16 * 1024);
+  CHECK(normal.max_multibulk == 10);
+}
