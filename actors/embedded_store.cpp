@@ -60,7 +60,8 @@ caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
   net::reply error;
   const cmd::command* c = cmd::resolve(args, error);
   if (c == nullptr
-      || !cmd::check_partitions(*c, args, static_cast<uint32_t>(st.workers.size()), error))
+      || !cmd::check_partitions(*c, args, static_cast<uint32_t>(st.workers.size()), error)
+      || !cmd::check_writable(*c, st.server, error))
     return error;
   if (c->where == cmd::route::connection) {
     st.client.now = now_ms();
@@ -118,6 +119,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
   st.timeout_ms = timeout_ms;
   st.attempts = attempts;
   st.server.debug_enabled = debug_enabled;
+  st.server.log_error = st.actors.health;
   self->delayed_send(self, tick_interval, caf::tick_atom_v);
   st.server.version = version;
   st.server.partitions = static_cast<uint32_t>(st.workers.size());
@@ -172,6 +174,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       opts.request_timeout_ms = st.timeout_ms;
       opts.request_attempts = st.attempts;
       opts.debug_enabled = st.server.debug_enabled;
+      opts.log_error = st.actors.health;
       opts.config = server_config{}.as_pairs();
       auto broker = self->system().middleman().spawn_broker(
         server_broker, opts, worker_table{st.workers}, st.actors.supervisor);

@@ -135,6 +135,7 @@ int main(int argc, char** argv) {
     opts.aof_enabled = cfg.appendonly;
     opts.appendfsync = cfg.appendfsync;
     opts.recovery_summary = summary;
+    opts.log_error = store.health;
     auto broker = sys.middleman().spawn_broker(otkv::server_broker, opts, store.table,
                                                 store.supervisor);
     uint16_t port = 0;

@@ -110,6 +110,10 @@ struct partition_image {
   std::string bytes;
 };
 
+/// Whether the op log can be written: 0, or the errno of the failure that stops it. The
+/// logger sets it; front ends refuse write commands while it is not 0 (Redis's -MISCONF).
+using log_health = std::shared_ptr<std::atomic<int>>;
+
 /// The current partition → worker table (index = partition).
 struct worker_table {
   std::vector<caf::actor> workers;

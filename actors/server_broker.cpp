@@ -285,7 +285,8 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   net::reply error;
   const cmd::command* command = cmd::resolve(args, error);
   if (command == nullptr || !cmd::check_auth(*command, c.client, error)
-      || !cmd::check_partitions(*command, args, static_cast<uint32_t>(st.workers.size()), error)) {
+      || !cmd::check_partitions(*command, args, static_cast<uint32_t>(st.workers.size()), error)
+      || !cmd::check_writable(*command, st.server, error)) {
     if (command == nullptr && !args.empty())
       command = cmd::find_command(args[0]); // known, but the arity was wrong
     if (command != nullptr)
@@ -572,6 +573,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   srv.aof_enabled = st.opts.aof_enabled;
   srv.appendfsync = st.opts.appendfsync;
   srv.recovery_summary = st.opts.recovery_summary;
+  srv.log_error = st.opts.log_error;
   if (st.opts.snapshotter)
     self->send(st.opts.snapshotter, caf::subscribe_atom_v);
   srv.debug_enabled = st.opts.debug_enabled;

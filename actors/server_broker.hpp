@@ -36,6 +36,7 @@ struct broker_options {
   bool aof_enabled = false;
   std::string appendfsync;
   std::string recovery_summary;
+  log_health log_error;                ///< the op log's state (null: none)
   net::limits limits;
   std::vector<std::pair<std::string, std::string>> config; ///< for CONFIG GET
   std::string config_file;

@@ -24,9 +24,10 @@ store_actors start_store(caf::actor_system& sys, store::recovery_result& recover
   store_actors out;
   auto policy = policy_of(opts.appendfsync);
   bool logging = opts.appendonly && !opts.dir.empty();
+  out.health = std::make_shared<std::atomic<int>>(0);
   if (logging)
     out.logger = sys.spawn<caf::detached>(logger, opts.dir, recovered.last_generation,
-                                          recovered.partitions, policy);
+                                          recovered.partitions, policy, out.health);
   auto data = std::make_shared<recovered_data>();
   data->parts = std::move(recovered.parts);
   data->seqs = std::move(recovered.seqs);

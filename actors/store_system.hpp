@@ -25,6 +25,7 @@ struct store_actors {
   caf::actor supervisor;  ///< owns the partitions and their workers
   caf::actor snapshotter; ///< invalid without a data directory
   worker_table table;     ///< the workers as started
+  log_health health;      ///< the op log's state; write commands are refused while not 0
 };
 
 /// Starts the logger, the supervisor (with its workers on the recovered partitions) and

@@ -3,8 +3,10 @@
 // The command model: what a command is, where it runs, and the contexts its
 // handlers see. Plain C++ (no CAF), so the whole command layer runs in unit tests.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -96,6 +98,8 @@ struct server_context {
   store::millis last_save_ms = 0; ///< last successful snapshot (0: none)
   bool last_save_ok = true;
   std::string recovery_summary;   ///< what start-up loaded
+  /// The op log's state (0 or the errno that stops it); null: no op log to watch.
+  std::shared_ptr<const std::atomic<int>> log_error;
   /// Per-command counters, latency percentiles and the slow log.
   command_stats stats;
 };

@@ -42,6 +42,16 @@ bool check_auth(const command& c, const client_context& client, net::reply& erro
   return false;
 }
 
+bool check_writable(const command& c, const server_context& server, net::reply& error) {
+  if ((c.flags & flag::write) == 0 || !server.log_error)
+    return true;
+  int err = server.log_error->load(std::memory_order_relaxed);
+  if (err == 0)
+    return true;
+  error = err::misconf(err);
+  return false;
+}
+
 bool check_partitions(const command& c, const net::arg_list& args, uint32_t partitions,
                       net::reply& error) {
   if ((c.flags & flag::one_partition) == 0)

@@ -25,6 +25,10 @@ const command* resolve(const net::arg_list& args, net::reply& error);
 /// Returns true, or false with `error` set to Redis's -NOAUTH reply.
 bool check_auth(const command& c, const client_context& client, net::reply& error);
 
+/// For write commands: false, with Redis's -MISCONF error in `error`, while the op log
+/// cannot be written (an acknowledged write must reach the log).
+bool check_writable(const command& c, const server_context& server, net::reply& error);
+
 /// For commands flagged one_partition: false, with Redis Cluster's -CROSSSLOT error in
 /// `error`, if the request's keys live in different partitions.
 bool check_partitions(const command& c, const net::arg_list& args, uint32_t partitions,

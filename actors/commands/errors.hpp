@@ -2,6 +2,7 @@
 
 // Redis's error replies, word for word, so clients recognise them.
 
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -36,6 +37,13 @@ inline net::reply unknown_subcommand(std::string_view sub, std::string_view name
     c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return net::reply::error("ERR unknown subcommand '" + std::string(sub) + "'. Try " + upper
                            + " HELP.");
+}
+
+/// `-MISCONF Errors writing to the AOF file: …`: writes are refused while the op log
+/// cannot be written (Redis's text).
+inline net::reply misconf(int errnum) {
+  return net::reply::error(std::string("MISCONF Errors writing to the AOF file: ")
+                           + std::strerror(errnum));
 }
 
 /// `-ERR unknown command 'name', with args beginning with: 'a' 'b' ` (Redis 7 text).

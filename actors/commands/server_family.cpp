@@ -517,6 +517,8 @@ net::reply merge_info(client_context& client, fanout& f) {
     field(out, "rdb_last_save_time", static_cast<uint64_t>(s.last_save_ms / 1000));
     field(out, "rdb_last_bgsave_status", s.last_save_ok ? "ok" : "err");
     field(out, "aof_enabled", s.aof_enabled ? "1" : "0");
+    field(out, "aof_last_write_status",
+          s.log_error && s.log_error->load(std::memory_order_relaxed) != 0 ? "err" : "ok");
     field(out, "otkv_appendfsync", s.appendfsync);
     field(out, "otkv_recovery", s.recovery_summary);
     out += "\r\n";

@@ -6,6 +6,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -88,6 +89,28 @@ class ServerProcess:
         self.proc.wait()
         self._reader.join(timeout=2)
         self.proc.stdout.close()
+
+
+def run_in_namespace(test, kinds, script):
+    """Runs the probe `script` (next to this file) as root of new Linux namespaces
+    (`kinds`: "n" network, "m" mount) and returns its output; the test fails if the probe
+    does, and is skipped, saying why, where such namespaces are not allowed."""
+    probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), script)
+    for unshare in (["unshare", "-r" + kinds], ["unshare", "-" + kinds]):
+        try:
+            trial = subprocess.run(unshare + ["true"], capture_output=True, timeout=30)
+        except FileNotFoundError:
+            test.skipTest("unshare(1) is not installed")
+        if trial.returncode == 0:
+            break
+    else:
+        test.skipTest("no private namespaces here (unshare: %s)"
+                      % trial.stderr.decode(errors="replace").strip())
+    run = subprocess.run(unshare + [sys.executable, probe], capture_output=True,
+                         timeout=120 * SCALE)
+    output = (run.stdout + run.stderr).decode(errors="replace")
+    test.assertEqual(run.returncode, 0, output)
+    return output
 
 
 class ReplyError(Exception):

@@ -9,7 +9,7 @@ import threading
 import time
 import unittest
 
-from otkv_fixture import SCALE, SERVER, Client, ServerProcess
+from otkv_fixture import SCALE, SERVER, Client, ServerProcess, run_in_namespace
 
 
 class DurabilityTest(unittest.TestCase):
@@ -205,6 +205,17 @@ class DurabilityTest(unittest.TestCase):
         c.close()
         self.assertEqual(server.stop(), 0)
         self.assertEqual(self.logs(), [])
+
+
+
+class FullDiskTest(unittest.TestCase):
+    """The op log on a full file system: fullfs_durability.py runs in a private mount
+    namespace on a 4 MiB tmpfs."""
+
+    def test_writes_are_refused_while_the_log_cannot_be_written(self):
+        output = run_in_namespace(self, "m", "fullfs_durability.py")
+        self.assertIn("ok: ... with Redis's -MISCONF error", output)
+        self.assertIn("ok: after a restart every acknowledged write is there", output)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,9 @@
 """Authentication, pre-authentication limits and the client limit, over real sockets."""
 
-import os
-import subprocess
-import sys
 import time
 import unittest
 
-from otkv_fixture import SCALE, Client, ReplyError, ServerProcess, ServerTest
+from otkv_fixture import SCALE, Client, ReplyError, ServerProcess, ServerTest, run_in_namespace
 
 
 class AuthTest(ServerTest):
@@ -218,21 +215,7 @@ class ProtectedModeTest(unittest.TestCase):
     private network namespace (nothing in it is reachable from outside)."""
 
     def test_non_loopback_clients_are_refused_without_a_password(self):
-        probe = os.path.join(os.path.dirname(os.path.abspath(__file__)), "netns_protected_mode.py")
-        for unshare in (["unshare", "-rn"], ["unshare", "-n"]):
-            try:
-                trial = subprocess.run(unshare + ["true"], capture_output=True, timeout=30)
-            except FileNotFoundError:
-                self.skipTest("unshare(1) is not installed")
-            if trial.returncode == 0:
-                break
-        else:
-            self.skipTest("no private network namespace here (unshare: %s)"
-                          % trial.stderr.decode(errors="replace").strip())
-        run = subprocess.run(unshare + [sys.executable, probe], capture_output=True,
-                             timeout=120 * SCALE)
-        output = (run.stdout + run.stderr).decode(errors="replace")
-        self.assertEqual(run.returncode, 0, output)
+        output = run_in_namespace(self, "n", "netns_protected_mode.py")
         self.assertIn("ok: a non-loopback client gets the protected-mode error", output)
         self.assertIn("ok: bound to 0.0.0.0, a non-loopback client is refused", output)
 

@@ -27,7 +27,8 @@ public:
     net::reply error;
     const cmd::command* c = cmd::resolve(args, error);
     if (c == nullptr || !cmd::check_auth(*c, client_, error)
-        || !cmd::check_partitions(*c, args, static_cast<uint32_t>(parts_.size()), error)) {
+        || !cmd::check_partitions(*c, args, static_cast<uint32_t>(parts_.size()), error)
+        || !cmd::check_writable(*c, server_, error)) {
       if (c == nullptr && !args.empty())
         c = cmd::find_command(args[0]);
       if (c != nullptr)

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <cerrno>
+#include <memory>
+
 #include "harness.hpp"
 
 using namespace otkv::test;
@@ -140,4 +144,25 @@ TEST_CASE("HELLO 2 AUTH authenticates", "[server][auth]") {
 TEST_CASE("AUTH without a configured password says so", "[server][auth]") {
   harness h;
   CHECK(h.run({"AUTH", "x"}).rfind("-ERR AUTH <password> called without any password", 0) == 0);
+}
+
+TEST_CASE("Write commands are refused with -MISCONF while the op log fails", "[server][persistence]") {
+  harness h;
+  auto health = std::make_shared<std::atomic<int>>(0);
+  h.server_.log_error = health;
+  CHECK(h.run({"SET", "k", "v"}) == ok);
+  CHECK(h.run({"INFO", "persistence"}).find("aof_last_write_status:ok\r\n") != std::string::npos);
+  health->store(ENOSPC);
+  const std::string misconf = "-MISCONF Errors writing to the AOF file: No space left on device\r\n";
+  CHECK(h.run({"SET", "k", "w"}) == misconf);
+  CHECK(h.run({"DEL", "k"}) == misconf);
+  CHECK(h.run({"INCR", "n"}) == misconf);
+  CHECK(h.run({"FLUSHALL"}) == misconf);
+  CHECK(h.run({"GET", "k"}) == bulk("v")); // reads go on
+  CHECK(h.run({"PING"}) == "+PONG\r\n");
+  CHECK(h.run({"INFO", "persistence"}).find("aof_last_write_status:err\r\n") != std::string::npos);
+  CHECK(h.run({"INFO", "commandstats"}).find("cmdstat_set:calls=1,") != std::string::npos);
+  health->store(0);
+  CHECK(h.run({"SET", "k", "w"}) == ok);
+  CHECK(h.run({"GET", "k"}) == bulk("w"));
 }
