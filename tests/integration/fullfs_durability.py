@@ -25,6 +25,7 @@ def check(cond, what):
 def main():
     mnt = tempfile.mkdtemp(prefix="otkv-fullfs-")
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mnt], check=True)
+    filler = os.path.join(mnt, "filler")
     try:
         data = os.path.join(mnt, "data")
         os.mkdir(data)
@@ -32,7 +33,6 @@ def main():
                                "--partitions", "2", data_dir=data)
         c = Client(server.port)
         check(c.call("SET", "before", "full") == "OK", "a write before the disk fills")
-        filler = os.path.join(mnt, "filler")
         st = os.statvfs(mnt)
         with open(filler, "wb") as f:
             f.write(b"\0" * (st.f_bavail * st.f_frsize - 48 * 1024))
@@ -79,6 +79,32 @@ def main():
               % missing[:5])
         check(c.call("GET", "before") == b"full" and c.call("GET", "after") == b"space",
               "... and the writes before and after the full disk")
+        c.close()
+        check(server.stop() == 0, "stopped")
+
+        # appendfsync always: no write is acknowledged that is not on disk.
+        server = ServerProcess("--appendfsync", "always", "--save-interval", "0", data_dir=data)
+        c = Client(server.port)
+        st = os.statvfs(mnt)
+        with open(filler, "wb") as f:
+            f.write(b"\0" * (st.f_bavail * st.f_frsize - 48 * 1024))
+        always, refusal = {}, None
+        for i in range(1000):
+            r = c.call("SET", "always%d" % i, VALUE)
+            if r != "OK":
+                refusal = str(r)
+                break
+            always["always%d" % i] = VALUE.encode()
+        check(refusal is not None and refusal.startswith("MISCONF"),
+              "appendfsync always: the write whose fsync failed gets -MISCONF (%r)" % refusal)
+        c.close()
+        server.kill()  # no chance to retry: only what was fsynced survives
+        os.unlink(filler)
+        server = ServerProcess("--save-interval", "0", data_dir=data)
+        c = Client(server.port)
+        missing = [k for k, v in always.items() if c.call("GET", k) != v]
+        check(not missing, "after kill -9, all %d writes acknowledged under always are there"
+              % len(always))
         c.close()
         server.stop()
     finally:
