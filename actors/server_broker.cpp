@@ -88,33 +88,51 @@ void write_ready(broker_ptr self, connection& c) {
     write_peer(self, c);
     return;
   }
-  auto& buf = self->wr_buf(c.hdl);
-  bool wrote = false, close = false;
+  auto& out = self->state.out;
+  out.clear();
+  bool close = false;
   while (!c.queue.empty() && c.queue.front().ready) {
     auto& slot = c.queue.front();
-    buf.insert(buf.end(), slot.bytes.begin(), slot.bytes.end());
-    self->state.server.net_output_bytes += slot.bytes.size();
+    out += slot.bytes;
     close = slot.close_after;
     c.queue.pop_front();
     ++c.first_seq;
-    wrote = true;
     if (close)
       break;
   }
-  if (buf.size() > self->state.opts.output_limit) {
-    // The client does not read its replies: drop it rather than buffer without bound.
-    // shutdown(2) makes CAF's pending write fail, so its buffers are freed too.
-    spdlog::warn("client {} dropped: {} bytes of unread replies exceed the output limit",
-                 c.client.addr, buf.size());
-    buf.clear();
-    ::shutdown(static_cast<int>(c.hdl.id()), SHUT_RDWR);
-    self->close(c.hdl);
-    c.queue.clear();
-    mark_closed(self->state, c);
-    return;
+  self->state.server.net_output_bytes += out.size();
+  size_t sent = 0;
+  if (c.caf_unsent == 0 && !out.empty()) {
+    // Nothing waits in CAF's buffers: write straight to the socket (CAF's handle id is
+    // its descriptor), which spares CAF's epoll_ctl add and remove of write interest for
+    // every flush. What the socket does not take now goes to CAF, in order.
+    auto n = ::send(static_cast<int>(c.hdl.id()), out.data(), out.size(),
+                    MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0)
+      sent = static_cast<size_t>(n);
   }
-  if (wrote)
+  if (sent < out.size()) {
+    auto& buf = self->wr_buf(c.hdl);
+    buf.insert(buf.end(), out.begin() + static_cast<ptrdiff_t>(sent), out.end());
+    c.caf_unsent += out.size() - sent;
+    if (c.caf_unsent > self->state.opts.output_limit) {
+      // The client does not read its replies: drop it rather than buffer without bound.
+      // shutdown(2) makes CAF's pending write fail, so its buffers are freed too.
+      spdlog::warn("client {} dropped: {} bytes of unread replies exceed the output limit",
+                   c.client.addr, c.caf_unsent);
+      buf.clear();
+      ::shutdown(static_cast<int>(c.hdl.id()), SHUT_RDWR);
+      self->close(c.hdl);
+      c.queue.clear();
+      mark_closed(self->state, c);
+      return;
+    }
+    if (!c.acking_writes) { // learn when CAF has written it all (data_transferred_msg)
+      c.acking_writes = true;
+      self->ack_writes(c.hdl, true);
+    }
     self->flush(c.hdl);
+  }
   if (close) {
     self->close(c.hdl);
     mark_closed(self->state, c);
@@ -663,6 +681,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       check_drained(self);
     },
     [=](const caf::io::acceptor_closed_msg&) {},
+    [=](const caf::io::data_transferred_msg& msg) {
+      auto& st = self->state;
+      auto h = st.by_handle.find(msg.handle.id());
+      if (h != st.by_handle.end())
+        st.conns[h->second].caf_unsent = msg.remaining;
+    },
     [=](dispatch_atom) {
       auto& st = self->state;
       st.dispatch_scheduled = false;

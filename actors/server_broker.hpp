@@ -69,6 +69,10 @@ struct connection {
   /// remaining replies, as Redis answers `printf 'GET k\r\n' | nc -q1 …`.
   int peer_fd = -1;
   std::string peer_out;            ///< bytes not yet accepted by `peer_fd`
+  /// Reply bytes handed to CAF and not yet written by it; while not 0, new replies go
+  /// behind them through CAF instead of straight to the socket.
+  uint64_t caf_unsent = 0;
+  bool acking_writes = false;      ///< CAF reports its writes (data_transferred_msg)
   store::millis last_active_ms = 0; ///< last time a request arrived
   store::millis peer_deadline = 0; ///< give up on `peer_fd` after this
 };
@@ -85,6 +89,7 @@ struct server_broker_state {
   std::unordered_map<uint64_t, connection> conns; ///< by client id
   std::unordered_map<int64_t, uint64_t> by_handle; ///< connection handle id → client id
   std::vector<uint64_t> touched;  ///< connections with replies to write
+  std::string out;                ///< scratch: the replies of one write
   caf::io::accept_handle acceptor;
   uint64_t next_client_id = 1;
   bool draining = false;
