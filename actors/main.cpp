@@ -103,6 +103,10 @@ int main(int argc, char** argv) {
   sys_cfg.load<caf::io::middleman>();
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.effective_threads()));
   sys_cfg.set("logger.console", caf::atom("none"));
+  // An idle scheduler thread spins briefly, then waits on CAF's condition variable (woken
+  // by the next enqueue) instead of polling with 50 µs sleeps for ~25 ms: on 2 cores that
+  // polling took the CPU the broker and the workers needed (docs/benchmarks.md).
+  sys_cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
   int rc = 0;
   {
     caf::actor_system sys{sys_cfg};
