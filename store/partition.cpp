@@ -28,16 +28,19 @@ partition::partition(partition&& other) noexcept {
 partition& partition::operator=(partition&& other) noexcept {
   if (this != &other) {
     free_all();
-    buckets_ = std::move(other.buckets_);
-    bucket_bits_ = other.bucket_bits_;
+    std::free(buckets_.slots);
+    buckets_ = other.buckets_;
+    old_ = other.old_;
+    moved_ = other.moved_;
     size_ = other.size_;
     deadlines_ = std::move(other.deadlines_);
     expiring_ = other.expiring_;
     expired_total_ = other.expired_total_;
     sink_ = other.sink_;
     other.sink_ = nullptr;
-    other.buckets_.clear();
-    other.bucket_bits_ = 0;
+    other.buckets_ = {};
+    other.old_ = {};
+    other.moved_ = 0;
     other.size_ = other.expiring_ = 0;
   }
   return *this;
@@ -45,16 +48,32 @@ partition& partition::operator=(partition&& other) noexcept {
 
 partition::~partition() {
   free_all();
+  std::free(buckets_.slots);
 }
 
-size_t partition::bucket_of(uint64_t hash) const noexcept {
-  // Fibonacci hashing takes the high bits of the product: keys of one partition share
-  // their low hash bits (partition = hash % partitions), so those must not pick the bucket.
-  return bucket_bits_ == 0 ? 0 : static_cast<size_t>((hash * 0x9E3779B97F4A7C15ull) >> (64 - bucket_bits_));
+namespace {
+
+/// The bucket of `hash` in a table of 2^bits buckets. Fibonacci hashing takes the high
+/// bits of the product: keys of one partition share their low hash bits (partition =
+/// hash % partitions), so those must not pick the bucket. Doubling a table splits old
+/// bucket b into buckets 2b and 2b + 1.
+size_t index_of(uint64_t hash, unsigned bits) noexcept {
+  return bits == 0 ? 0 : static_cast<size_t>((hash * 0x9E3779B97F4A7C15ull) >> (64 - bits));
+}
+
+} // namespace
+
+entry** partition::chain_of(uint64_t hash) {
+  if (old_.slots != nullptr) {
+    size_t b = index_of(hash, old_.bits);
+    if (b >= moved_)
+      return &old_.slots[b];
+  }
+  return &buckets_.slots[index_of(hash, buckets_.bits)];
 }
 
 entry** partition::slot_of(std::string_view key, uint64_t hash) {
-  entry** link = &buckets_[bucket_of(hash)];
+  entry** link = chain_of(hash);
   while (*link != nullptr) {
     entry* e = *link;
     if (e->hash_ == hash && e->key_len_ == key.size()
@@ -66,18 +85,38 @@ entry** partition::slot_of(std::string_view key, uint64_t hash) {
 }
 
 void partition::grow() {
-  unsigned bits = bucket_bits_ == 0 ? 4 : bucket_bits_ + 1;
-  std::vector<entry*> old = std::move(buckets_);
-  buckets_.assign(size_t{1} << bits, nullptr);
-  bucket_bits_ = bits;
-  for (entry* head : old)
+  if (old_.slots != nullptr) // still moving the last doubling: finish it first
+    rehash_step(old_.size);
+  unsigned bits = buckets_.bits == 0 ? 4 : buckets_.bits + 1;
+  auto* slots = static_cast<entry**>(std::calloc(size_t{1} << bits, sizeof(entry*)));
+  if (slots == nullptr)
+    throw std::bad_alloc();
+  old_ = buckets_;
+  moved_ = 0;
+  buckets_ = {slots, size_t{1} << bits, bits};
+  if (old_.slots != nullptr && size_ == 0) {
+    std::free(old_.slots);
+    old_ = {};
+  }
+}
+
+void partition::rehash_step(size_t n) {
+  for (; n > 0 && old_.slots != nullptr; --n) {
+    entry* head = old_.slots[moved_];
     while (head != nullptr) {
       entry* next = head->next_;
-      auto& b = buckets_[bucket_of(head->hash_)];
+      auto& b = buckets_.slots[index_of(head->hash_, buckets_.bits)];
       head->next_ = b;
       b = head;
       head = next;
     }
+    old_.slots[moved_] = nullptr;
+    if (++moved_ == old_.size) {
+      std::free(old_.slots);
+      old_ = {};
+      moved_ = 0;
+    }
+  }
 }
 
 void partition::unlink_free(entry** link) {
@@ -106,8 +145,10 @@ entry* partition::find(std::string_view key, millis now) {
 }
 
 entry& partition::put(std::string_view key, std::string_view value, millis expire_at) {
-  if (size_ >= buckets_.size())
+  if (size_ >= buckets_.size)
     grow();
+  else if (old_.slots != nullptr)
+    rehash_step(2); // done long before the next doubling: size grows by at most 1 a step
   uint64_t hash = key_hash(key);
   entry** link = slot_of(key, hash);
   entry* old = *link;
@@ -170,6 +211,8 @@ void partition::set_deadline(entry& e, millis at) {
 bool partition::erase(std::string_view key, millis now) {
   if (size_ == 0)
     return false;
+  if (old_.slots != nullptr)
+    rehash_step(2);
   entry** link = slot_of(key, key_hash(key));
   if (*link == nullptr)
     return false;
@@ -189,13 +232,24 @@ void partition::clear() {
 }
 
 void partition::free_all() {
-  for (entry*& head : buckets_) {
-    while (head != nullptr) {
-      entry* next = head->next_;
-      head->~entry();
-      std::free(head);
-      head = next;
+  auto free_chains = [](table& t, size_t from) {
+    for (size_t i = from; i < t.size; ++i) {
+      entry* head = t.slots[i];
+      while (head != nullptr) {
+        entry* next = head->next_;
+        head->~entry();
+        std::free(head);
+        head = next;
+      }
+      t.slots[i] = nullptr;
     }
+  };
+  free_chains(buckets_, 0);
+  if (old_.slots != nullptr) {
+    free_chains(old_, moved_);
+    std::free(old_.slots);
+    old_ = {};
+    moved_ = 0;
   }
   size_ = 0;
   deadlines_.clear();
@@ -203,44 +257,65 @@ void partition::free_all() {
 }
 
 void partition::for_each(millis now, const std::function<void(const entry&)>& fn) const {
-  for (const entry* head : buckets_)
-    for (const entry* e = head; e != nullptr; e = e->next_)
-      if (!expired(*e, now))
-        fn(*e);
+  auto visit = [&](const table& t, size_t from) {
+    for (size_t i = from; i < t.size; ++i)
+      for (const entry* e = t.slots[i]; e != nullptr; e = e->next_)
+        if (!expired(*e, now))
+          fn(*e);
+  };
+  visit(buckets_, 0);
+  if (old_.slots != nullptr)
+    visit(old_, moved_);
 }
 
 uint64_t partition::scan(uint64_t position, size_t count, millis now,
                          const std::function<void(const entry&)>& fn) const {
-  if (bucket_bits_ == 0)
+  if (buckets_.bits == 0)
     return 0;
-  unsigned shift = 64 - bucket_bits_;
+  unsigned shift = 64 - buckets_.bits;
   size_t bucket = static_cast<size_t>(position >> shift);
   size_t seen = 0;
-  while (bucket < buckets_.size()) {
-    for (const entry* e = buckets_[bucket]; e != nullptr; e = e->next_)
-      if (!expired(*e, now)) {
-        fn(*e);
-        ++seen;
-      }
+  auto visit = [&](const entry* e) {
+    if (!expired(*e, now)) {
+      fn(*e);
+      ++seen;
+    }
+  };
+  while (bucket < buckets_.size) {
+    for (const entry* e = buckets_.slots[bucket]; e != nullptr; e = e->next_)
+      visit(e);
+    // Keys of this bucket whose old bucket has not moved yet (old bucket b feeds 2b, 2b+1).
+    size_t old_bucket = bucket >> 1;
+    if (old_.slots != nullptr && old_bucket >= moved_)
+      for (const entry* e = old_.slots[old_bucket]; e != nullptr; e = e->next_)
+        if (index_of(e->hash_, buckets_.bits) == bucket)
+          visit(e);
     ++bucket;
     if (seen >= count)
       break;
   }
-  return bucket >= buckets_.size() ? 0 : static_cast<uint64_t>(bucket) << shift;
+  return bucket >= buckets_.size ? 0 : static_cast<uint64_t>(bucket) << shift;
 }
 
 size_t partition::longest_chain() const noexcept {
   size_t longest = 0;
-  for (const entry* head : buckets_) {
-    size_t n = 0;
-    for (const entry* e = head; e != nullptr; e = e->next_)
-      ++n;
-    longest = std::max(longest, n);
-  }
+  auto measure = [&](const table& t, size_t from) {
+    for (size_t i = from; i < t.size; ++i) {
+      size_t n = 0;
+      for (const entry* e = t.slots[i]; e != nullptr; e = e->next_)
+        ++n;
+      longest = std::max(longest, n);
+    }
+  };
+  measure(buckets_, 0);
+  if (old_.slots != nullptr)
+    measure(old_, moved_);
   return longest;
 }
 
 size_t partition::sweep(millis now, size_t max_work) {
+  if (old_.slots != nullptr)
+    rehash_step(max_work);
   size_t removed = 0;
   for (size_t work = 0; work < max_work && !deadlines_.empty(); ++work) {
     if (deadlines_.front().first > now)

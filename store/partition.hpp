@@ -51,7 +51,9 @@ private:
 };
 
 /// One partition of the keyspace: a chained hash table whose nodes hold key and value
-/// inline (one allocation per key), with lazy and active expiry.
+/// inline (one allocation per key), with lazy and active expiry. The table doubles
+/// incrementally, as Redis's does: a few old buckets move with each write (and with each
+/// sweep), so no single request pays for rehashing every key.
 /// Not thread-safe by design: exactly one actor owns a partition at a time.
 class partition {
 public:
@@ -95,7 +97,8 @@ public:
                 const std::function<void(const entry&)>& fn) const;
 
   /// Active expiry: removes up to `max_work` keys whose deadline passed, earliest
-  /// first. Returns the number removed.
+  /// first, and moves up to `max_work` buckets of a table being doubled. Returns the
+  /// number of keys removed.
   size_t sweep(millis now, size_t max_work);
 
   /// Reports every later change to `sink` (nullptr: none). The sink must outlive its use.
@@ -104,24 +107,38 @@ public:
   /// Length of the longest bucket chain (a diagnostic for tests).
   size_t longest_chain() const noexcept;
 
+  /// Whether the table is being doubled (old buckets still to move; for tests).
+  bool rehashing() const noexcept { return old_.slots != nullptr; }
+
   /// Total keys removed because their deadline passed (lazily or by the sweep).
   uint64_t expired_keys() const noexcept { return expired_total_; }
 
 private:
   using deadline = std::pair<millis, std::string>;
 
+  /// A bucket array of 2^bits chains (zeroed by calloc: no memset of a large table).
+  struct table {
+    entry** slots = nullptr;
+    size_t size = 0;
+    unsigned bits = 0;
+  };
+
   /// The link that points at the entry for `key` (or the chain's null end).
   entry** slot_of(std::string_view key, uint64_t hash);
-  size_t bucket_of(uint64_t hash) const noexcept;
+  /// The chain `hash` belongs to now: in the old table if its bucket has not moved yet.
+  entry** chain_of(uint64_t hash);
   void grow();
+  /// Moves up to `n` old buckets into the current table.
+  void rehash_step(size_t n);
   void unlink_free(entry** link);
   void free_all();
   void push_deadline(const entry& e);
   void set_deadline(entry& e, millis at);
   void compact_deadlines();
 
-  std::vector<entry*> buckets_; // power-of-two size
-  unsigned bucket_bits_ = 0;
+  table buckets_;      // the current table
+  table old_;          // the table being moved into buckets_ (slots null: none)
+  size_t moved_ = 0;   // old buckets moved so far
   size_t size_ = 0;
   std::vector<deadline> deadlines_; // min-heap; may hold stale pairs
   size_t expiring_ = 0;

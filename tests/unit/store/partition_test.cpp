@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <set>
+
 #include "store/key_hash.hpp"
 #include "store/partition.hpp"
 
@@ -134,4 +136,81 @@ TEST_CASE("keys of one partition still spread over buckets", "[partition]") {
   }
   CHECK(p.size() == 20000);
   CHECK(p.longest_chain() < 16);
+}
+
+TEST_CASE("the table doubles incrementally and every key stays reachable meanwhile",
+          "[partition][rehash]") {
+  partition p;
+  std::set<std::string> present;
+  bool saw_rehash = false;
+  for (int i = 0; i < 20000; ++i) {
+    auto k = "key:" + std::to_string(i);
+    p.put(k, "v" + std::to_string(i), 0);
+    present.insert(k);
+    if (i % 3 == 0 && i > 0) { // erases interleave with the moving of buckets
+      auto gone = "key:" + std::to_string(i / 2);
+      CHECK(p.erase(gone, 0) == (present.erase(gone) == 1));
+    }
+    if (p.rehashing()) {
+      saw_rehash = true;
+      if (i % 97 == 0) // in the middle of a doubling, every key is found in one table
+        for (const auto& key : present)
+          REQUIRE(p.find(key, 0) != nullptr);
+    }
+  }
+  CHECK(saw_rehash);
+  CHECK(p.size() == present.size());
+  size_t n = 0;
+  p.for_each(0, [&](const otkv::store::entry& e) {
+    ++n;
+    CHECK(present.count(std::string(e.key())) == 1);
+  });
+  CHECK(n == present.size());
+  // The sweep finishes a doubling when no writes come.
+  while (p.rehashing())
+    p.sweep(0, 1000);
+  for (const auto& key : present)
+    REQUIRE(p.find(key, 0) != nullptr);
+  CHECK(p.longest_chain() < 16);
+}
+
+TEST_CASE("a scan across doublings returns every key present throughout", "[partition][rehash]") {
+  partition p;
+  for (int i = 0; i < 3000; ++i)
+    p.put("stable:" + std::to_string(i), "v", 0);
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  int added = 0, rounds = 0;
+  bool scanned_while_rehashing = false;
+  do {
+    scanned_while_rehashing |= p.rehashing();
+    cursor = p.scan(cursor, 10, 0, [&](const otkv::store::entry& e) {
+      seen.insert(std::string(e.key()));
+    });
+    for (int j = 0; j < 40; ++j) // the table grows (several times) during the scan
+      p.put("added:" + std::to_string(added++), "v", 0);
+    ++rounds;
+  } while (cursor != 0 && rounds < 100000);
+  CHECK(cursor == 0);
+  CHECK(scanned_while_rehashing);
+  for (int i = 0; i < 3000; ++i)
+    REQUIRE(seen.count("stable:" + std::to_string(i)) == 1);
+}
+
+TEST_CASE("clear and move in the middle of a doubling", "[partition][rehash]") {
+  partition p;
+  int i = 0;
+  while (!p.rehashing() || i < 100)
+    p.put("k" + std::to_string(i++), "v", 0);
+  REQUIRE(p.rehashing());
+  partition q = std::move(p);
+  CHECK(q.size() == static_cast<size_t>(i));
+  CHECK(q.find("k5", 0) != nullptr);
+  CHECK(p.size() == 0);
+  q.clear();
+  CHECK_FALSE(q.rehashing());
+  CHECK(q.size() == 0);
+  CHECK(q.find("k5", 0) == nullptr);
+  q.put("again", "v", 0);
+  CHECK(q.find("again", 0)->value() == "v");
 }
