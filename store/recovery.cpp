@@ -2,14 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <sstream>
 
 #include "store/journal.hpp"
 
@@ -37,23 +36,64 @@ std::vector<uint64_t> log_generations(const std::string& dir) {
   return gens;
 }
 
+namespace {
+
+/// A file mapped read-only: recovery scans the op log and the snapshot in place, so a
+/// large file costs page cache (evictable, read once, in order), not a heap copy.
+class mapped_file {
+public:
+  /// Maps `path`; ok() is false if it cannot be opened or mapped.
+  explicit mapped_file(const std::string& path) {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return;
+    struct stat sb {};
+    if (::fstat(fd, &sb) == 0) {
+      size_ = static_cast<size_t>(sb.st_size);
+      if (size_ == 0) {
+        ok_ = true;
+      } else {
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p != MAP_FAILED) {
+          data_ = static_cast<const char*>(p);
+          ::madvise(p, size_, MADV_SEQUENTIAL);
+          ok_ = true;
+        }
+      }
+    }
+    ::close(fd);
+  }
+  mapped_file(const mapped_file&) = delete;
+  mapped_file& operator=(const mapped_file&) = delete;
+  ~mapped_file() {
+    if (data_ != nullptr)
+      ::munmap(const_cast<char*>(data_), size_);
+  }
+  bool ok() const noexcept { return ok_; }
+  std::string_view bytes() const noexcept { return {data_ == nullptr ? "" : data_, size_}; }
+
+private:
+  const char* data_ = nullptr;
+  size_t size_ = 0;
+  bool ok_ = false;
+};
+
+} // namespace
+
 bool read_file(const std::string& path, std::string& out) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  mapped_file file(path);
+  if (!file.ok())
     return false;
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  out = ss.str();
+  out.assign(file.bytes());
   return true;
 }
 
 recovery_result recover(const std::string& dir, uint32_t partitions, millis now) {
   auto started = std::chrono::steady_clock::now();
   recovery_result res;
-  std::string bytes;
   std::string snap_path = dir + "/" + snapshot_file;
-  if (read_file(snap_path, bytes)) {
-    auto err = decode_snapshot(bytes, res.parts, res.seqs, now);
+  if (mapped_file snap(snap_path); snap.ok()) {
+    auto err = decode_snapshot(snap.bytes(), res.parts, res.seqs, now);
     if (!err.empty()) {
       res.error = "snapshot " + snap_path + " is damaged (" + err
                   + "); move it away to start from the op log alone";
@@ -67,10 +107,12 @@ recovery_result recover(const std::string& dir, uint32_t partitions, millis now)
   uint32_t persisted = res.had_snapshot ? static_cast<uint32_t>(res.parts.size()) : 0;
   for (size_t i = 0; i < gens.size(); ++i) {
     std::string path = dir + "/" + log_file_name(gens[i]);
-    if (!read_file(path, bytes)) {
+    mapped_file file(path);
+    if (!file.ok()) {
       res.error = "cannot read op log " + path;
       return res;
     }
+    std::string_view bytes = file.bytes();
     bool newest = i + 1 == gens.size();
     uint32_t file_parts = 0;
     std::string apply_error;
@@ -140,9 +182,10 @@ recovery_result recover(const std::string& dir, uint32_t partitions, millis now)
 }
 
 std::string repair_log(const std::string& path) {
-  std::string bytes;
-  if (!read_file(path, bytes))
+  mapped_file file(path);
+  if (!file.ok())
     return "error: cannot read " + path;
+  std::string_view bytes = file.bytes();
   auto scan = scan_log(bytes, [](log_record&) {});
   if (scan.end == scan_end::clean)
     return path + ": " + std::to_string(scan.records) + " records, no damage; nothing to do";
