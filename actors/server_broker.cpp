@@ -287,13 +287,13 @@ net::reply apply_config_set(broker_ptr self,
   return net::reply::ok();
 }
 
-/// Counts a command run on the connection (started at `started` ns) in the statistics.
-void record_connection_command(broker_ptr self, connection& c, const cmd::command& command,
-                               uint64_t started, bool failed, const net::arg_list& args) {
+/// Counts one run of `command` that took `ns` in the statistics, and in the slow log if
+/// it was slow (`args`: what ran; nullptr for a reply made by the broker).
+void count_command(broker_ptr self, connection& c, const cmd::command& command, uint64_t ns,
+                   bool failed, const net::arg_list* args) {
   auto& stats = self->state.server.stats;
-  uint64_t ns = cmd::monotonic_ns() - started;
-  if (stats.record(command, ns, failed))
-    stats.log_slow(command, ns, args, now_ms(), c.client.addr, c.client.name);
+  if (stats.record(command, ns, failed) && args != nullptr)
+    stats.log_slow(command, ns, *args, now_ms(), c.client.addr, c.client.name);
 }
 
 /// Handles one parsed request of connection `c`.
@@ -340,7 +340,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
         auto& slot = c.queue.emplace_back();
         slot.deadline = now + 3600 * 1000;
         uint64_t conn = c.client.id;
-        record_connection_command(self, c, *command, started, false, args);
+        count_command(self, c, *command, cmd::monotonic_ns() - started, false, &args);
         auto answer = [=](net::reply r) {
           done_item item{conn, seq, 0, std::move(r)};
           apply_result(self, item, nullptr);
@@ -358,7 +358,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
       }
       caf::anon_send(st.opts.snapshotter, save_atom::value);
     }
-    record_connection_command(self, c, *command, started, r.is_error(), args);
+    count_command(self, c, *command, cmd::monotonic_ns() - started, r.is_error(), &args);
     push_ready(c, r, c.client.close_after_reply);
     if (c.client.close_after_reply)
       c.closing = true;
@@ -428,16 +428,6 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   write_ready(self, c);
 }
 
-/// Counts a request answered by its partition(s) in the command statistics: `ns` is the
-/// worker time of all its parts, `args` the request (or, when split, its last part).
-void record_partition_command(broker_ptr self, connection& c, const pending_reply& slot,
-                              uint64_t ns, const net::arg_list* args) {
-  auto& stats = self->state.server.stats;
-  bool failed = !slot.bytes.empty() && slot.bytes[0] == '-';
-  if (stats.record(*slot.cmd, ns, failed) && args != nullptr)
-    stats.log_slow(*slot.cmd, ns, *args, now_ms(), c.client.addr, c.client.name);
-}
-
 /// Applies one worker result to its reply slot; `args` are the arguments the worker ran
 /// (nullptr for a reply made by the broker).
 void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
@@ -465,8 +455,10 @@ void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
     slot.bytes = net::encode(item.result);
   }
   slot.ready = true;
+  // Counted with the worker time of all its parts; `args` are those of the part that
+  // completed it (the whole request unless it was split).
   if (args != nullptr && slot.cmd != nullptr)
-    record_partition_command(self, c, slot, slot.ns, args);
+    count_command(self, c, *slot.cmd, slot.ns, slot.bytes[0] == '-', args);
   if (&slot == &c.queue.front())
     st.touched.push_back(item.conn);
 }
