@@ -59,7 +59,7 @@ struct slowlog_entry {
 
 /// Statistics of every command of the table, indexed by table position, and the slow log.
 struct command_stats {
-  std::vector<command_counters> counters = std::vector<command_counters>(64);
+  std::vector<command_counters> counters; ///< grown by of() to the table position used
   /// Whether latency percentiles are tracked (CONFIG latency-tracking).
   bool latency_tracking = true;
 
