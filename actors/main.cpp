@@ -59,7 +59,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!cfg.repair_log.empty()) {
-    auto report = otkv::store::repair_log(cfg.repair_log);
+    auto report = otkv::store::repair_log(cfg.repair_log, cfg.partitions);
     std::cout << report << "\n";
     return report.rfind("error:", 0) == 0 ? 1 : 0;
   }

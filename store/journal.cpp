@@ -75,29 +75,42 @@ void encode_record(std::string& out, mutation op, uint32_t partition, uint64_t s
 std::string log_header(uint32_t partitions) {
   std::string out(log_magic);
   put_int<uint32_t>(out, partitions);
+  put_int<uint32_t>(out, crc32c(out.data(), out.size()));
   return out;
 }
 
 scan_result scan_log(std::string_view bytes, const std::function<void(log_record&)>& fn,
                      uint32_t* partitions) {
   scan_result res;
-  constexpr size_t header = log_magic.size() + 4;
   if (partitions)
     *partitions = 0;
+  bool v1 = bytes.substr(0, log_magic_v1.size()) == log_magic_v1;
+  const size_t header = log_magic.size() + (v1 ? 4 : 8);
   if (bytes.size() < header) {
+    // A crash while the header was written leaves a prefix of a header.
     size_t n = std::min(bytes.size(), log_magic.size());
-    bool prefix = bytes.substr(0, n) == log_magic.substr(0, n);
+    bool prefix = bytes.substr(0, n) == log_magic.substr(0, n)
+                  || bytes.substr(0, n) == log_magic_v1.substr(0, n);
     res.end = bytes.empty() ? scan_end::clean : (prefix ? scan_end::torn : scan_end::corrupt);
+    if (res.end == scan_end::corrupt)
+      res.header_error = "not an OTKV op log";
     return res;
   }
-  if (bytes.substr(0, log_magic.size()) != log_magic) {
+  reader h{bytes, log_magic.size()};
+  auto count = h.get<uint32_t>();
+  if (!v1 && bytes.substr(0, log_magic.size()) != log_magic)
+    res.header_error = "not an OTKV op log";
+  else if (!v1 && h.get<uint32_t>() != crc32c(bytes.data(), log_magic.size() + 4))
+    res.header_error = "header checksum mismatch";
+  else if (count == 0 || count > max_partitions)
+    res.header_error = "partition count " + std::to_string(count) + " is out of range 1.."
+                       + std::to_string(max_partitions);
+  if (!res.header_error.empty()) {
     res.end = scan_end::corrupt;
     return res;
   }
-  if (partitions) {
-    reader h{bytes, log_magic.size()};
-    *partitions = h.get<uint32_t>();
-  }
+  if (partitions)
+    *partitions = count;
   size_t pos = header;
   res.valid_bytes = pos;
   while (pos < bytes.size()) {

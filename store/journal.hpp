@@ -56,16 +56,24 @@ struct scan_result {
   scan_end end = scan_end::clean;
   size_t valid_bytes = 0; ///< bytes of the header and valid records from the start
   size_t records = 0;
+  std::string header_error; ///< why the header cannot be trusted ("" if it can)
 };
 
-/// The 8 bytes every op-log file starts with; a u32 partition count follows.
-inline constexpr std::string_view log_magic = "OTKVLOG1";
+/// The 8 bytes every op-log file starts with; a u32 partition count and a u32 CRC-32C
+/// of the 12 bytes before it follow.
+inline constexpr std::string_view log_magic = "OTKVLOG2";
+/// The magic of the first format (no header checksum), still read.
+inline constexpr std::string_view log_magic_v1 = "OTKVLOG1";
+/// The most partitions a data directory may have (as --partitions allows).
+inline constexpr uint32_t max_partitions = 4096;
 
 /// The header of a new op-log file for `partitions` partitions.
 std::string log_header(uint32_t partitions);
 
 /// Scans a whole log file's bytes, calling `fn(record)` for each valid record in order.
-/// `partitions` receives the count from the header (0 if the header is incomplete).
+/// `partitions` receives the count from the header (0 if the header is incomplete or
+/// damaged). A damaged header (bad magic, checksum or count) ends the scan as corrupt
+/// with `header_error` set; a file cut inside its header is torn.
 scan_result scan_log(std::string_view bytes, const std::function<void(log_record&)>& fn,
                      uint32_t* partitions = nullptr);
 

@@ -148,6 +148,13 @@ recovery_result recover(const std::string& dir, uint32_t partitions, millis now)
       res.error = "op log " + path + " does not match the snapshot: " + apply_error;
       return res;
     }
+    if (!scan.header_error.empty()) {
+      res.error = "op log " + path + " has a damaged header (" + scan.header_error
+                  + "); its partition count cannot be trusted. If you know the count, run: "
+                  + "otkv-server --repair-log " + path + " --partitions N (rewrites the "
+                  + "header, keeps the records)";
+      return res;
+    }
     if (scan.end == scan_end::torn && newest) {
       res.warnings.push_back("op log " + path + " ends in an incomplete record at byte "
                              + std::to_string(scan.valid_bytes) + " of "
@@ -181,19 +188,42 @@ recovery_result recover(const std::string& dir, uint32_t partitions, millis now)
   return res;
 }
 
-std::string repair_log(const std::string& path) {
-  mapped_file file(path);
-  if (!file.ok())
+std::string repair_log(const std::string& path, uint32_t partitions) {
+  std::string bytes;
+  if (!read_file(path, bytes))
     return "error: cannot read " + path;
-  std::string_view bytes = file.bytes();
+  std::string note;
+  if (auto scan = scan_log(bytes, [](log_record&) {}); !scan.header_error.empty()) {
+    if (partitions == 0)
+      return "error: " + path + " has a damaged header (" + scan.header_error
+             + "); give the partition count: otkv-server --repair-log " + path
+             + " --partitions N";
+    // A header of either format is followed by records: keep them under a new header.
+    size_t old_header = bytes.compare(0, log_magic_v1.size(), log_magic_v1) == 0
+                          ? log_magic_v1.size() + 4
+                          : log_magic.size() + 8;
+    bytes = log_header(partitions) + bytes.substr(std::min(old_header, bytes.size()));
+    std::string tmp = path + ".repair";
+    int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    bool ok = fd >= 0 && ::write(fd, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size())
+              && ::fsync(fd) == 0;
+    if (fd >= 0)
+      ::close(fd);
+    if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+      ::unlink(tmp.c_str());
+      return "error: cannot rewrite " + path;
+    }
+    note = "header rewritten for " + std::to_string(partitions) + " partitions; ";
+  }
   auto scan = scan_log(bytes, [](log_record&) {});
   if (scan.end == scan_end::clean)
-    return path + ": " + std::to_string(scan.records) + " records, no damage; nothing to do";
+    return path + ": " + note + std::to_string(scan.records) + " records, no damage"
+           + (note.empty() ? "; nothing to do" : "");
   if (::truncate(path.c_str(), static_cast<off_t>(scan.valid_bytes)) != 0)
     return "error: cannot truncate " + path;
-  return path + ": kept " + std::to_string(scan.records) + " records ("
-         + std::to_string(scan.valid_bytes) + " bytes), cut " + std::to_string(bytes.size() - scan.valid_bytes)
-         + " bytes after the damage";
+  return path + ": " + note + "kept " + std::to_string(scan.records) + " records ("
+         + std::to_string(scan.valid_bytes) + " bytes), cut "
+         + std::to_string(bytes.size() - scan.valid_bytes) + " bytes after the damage";
 }
 
 } // namespace otkv::store

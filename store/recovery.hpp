@@ -37,9 +37,10 @@ struct recovery_result {
 /// the file, the offset and the repair command.
 recovery_result recover(const std::string& dir, uint32_t partitions, millis now);
 
-/// Cuts `path` after its last valid record. Returns a report line, or an error line
-/// starting with "error:".
-std::string repair_log(const std::string& path);
+/// Cuts `path` after its last valid record. A file whose header is damaged gets a new
+/// header for `partitions` partitions (0: unknown, then it is left alone), keeping its
+/// records. Returns a report line, or an error line starting with "error:".
+std::string repair_log(const std::string& path, uint32_t partitions = 0);
 
 /// Reads a whole file; false if it cannot be read.
 bool read_file(const std::string& path, std::string& out);
