@@ -66,8 +66,12 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
 
+  // The data directory: made if missing (with its parents), refused if unusable.
+  if (auto err = otkv::store::prepare_data_dir(cfg.dir); !err.empty()) {
+    spdlog::error("cannot start: {}", err);
+    return 1;
+  }
   // Recovery: the newest snapshot, then the op log after it.
-  ::mkdir(cfg.dir.c_str(), 0755);
   auto rec = otkv::store::recover(cfg.dir, cfg.partitions, otkv::now_ms());
   if (!rec.error.empty()) {
     spdlog::error("cannot start: {}", rec.error);
@@ -137,6 +141,7 @@ int main(int argc, char** argv) {
     opts.slowlog_max_len = cfg.slowlog_max_len;
     opts.latency_tracking = cfg.latency_tracking;
     opts.aof_enabled = cfg.appendonly;
+    opts.save_on_shutdown = !cfg.appendonly && cfg.save_interval > 0;
     opts.appendfsync = cfg.appendfsync;
     opts.recovery_summary = summary;
     opts.log_error = store.health;

@@ -197,9 +197,12 @@ void check_drained(broker_ptr self) {
   for (auto& [id, c] : st.conns)
     if (!c.closed && !c.queue.empty())
       return;
-  if (st.server.shutdown_save && st.opts.snapshotter) {
+  bool save = st.server.shutdown_save
+              || (st.opts.save_on_shutdown && !st.server.shutdown_nosave);
+  if (save && st.opts.snapshotter) {
     st.saving_for_shutdown = true;
-    spdlog::info("taking a snapshot before exiting (SHUTDOWN SAVE)");
+    spdlog::info("taking a snapshot before exiting ({})",
+                 st.server.shutdown_save ? "SHUTDOWN SAVE" : "the op log is off");
     self->request(st.opts.snapshotter, std::chrono::minutes(10), save_atom::value)
       .then([=](bool) { finish_shutdown(self); },
             [=](caf::error&) { finish_shutdown(self); });

@@ -34,6 +34,8 @@ struct broker_options {
   uint64_t slowlog_max_len = 128;
   bool latency_tracking = true;
   bool aof_enabled = false;
+  /// Snapshot on SHUTDOWN/SIGTERM unless NOSAVE (the op log is off, snapshots are on).
+  bool save_on_shutdown = false;
   std::string appendfsync;
   std::string recovery_summary;
   log_health log_error;                ///< the op log's state (null: none)

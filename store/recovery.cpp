@@ -7,8 +7,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 
 #include "store/journal.hpp"
 
@@ -79,6 +81,31 @@ private:
 };
 
 } // namespace
+
+std::string prepare_data_dir(const std::string& dir) {
+  if (dir.empty())
+    return "--dir is empty";
+  // mkdir -p: each prefix that ends before a '/' (and the whole path) in turn.
+  for (size_t i = 1; i <= dir.size(); ++i) {
+    if (i < dir.size() && dir[i] != '/')
+      continue;
+    std::string prefix = dir.substr(0, i);
+    if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return "cannot create data directory " + prefix + ": " + std::strerror(errno);
+  }
+  struct stat sb {};
+  if (::stat(dir.c_str(), &sb) != 0)
+    return "cannot use data directory " + dir + ": " + std::strerror(errno);
+  if (!S_ISDIR(sb.st_mode))
+    return "data directory " + dir + " is not a directory";
+  std::string probe = dir + "/.otkv-write-test";
+  int fd = ::open(probe.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    return "cannot write in data directory " + dir + ": " + std::strerror(errno);
+  ::close(fd);
+  ::unlink(probe.c_str());
+  return {};
+}
 
 bool read_file(const std::string& path, std::string& out) {
   mapped_file file(path);

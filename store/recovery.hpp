@@ -42,6 +42,10 @@ recovery_result recover(const std::string& dir, uint32_t partitions, millis now)
 /// records. Returns a report line, or an error line starting with "error:".
 std::string repair_log(const std::string& path, uint32_t partitions = 0);
 
+/// Makes `dir` (and missing parents, as mkdir -p) and checks a file can be created in
+/// it. Returns "" when it is a usable data directory, else why not.
+std::string prepare_data_dir(const std::string& dir);
+
 /// Reads a whole file; false if it cannot be read.
 bool read_file(const std::string& path, std::string& out);
 

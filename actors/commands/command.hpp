@@ -92,6 +92,8 @@ struct server_context {
   bool shutdown_requested = false;
   /// SHUTDOWN SAVE: take a snapshot before exiting.
   bool shutdown_save = false;
+  /// SHUTDOWN NOSAVE: no snapshot before exiting, even where one is taken by default.
+  bool shutdown_nosave = false;
   /// Persistence, for INFO persistence and LASTSAVE.
   bool aof_enabled = false;
   std::string appendfsync;

@@ -297,7 +297,8 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
 }
 
 /// SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] → no reply; the server drains, flushes the op
-/// log, takes a snapshot with SAVE, and exits.
+/// log, takes a snapshot with SAVE (or by default when the op log is off and snapshots
+/// are on, unless NOSAVE), and exits.
 net::reply conn_shutdown(client_context& client, net::arg_list& args) {
   bool save = false, nosave = false;
   for (size_t i = 1; i < args.size(); ++i) {
@@ -313,6 +314,7 @@ net::reply conn_shutdown(client_context& client, net::arg_list& args) {
   if (client.server) {
     client.server->shutdown_requested = true;
     client.server->shutdown_save = save;
+    client.server->shutdown_nosave = nosave;
   }
   client.close_after_reply = true;
   return net::reply::raw({});

@@ -1,0 +1,155 @@
+"""Reliability: what adversarial testing broke once (issue 11), each kept as a regression test."""
+
+import glob
+import os
+import shutil
+import signal
+import struct
+import subprocess
+import tempfile
+import unittest
+
+from otkv_fixture import SCALE, SERVER, Client, ServerProcess
+
+
+class DataDirTest(unittest.TestCase):
+    """--dir that is not usable is refused at start, with a clear message; a missing
+    nested path is made."""
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="otkv-reliability-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+    def run_server(self, *args):
+        return subprocess.run([SERVER, "--port", "0", *args], capture_output=True,
+                              timeout=20 * SCALE)
+
+    def test_a_regular_file_is_refused(self):
+        path = os.path.join(self.tmp, "file")
+        open(path, "w").close()
+        run = self.run_server("--dir", path)
+        self.assertEqual(run.returncode, 1)
+        self.assertIn(b"data directory %s is not a directory" % path.encode(), run.stdout)
+
+    def test_a_path_below_a_file_is_refused(self):
+        path = os.path.join(self.tmp, "file")
+        open(path, "w").close()
+        run = self.run_server("--dir", os.path.join(path, "sub"))
+        self.assertEqual(run.returncode, 1)
+        self.assertIn(b"cannot create data directory", run.stdout)
+
+    def test_a_missing_nested_path_is_made_and_used(self):
+        nested = os.path.join(self.tmp, "a", "b", "c")
+        server = ServerProcess("--partitions", "2", data_dir=nested)
+        try:
+            c = Client(server.port)
+            self.assertEqual(c.call("SET", "k", "v"), "OK")
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+        self.assertTrue(glob.glob(os.path.join(nested, "appendonly-*.log")))
+        again = ServerProcess("--partitions", "2", data_dir=nested)
+        try:
+            c = Client(again.port)
+            self.assertEqual(c.call("GET", "k"), b"v")
+            c.close()
+        finally:
+            self.assertEqual(again.stop(), 0)
+
+
+class ShutdownSaveTest(unittest.TestCase):
+    """With the op log off, SIGTERM and SHUTDOWN snapshot (as Redis saves on shutdown when it
+    has save points); SHUTDOWN NOSAVE does not."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="otkv-reliability-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def start(self):
+        server = ServerProcess("--partitions", "4", "--appendonly", "no", data_dir=self.dir)
+        self.addCleanup(lambda: server.proc.poll() is None and server.kill())
+        return server
+
+    def fill(self, port, n=1000):
+        c = Client(port)
+        c.send_raw(b"".join(Client.encode("SET", "k%d" % i, "v%d" % i) for i in range(n)))
+        for _ in range(n):
+            self.assertEqual(c.read_reply(), "OK")
+        c.close()
+
+    def dbsize_after_restart(self):
+        server = self.start()
+        c = Client(server.port)
+        n = c.call("DBSIZE")
+        c.close()
+        self.assertEqual(server.stop(), 0)
+        return n
+
+    def test_sigterm_saves(self):
+        server = self.start()
+        self.fill(server.port)
+        self.assertEqual(server.stop(signal.SIGTERM), 0)
+        self.assertIn("taking a snapshot before exiting (the op log is off)", server.log())
+        self.assertEqual(self.dbsize_after_restart(), 1000)
+
+    def test_shutdown_saves_and_nosave_does_not(self):
+        server = self.start()
+        self.fill(server.port)
+        c = Client(server.port)
+        c.send_raw(Client.encode("SHUTDOWN"))
+        self.assertTrue(c.read_closed(10 * SCALE))
+        self.assertEqual(server.proc.wait(10 * SCALE), 0)
+        self.assertEqual(self.dbsize_after_restart(), 1000)
+
+        server = self.start()
+        self.fill(server.port, 1500)
+        c = Client(server.port)
+        c.send_raw(Client.encode("SHUTDOWN", "NOSAVE"))
+        self.assertTrue(c.read_closed(10 * SCALE))
+        self.assertEqual(server.proc.wait(10 * SCALE), 0)
+        self.assertNotIn("taking a snapshot before exiting", server.log())
+        self.assertEqual(self.dbsize_after_restart(), 1000)  # the snapshot of the first run
+
+
+class LogHeaderTest(unittest.TestCase):
+    """A damaged op-log header refuses start (it would route keys to wrong partitions);
+    --repair-log FILE --partitions N writes a new header and keeps the records."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="otkv-reliability-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def test_changed_partition_count(self):
+        server = ServerProcess("--partitions", "2", data_dir=self.dir)
+        c = Client(server.port)
+        for i in range(100):
+            c.call("SET", "k%d" % i, "v%d" % i)
+        c.close()
+        self.assertEqual(server.stop(), 0)
+        (log,) = glob.glob(os.path.join(self.dir, "appendonly-*.log"))
+        original = open(log, "rb").read()
+        for count in (3, 0xFFFFFFFF, 100000):
+            with open(log, "r+b") as f:
+                f.seek(8)
+                f.write(struct.pack("<I", count))
+            run = subprocess.run([SERVER, "--port", "0", "--dir", self.dir], capture_output=True,
+                                 timeout=20 * SCALE)
+            self.assertEqual(run.returncode, 1, run.stdout)
+            self.assertIn(b"has a damaged header (header checksum mismatch)", run.stdout)
+            self.assertIn(b"--repair-log %s --partitions N" % log.encode(), run.stdout)
+        repair = subprocess.run([SERVER, "--repair-log", log, "--partitions", "2"],
+                                capture_output=True, timeout=20 * SCALE)
+        self.assertEqual(repair.returncode, 0, repair.stdout)
+        self.assertEqual(open(log, "rb").read(), original)
+        server = ServerProcess(data_dir=self.dir)
+        try:
+            c = Client(server.port)
+            self.assertEqual(c.call("DBSIZE"), 100)
+            self.assertEqual(c.call("GET", "k42"), b"v42")
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
