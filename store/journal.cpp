@@ -132,7 +132,8 @@ scan_result scan_log(std::string_view bytes, const std::function<void(log_record
     rec.value = std::string(r.bytes(r.get<uint32_t>()));
     rec.expire_at = r.get<int64_t>();
     bool valid = crc32c(payload.data(), payload.size()) == crc && r.ok && r.pos == payload.size()
-                 && rec.op >= mutation::put && rec.op <= mutation::clear;
+                 && rec.op >= mutation::put && rec.op <= mutation::setrange
+                 && (rec.op != mutation::setrange || setrange_fits(rec));
     if (!valid) {
       res.end = last ? scan_end::torn : scan_end::corrupt;
       return res;
@@ -143,6 +144,13 @@ scan_result scan_log(std::string_view bytes, const std::function<void(log_record
     ++res.records;
   }
   return res;
+}
+
+bool setrange_fits(const log_record& r) {
+  if (r.expire_at < -1 - static_cast<int64_t>(max_value_size))
+    return false;
+  auto offset = static_cast<uint64_t>(setrange_offset(r.expire_at));
+  return offset <= max_value_size && r.value.size() <= max_value_size - offset;
 }
 
 void journal_buffer::on_mutation(mutation op, std::string_view key, std::string_view value,
@@ -165,6 +173,21 @@ void apply_record(partition& p, const log_record& r) {
     case mutation::clear:
       p.clear();
       break;
+    case mutation::append:
+      // Made on a live key (a new key is logged as a put). Absent here only if it had
+      // expired by the time this recovery loaded the snapshot: so has the result.
+      if (p.find(r.key, 0) != nullptr)
+        p.append(r.key, r.value, 0);
+      break;
+    case mutation::setrange: {
+      auto offset = static_cast<size_t>(setrange_offset(r.expire_at));
+      if (r.expire_at < 0) // SETRANGE created the key: start from nothing
+        p.erase(r.key, 0);
+      else if (p.find(r.key, 0) == nullptr)
+        break; // as for append
+      p.set_range(r.key, offset, r.value, 0);
+      break;
+    }
   }
 }
 

@@ -40,7 +40,9 @@ struct log_record {
 };
 
 /// Appends the framed encoding of a record: u32 payload length, u32 CRC-32C of the
-/// payload, payload (op, partition, seq, key, value, deadline; little-endian).
+/// payload, payload (op, partition, seq, key, value, deadline; little-endian). For
+/// append, `value` is the suffix; for setrange, `value` is the bytes written and
+/// `expire_at` the offset (−1 − offset when the SETRANGE created the key).
 void encode_record(std::string& out, mutation op, uint32_t partition, uint64_t seq,
                    std::string_view key = {}, std::string_view value = {}, millis expire_at = 0);
 
@@ -77,7 +79,14 @@ std::string log_header(uint32_t partitions);
 scan_result scan_log(std::string_view bytes, const std::function<void(log_record&)>& fn,
                      uint32_t* partitions = nullptr);
 
-/// Applies one record to a partition (recovery).
+/// The offset a setrange record's i64 field carries (either sign).
+constexpr int64_t setrange_offset(int64_t field) noexcept { return field < 0 ? -1 - field : field; }
+
+/// Whether a setrange record's offset and length stay within max_value_size.
+bool setrange_fits(const log_record& r);
+
+/// Applies one record to a partition (recovery). Replaying a log on top of the snapshot
+/// it was compacted against gives back the exact contents, appends included.
 void apply_record(partition& p, const log_record& r);
 
 /// The 8-byte header of a snapshot file.

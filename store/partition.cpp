@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <new>
+
+#include <malloc.h>
 
 #include "store/key_hash.hpp"
 
@@ -17,6 +20,19 @@ bool later(const std::pair<millis, std::string>& a, const std::pair<millis, std:
 
 bool expired(const entry& e, millis now) {
   return e.expire_at() != 0 && e.expire_at() <= now;
+}
+
+template <class T>
+void put_int(std::string& out, T v) {
+  char buf[sizeof(T)];
+  for (size_t i = 0; i < sizeof(T); ++i)
+    buf[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
+  out.append(buf, sizeof(T));
+}
+
+void put_bytes(std::string& out, std::string_view s) {
+  put_int<uint32_t>(out, static_cast<uint32_t>(s.size()));
+  out.append(s.data(), s.size());
 }
 
 } // namespace
@@ -37,6 +53,8 @@ partition& partition::operator=(partition&& other) noexcept {
     expiring_ = other.expiring_;
     expired_total_ = other.expired_total_;
     sink_ = other.sink_;
+    image_ = std::move(other.image_);
+    other.image_ = {};
     other.sink_ = nullptr;
     other.buckets_ = {};
     other.old_ = {};
@@ -76,7 +94,7 @@ entry** partition::slot_of(std::string_view key, uint64_t hash) {
   entry** link = chain_of(hash);
   while (*link != nullptr) {
     entry* e = *link;
-    if (e->hash_ == hash && e->key_len_ == key.size()
+    if (e->hash_ == hash && e->key_len() == key.size()
         && std::memcmp(e->bytes(), key.data(), key.size()) == 0)
       return link;
     link = &e->next_;
@@ -121,6 +139,7 @@ void partition::rehash_step(size_t n) {
 
 void partition::unlink_free(entry** link) {
   entry* e = *link;
+  copy_pending(*e); // an erase or an expiry removes it: the image keeps its old version
   *link = e->next_;
   if (e->expire_at_ != 0)
     --expiring_;
@@ -152,8 +171,10 @@ entry& partition::put(std::string_view key, std::string_view value, millis expir
   uint64_t hash = key_hash(key);
   entry** link = slot_of(key, hash);
   entry* old = *link;
+  if (old != nullptr)
+    copy_pending(*old);
   if (old != nullptr && old->value_len_ == value.size()) { // same size: overwrite in place
-    std::memcpy(old->bytes() + old->key_len_, value.data(), value.size());
+    std::memcpy(old->bytes() + old->key_len(), value.data(), value.size());
     set_deadline(*old, expire_at);
     if (sink_)
       sink_->on_mutation(mutation::put, key, value, expire_at);
@@ -164,7 +185,8 @@ entry& partition::put(std::string_view key, std::string_view value, millis expir
     throw std::bad_alloc();
   entry* e = new (mem) entry();
   e->hash_ = hash;
-  e->key_len_ = static_cast<uint32_t>(key.size());
+  e->key_bits_ = static_cast<uint32_t>(key.size());
+  e->set_copied(image_.mark); // made after the image began (if any): not in it
   e->value_len_ = static_cast<uint32_t>(value.size());
   std::memcpy(e->bytes(), key.data(), key.size());
   std::memcpy(e->bytes() + key.size(), value.data(), value.size());
@@ -191,6 +213,7 @@ entry& partition::put(std::string_view key, std::string_view value, millis expir
 void partition::set_expire(entry& e, millis at) {
   if (e.expire_at_ == at)
     return;
+  copy_pending(e);
   set_deadline(e, at);
   if (sink_)
     sink_->on_mutation(mutation::expire, e.key(), {}, at);
@@ -226,6 +249,8 @@ bool partition::erase(std::string_view key, millis now) {
 }
 
 void partition::clear() {
+  if (image_.active && size_ > 0)
+    copy_all_pending(true); // rare: the image gets everything not copied yet, at once
   if (sink_ && size_ > 0)
     sink_->on_mutation(mutation::clear, {}, {}, 0);
   free_all();
@@ -355,6 +380,199 @@ void partition::compact_deadlines() {
   std::sort(deadlines_.begin(), deadlines_.end());
   deadlines_.erase(std::unique(deadlines_.begin(), deadlines_.end()), deadlines_.end());
   std::make_heap(deadlines_.begin(), deadlines_.end(), later);
+}
+
+// -- APPEND and SETRANGE: change the value in place ----------------------------------
+
+entry** partition::live_link(std::string_view key, uint64_t hash, millis now) {
+  if (size_ == 0)
+    return nullptr;
+  entry** link = slot_of(key, hash);
+  if (*link == nullptr)
+    return nullptr;
+  if (expired(**link, now)) {
+    ++expired_total_;
+    unlink_free(link);
+    return nullptr;
+  }
+  return link;
+}
+
+entry* partition::create(entry** link, std::string_view key, uint64_t hash, size_t value_len) {
+  void* mem = std::malloc(sizeof(entry) + key.size() + value_len);
+  if (mem == nullptr)
+    throw std::bad_alloc();
+  entry* e = new (mem) entry();
+  e->hash_ = hash;
+  e->key_bits_ = static_cast<uint32_t>(key.size());
+  e->set_copied(image_.mark);
+  e->value_len_ = static_cast<uint32_t>(value_len);
+  std::memcpy(e->bytes(), key.data(), key.size());
+  e->next_ = *link;
+  *link = e;
+  ++size_;
+  return e;
+}
+
+entry* partition::resize_value(entry** link, size_t len) {
+  entry* e = *link;
+  size_t head = sizeof(entry) + e->key_len();
+  if (head + len > malloc_usable_size(e)) {
+    // Headroom as Redis's sds gives a growing string: double up to 1 MiB, then +1 MiB,
+    // so repeated APPENDs reallocate O(log n) times. A large chunk is mmap'ed by malloc
+    // and realloc moves its pages (mremap) rather than copying the bytes.
+    constexpr size_t mib = size_t{1} << 20;
+    size_t cap = len < mib ? 2 * len : len + mib;
+    void* mem = std::realloc(e, head + cap);
+    if (mem == nullptr)
+      mem = std::realloc(e, head + len);
+    if (mem == nullptr)
+      throw std::bad_alloc();
+    e = static_cast<entry*>(mem);
+    *link = e; // nothing else points at an entry: only its chain link
+  }
+  e->value_len_ = static_cast<uint32_t>(len);
+  return e;
+}
+
+entry& partition::append(std::string_view key, std::string_view suffix, millis now) {
+  uint64_t hash = key_hash(key);
+  if (old_.slots != nullptr)
+    rehash_step(2);
+  entry** link = live_link(key, hash, now);
+  if (link == nullptr)
+    return put(key, suffix, 0); // a new key: logged as a put of the suffix
+  copy_pending(**link);
+  size_t len = (*link)->value_len_;
+  entry* e = resize_value(link, len + suffix.size());
+  std::memcpy(e->bytes() + e->key_len() + len, suffix.data(), suffix.size());
+  if (sink_)
+    sink_->on_mutation(mutation::append, key, suffix, 0);
+  return *e;
+}
+
+entry& partition::set_range(std::string_view key, size_t offset, std::string_view bytes,
+                            millis now) {
+  uint64_t hash = key_hash(key);
+  if (old_.slots != nullptr)
+    rehash_step(2);
+  size_t end = offset + bytes.size();
+  entry** link = live_link(key, hash, now);
+  entry* e = nullptr;
+  bool created = link == nullptr;
+  if (created) {
+    if (size_ >= buckets_.size)
+      grow();
+    e = create(slot_of(key, hash), key, hash, end);
+    std::memset(e->bytes() + e->key_len(), 0, offset);
+  } else {
+    copy_pending(**link);
+    size_t len = (*link)->value_len_;
+    e = *link;
+    if (end > len) {
+      e = resize_value(link, end);
+      if (offset > len)
+        std::memset(e->bytes() + e->key_len() + len, 0, offset - len);
+    }
+  }
+  std::memcpy(e->bytes() + e->key_len() + offset, bytes.data(), bytes.size());
+  if (sink_) {
+    if (created && offset == 0)
+      sink_->on_mutation(mutation::put, key, bytes, 0);
+    else // a created key is marked by a negative offset: replay starts from nothing
+      sink_->on_mutation(mutation::setrange, key, bytes,
+                         created ? -1 - static_cast<int64_t>(offset)
+                                 : static_cast<int64_t>(offset));
+  }
+  return *e;
+}
+
+// -- Incremental image ----------------------------------------------------------------
+
+void partition::begin_image(uint64_t seq, millis now) {
+  if (image_.active)
+    copy_all_pending(false); // abandon the unfinished one: its marks must be consistent
+  image_.active = true;
+  image_.mark = !image_.mark; // every entry present is pending now
+  image_.cursor = 0;
+  image_.cursor_done = size_ == 0 || buckets_.bits == 0;
+  image_.now = now;
+  image_.count = 0;
+  image_.bytes.clear();
+  put_int<uint64_t>(image_.bytes, seq);
+  put_int<uint64_t>(image_.bytes, 0); // the count, filled in by take_image
+}
+
+void partition::copy_entry(entry& e) {
+  if (!expired(e, image_.now)) {
+    put_bytes(image_.bytes, e.key());
+    put_bytes(image_.bytes, e.value());
+    put_int<int64_t>(image_.bytes, e.expire_at());
+    ++image_.count;
+  }
+  e.set_copied(image_.mark);
+}
+
+void partition::copy_all_pending(bool encode) {
+  auto walk = [&](table& t, size_t from) {
+    for (size_t i = from; i < t.size; ++i)
+      for (entry* e = t.slots[i]; e != nullptr; e = e->next_)
+        if (e->copied() != image_.mark) {
+          if (encode)
+            copy_entry(*e);
+          else
+            e->set_copied(image_.mark);
+        }
+  };
+  walk(buckets_, 0);
+  if (old_.slots != nullptr)
+    walk(old_, moved_);
+}
+
+bool partition::image_step(size_t max_entries) {
+  if (!image_.active || image_.cursor_done)
+    return true;
+  // The walk is scan's: a position is a prefix of the bucket index, so it stays valid
+  // while the table doubles, and every entry present throughout is visited (at least
+  // once; the mark makes a second visit a no-op).
+  unsigned shift = 64 - buckets_.bits;
+  size_t bucket = static_cast<size_t>(image_.cursor >> shift);
+  size_t work = 0;
+  while (bucket < buckets_.size) {
+    for (entry* e = buckets_.slots[bucket]; e != nullptr; e = e->next_, ++work)
+      copy_pending(*e);
+    size_t old_bucket = bucket >> 1;
+    if (old_.slots != nullptr && old_bucket >= moved_)
+      for (entry* e = old_.slots[old_bucket]; e != nullptr; e = e->next_)
+        if (index_of(e->hash_, buckets_.bits) == bucket) {
+          copy_pending(*e);
+          ++work;
+        }
+    if ((bucket & 15) == 0)
+      ++work; // empty buckets cost a little too
+    ++bucket;
+    if (work >= max_entries)
+      break;
+  }
+  if (bucket >= buckets_.size) {
+    image_.cursor_done = true;
+    return true;
+  }
+  image_.cursor = static_cast<uint64_t>(bucket) << shift;
+  return false;
+}
+
+std::string partition::take_image() {
+  if (!image_.active)
+    return {};
+  while (!image_step(std::numeric_limits<size_t>::max())) {
+  }
+  for (size_t i = 0; i < 8; ++i)
+    image_.bytes[8 + i] = static_cast<char>((image_.count >> (8 * i)) & 0xff);
+  image_.active = false;
+  std::string out = std::move(image_.bytes);
+  image_.bytes = {};
+  return out;
 }
 
 } // namespace otkv::store

@@ -16,14 +16,21 @@ using millis = int64_t;
 
 /// The kinds of change a partition reports to its mutation_sink (and the op log
 /// records). Removal by expiry is not reported: deadlines are absolute, so replaying the
-/// puts and deadlines later removes the same keys.
-enum class mutation : uint8_t { put = 1, erase = 2, expire = 3, clear = 4 };
+/// puts and deadlines later removes the same keys. `append` (key, suffix) and `setrange`
+/// (key, bytes, offset in the i64 field) change an existing value: they carry the change,
+/// not the result.
+enum class mutation : uint8_t { put = 1, erase = 2, expire = 3, clear = 4, append = 5,
+                                setrange = 6 };
+
+/// The largest key or value a partition stores (as Redis's proto-max-bulk-len).
+inline constexpr size_t max_value_size = size_t{512} * 1024 * 1024;
 
 /// Receives every change made through put, set_expire, erase and clear.
 class mutation_sink {
 public:
   virtual ~mutation_sink() = default;
-  /// `value` is set for put; `at` for put and expire.
+  /// `value` is set for put (the value), append (the suffix) and setrange (the bytes);
+  /// `at` for put and expire (the deadline) and setrange (the offset).
   virtual void on_mutation(mutation op, std::string_view key, std::string_view value,
                            int64_t at) = 0;
 };
@@ -32,9 +39,9 @@ public:
 class entry {
 public:
   /// The key's bytes.
-  std::string_view key() const noexcept { return {bytes(), key_len_}; }
+  std::string_view key() const noexcept { return {bytes(), key_len()}; }
   /// The value's bytes.
-  std::string_view value() const noexcept { return {bytes() + key_len_, value_len_}; }
+  std::string_view value() const noexcept { return {bytes() + key_len(), value_len_}; }
   /// Absolute deadline in Unix milliseconds; 0 = none.
   millis expire_at() const noexcept { return expire_at_; }
 
@@ -42,11 +49,19 @@ private:
   friend class partition;
   const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
   char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
+  uint32_t key_len() const noexcept { return key_bits_ & ~copied_bit; }
+  bool copied() const noexcept { return (key_bits_ & copied_bit) != 0; }
+  void set_copied(bool on) noexcept { key_bits_ = on ? key_bits_ | copied_bit : key_len(); }
+
+  /// The top bit of key_bits_ is the snapshot's "copied" mark (keys are ≤ 512 MiB, so
+  /// the length never needs it): an entry is still to be copied into the image being
+  /// taken iff its mark differs from the partition's current one.
+  static constexpr uint32_t copied_bit = 0x80000000u;
 
   entry* next_ = nullptr;
   uint64_t hash_ = 0;
   millis expire_at_ = 0;
-  uint32_t key_len_ = 0;
+  uint32_t key_bits_ = 0; // key length | copied_bit
   uint32_t value_len_ = 0;
 };
 
@@ -70,6 +85,21 @@ public:
   /// Stores `value` under `key` with the given deadline (0 = none); returns the entry.
   /// Entries returned earlier for the same key are invalid afterwards.
   entry& put(std::string_view key, std::string_view value, millis expire_at);
+
+  /// APPEND: adds `suffix` to the live value of `key` (creating it without a deadline
+  /// if there is none); returns the entry. The value grows in its own allocation
+  /// (realloc, with headroom as Redis's sds: a large value is remapped, not copied);
+  /// the sink gets an `append` record (a `put` when the key is new).
+  /// Entries returned earlier for the same key are invalid afterwards.
+  entry& append(std::string_view key, std::string_view suffix, millis now);
+
+  /// SETRANGE: writes `bytes` at `offset` into the live value of `key`, padding with
+  /// zero bytes, creating the key without a deadline if there is none; returns the
+  /// entry. Changes the value in place (growing it as append does); the sink gets a
+  /// `setrange` record with the offset as `at` — as −1 − offset when the key is new (a
+  /// replay then starts from nothing, not from an entry that had expired here), or a
+  /// `put` for a new key at offset 0. `offset + bytes.size()` must be ≤ max_value_size.
+  entry& set_range(std::string_view key, size_t offset, std::string_view bytes, millis now);
 
   /// Sets or clears (`at == 0`) the deadline of the live entry `e`.
   void set_expire(entry& e, millis at);
@@ -100,6 +130,24 @@ public:
   /// first, and moves up to `max_work` buckets of a table being doubled. Returns the
   /// number of keys removed.
   size_t sweep(millis now, size_t max_work);
+
+  /// Incremental point-in-time image (snapshots without stalling the partition).
+  /// begin_image starts one: from then on every entry present is "pending" (one bit per
+  /// entry, flipped by the begin); image_step encodes up to `max_entries` pending
+  /// entries, walking the table as scan does; any change to a pending entry (put,
+  /// erase, set_expire, append, set_range, clear, removal by expiry) first encodes its
+  /// old version. Entries created after begin_image are not pending. So take_image,
+  /// once image_step returned true, holds exactly the live keys (by `now`) of the
+  /// moment begin_image was called, in the encode_partition_image format (u64 seq,
+  /// u64 count, then u32 key length, key, u32 value length, value, i64 deadline).
+  /// A begin_image while another image is unfinished abandons that one.
+  void begin_image(uint64_t seq, millis now);
+  /// Encodes up to `max_entries` pending entries; returns whether the image is complete.
+  bool image_step(size_t max_entries);
+  /// Whether an image is under way (begun and not taken).
+  bool imaging() const noexcept { return image_.active; }
+  /// The finished image's bytes (call once image_step returned true); ends the image.
+  std::string take_image();
 
   /// Reports every later change to `sink` (nullptr: none). The sink must outlive its use.
   void set_sink(mutation_sink* sink) noexcept { sink_ = sink; }
@@ -135,6 +183,32 @@ private:
   void push_deadline(const entry& e);
   void set_deadline(entry& e, millis at);
   void compact_deadlines();
+  /// Grows (or keeps) the allocation of the entry at `*link` to hold a value of `len`
+  /// bytes (the old bytes kept); returns it. Relinks if realloc moved it.
+  entry* resize_value(entry** link, size_t len);
+  /// The link to the live entry for `key` (an expired one is removed), or nullptr.
+  entry** live_link(std::string_view key, uint64_t hash, millis now);
+  /// The entry that a new key gets (allocated, linked at `*link`, counted).
+  entry* create(entry** link, std::string_view key, uint64_t hash, size_t value_len);
+  /// If an image is under way and `e` is pending, encodes it into the image and marks it.
+  void copy_pending(entry& e) {
+    if (image_.active && e.copied() != image_.mark)
+      copy_entry(e);
+  }
+  void copy_entry(entry& e);
+  /// Marks every pending entry (copying it into the image if `encode`).
+  void copy_all_pending(bool encode);
+
+  /// The image being taken (see begin_image).
+  struct image_state {
+    bool active = false;
+    bool mark = false;         // the "copied" value of entries not pending
+    bool cursor_done = false;  // the walk reached the end of the table
+    uint64_t cursor = 0;       // scan position of the walk
+    millis now = 0;            // keys expired by then are left out
+    uint64_t count = 0;
+    std::string bytes;
+  };
 
   table buckets_;      // the current table
   table old_;          // the table being moved into buckets_ (slots null: none)
@@ -144,6 +218,7 @@ private:
   size_t expiring_ = 0;
   uint64_t expired_total_ = 0;
   mutation_sink* sink_ = nullptr;
+  image_state image_;
 };
 
 } // namespace otkv::store

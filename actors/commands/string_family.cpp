@@ -138,10 +138,11 @@ net::reply op_decrby(op_context& ctx, const net::arg_list& args) {
 /// APPEND key value → the length after appending.
 net::reply op_append(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
-  std::string value = e ? std::string(e->value()) + args[2] : args[2];
-  auto len = static_cast<int64_t>(value.size());
-  ctx.data.put(args[1], value, e ? e->expire_at() : 0);
-  return net::reply::integer(len);
+  if ((e ? e->value().size() : 0) + args[2].size() > store::max_value_size)
+    return net::reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+  // In place, and logged as the suffix (not the whole new value).
+  auto& grown = ctx.data.append(args[1], args[2], ctx.now);
+  return net::reply::integer(static_cast<int64_t>(grown.value().size()));
 }
 
 /// STRLEN key → the value's length, 0 without key.
@@ -276,13 +277,9 @@ net::reply op_setrange(op_context& ctx, const net::arg_list& args) {
     return net::reply::integer(e ? static_cast<int64_t>(e->value().size()) : 0);
   if (static_cast<uint64_t>(offset) + piece.size() > 512ull * 1024 * 1024)
     return net::reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-  std::string value = e ? std::string(e->value()) : std::string();
-  auto need = static_cast<size_t>(offset) + piece.size();
-  if (value.size() < need)
-    value.resize(need, '\0');
-  value.replace(static_cast<size_t>(offset), piece.size(), piece);
-  ctx.data.put(args[1], value, e ? e->expire_at() : 0);
-  return net::reply::integer(static_cast<int64_t>(value.size()));
+  // In place, and logged as the changed range (not the whole new value).
+  auto& changed = ctx.data.set_range(args[1], static_cast<size_t>(offset), piece, ctx.now);
+  return net::reply::integer(static_cast<int64_t>(changed.value().size()));
 }
 
 /// INCRBYFLOAT key increment → the new value as a bulk string (Redis's formatting).
