@@ -150,7 +150,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       self->quit(reason);
     };
     self->request(st.actors.logger, caf::infinite, caf::get_atom_v)
-      .then([=](uint64_t, bool) { finish(); }, [=](caf::error&) { finish(); });
+      .then([=](bool) { finish(); }, [=](caf::error&) { finish(); });
   });
   return {
     [=](caf::get_atom, std::string& key) { return execute(self, {"GET", std::move(key)}); },

@@ -15,6 +15,7 @@
 #include "actors/commands/command.hpp"
 #include "net/reply.hpp"
 #include "net/request_parser.hpp"
+#include "store/log_file.hpp"
 #include "store/partition.hpp"
 
 namespace otkv {
@@ -90,15 +91,9 @@ struct done_batch {
   std::vector<done_item> items;
 };
 
-/// Op-log records of one batch, for the logger (appendfsync everysec / no).
-struct log_append {
-  std::string bytes;
-};
-
-/// Op-log records of one batch whose replies wait for fsync (appendfsync always): the
-/// logger forwards `batch` to `reply_to` once the records are on disk.
+/// appendfsync always: the replies of a batch whose records the worker wrote; the logger
+/// forwards `batch` to `reply_to` once they are fsynced.
 struct log_append_ack {
-  std::string bytes;
   done_batch batch;
   caf::actor reply_to;
 };
@@ -114,6 +109,12 @@ struct partition_image {
 /// logger sets it; front ends refuse write commands while it is not 0 (Redis's -MISCONF).
 using log_health = std::shared_ptr<std::atomic<int>>;
 
+/// Where partition workers put their op-log records.
+struct op_log {
+  std::shared_ptr<store::log_file> file; ///< null: --appendonly no
+  caf::actor syncer; ///< appendfsync always: the logger (replies wait for its fsync)
+};
+
 /// The current partition → worker table (index = partition).
 struct worker_table {
   std::vector<caf::actor> workers;
@@ -124,6 +125,5 @@ struct worker_table {
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::batch_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::done_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::worker_table)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::log_append)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::log_append_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::partition_image)

@@ -8,6 +8,7 @@
 
 #include "actors/clock.hpp"
 #include "actors/commands/dispatch.hpp"
+#include "actors/commands/errors.hpp"
 #include "store/journal.hpp"
 
 namespace otkv {
@@ -21,6 +22,10 @@ constexpr auto sweep_interval = std::chrono::milliseconds(100);
 constexpr size_t sweep_budget = 1000;
 /// How soon to try again when the previous worker still holds the partition.
 constexpr auto retry_interval = std::chrono::milliseconds(2);
+/// Entries a snapshot image encodes per slice (~0.1–0.2 ms); batches run in between.
+constexpr size_t image_slice = 1024;
+/// Continues the snapshot image under way (sent to itself between slices).
+using image_step_atom = caf::atom_constant<caf::atom("imgstep")>;
 
 bool revoked(worker_ptr self) {
   return self->state.slot->epoch.load() != self->state.epoch;
@@ -71,16 +76,19 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
   slot.partial_batch = 0;
   slot.mark_completed(batch.id);
   // The batch's op-log records (kept in the slot, so a successor of a worker that died
-  // half-way still sends them) go to the logger; with appendfsync always the replies
-  // go through the logger too and leave once the records are fsynced.
-  auto records = slot.journal.take();
-  auto& st = self->state;
-  if (st.logger && !records.empty()) {
-    if (st.fsync_always) {
-      self->send(st.logger, log_append_ack{std::move(records), std::move(out), reply_to});
+  // half-way still writes them) reach the kernel before the replies leave, as Redis
+  // writes its AOF before replying: a process crash never loses an acknowledged write.
+  // With appendfsync always the replies go through the logger, after its fsync.
+  auto& log = self->state.log;
+  if (log.file && !slot.journal.empty()) {
+    if (!log.file->append(slot.journal.take())) {
+      // Not written (kept for the logger's retry): the writes must not be acknowledged.
+      for (auto& item : out.items)
+        item.result = cmd::err::misconf(log.file->error());
+    } else if (log.syncer) {
+      self->send(log.syncer, log_append_ack{std::move(out), reply_to});
       return true;
     }
-    self->send(st.logger, log_append{std::move(records)});
   }
   self->send(reply_to, std::move(out));
   return true;
@@ -100,6 +108,8 @@ void drain(worker_ptr self) {
       }
       return;
     }
+    if (!st.image.active && st.slot->data.imaging())
+      st.slot->data.abandon_image(); // begun by a predecessor that is gone: nobody takes it
     auto [ref, reply_to] = std::move(st.backlog.front());
     st.backlog.pop_front();
     bool finished = apply(self, *ref.batch, reply_to);
@@ -107,6 +117,38 @@ void drain(worker_ptr self) {
     if (!finished)
       return retire(self);
   }
+}
+
+/// Encodes the next slice of the snapshot image under way, or answers with the image
+/// once it is complete. Between slices the worker sends itself image_step_atom, which
+/// queues behind the batches that arrived meanwhile: they are served in between, and
+/// the partition records their changes to entries not copied yet (partition::begin_image).
+void step_image(worker_ptr self) {
+  auto& st = self->state;
+  auto& job = st.image;
+  if (!job.active)
+    return;
+  if (revoked(self))
+    return retire(self); // the image_job answers the request with an error
+  if (!st.slot->claim(st.epoch)) {
+    self->delayed_send(self, retry_interval, image_step_atom::value);
+    return;
+  }
+  if (revoked(self) || !st.slot->data.imaging()) {
+    st.slot->release(st.epoch);
+    return retire(self);
+  }
+  bool done = st.slot->data.image_step(image_slice);
+  if (done)
+    job.image.bytes = st.slot->data.take_image();
+  st.slot->release(st.epoch);
+  if (!done) {
+    self->send(self, image_step_atom::value);
+    return;
+  }
+  job.active = false;
+  job.promise.deliver(std::move(job.image));
+  job.image = {};
 }
 
 } // namespace
@@ -130,13 +172,11 @@ void deliver_fault(const caf::actor& worker, const cmd::fault_request& f) {
 }
 
 caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
-                               uint32_t index, uint64_t epoch, caf::actor logger,
-                               bool fsync_always) {
+                               uint32_t index, uint64_t epoch, op_log log) {
   self->state.slot = std::move(slot);
   self->state.index = index;
   self->state.epoch = epoch;
-  self->state.logger = std::move(logger);
-  self->state.fsync_always = fsync_always;
+  self->state.log = std::move(log);
   self->delayed_send(self, sweep_interval, caf::tick_atom_v);
   return {
     [=](batch_ref& ref) {
@@ -163,17 +203,25 @@ caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self
       }
       self->delayed_send(self, sweep_interval, caf::tick_atom_v);
     },
-    [=](image_atom) -> caf::result<partition_image> {
+    [=](image_atom) {
+      // The image is of this moment (seq = the last record made so far), taken in
+      // slices between batches (step_image); the answer comes when it is complete.
       auto& st = self->state;
-      if (revoked(self) || !st.slot->claim(st.epoch))
-        return caf::make_error(caf::sec::request_timeout); // hung predecessor: retry later
-      partition_image img;
-      img.partition = st.index;
-      img.seq = st.slot->journal.last_seq();
-      img.bytes = store::encode_partition_image(st.slot->data, img.seq, now_ms());
+      auto rp = self->make_response_promise();
+      if (revoked(self) || !st.slot->claim(st.epoch)) {
+        rp.deliver(caf::make_error(caf::sec::request_timeout)); // hung predecessor: retry later
+        return rp;
+      }
+      st.image.fail(); // an earlier request the snapshotter gave up on: start over
+      st.image.image = partition_image{st.index, st.slot->journal.last_seq(), {}};
+      st.slot->data.begin_image(st.image.image.seq, now_ms());
       st.slot->release(st.epoch);
-      return img;
+      st.image.promise = rp;
+      st.image.active = true;
+      self->send(self, image_step_atom::value);
+      return rp;
     },
+    [=](image_step_atom) { step_image(self); },
     [=](seq_atom) { return self->state.slot->journal.last_seq(); },
     // -- faults for tests (DEBUG …, only with --enable-debug-command yes) -----------
     [=](sleep_atom, uint32_t ms) {

@@ -11,17 +11,36 @@
 
 namespace otkv {
 
+/// A snapshot image being taken in slices (image_atom), and the request to answer
+/// with it. If the worker stops first, the request gets an error (the snapshot fails
+/// and the next one starts over).
+struct image_job {
+  bool active = false;
+  caf::response_promise promise;
+  partition_image image;
+  image_job() = default;
+  image_job(const image_job&) = delete;
+  image_job& operator=(const image_job&) = delete;
+  ~image_job() { fail(); }
+  /// Answers the request with an error (if one is waiting).
+  void fail() {
+    if (active && promise.pending())
+      promise.deliver(caf::make_error(caf::sec::request_receiver_down));
+    active = false;
+  }
+};
+
 /// State of a partition worker.
 struct partition_worker_state {
   slot_ptr slot;
+  image_job image;                 ///< the snapshot image under way, if any
   uint32_t index = 0;
   uint64_t epoch = 0;              ///< this worker's epoch in the slot
   /// Batches waiting for the token, in order, with the actor to answer.
   std::deque<std::pair<batch_ref, caf::actor>> backlog;
   bool retry_scheduled = false;
   uint64_t drop_remaining = 0;     ///< DEBUG DROP-PARTITION: requests still to drop
-  caf::actor logger;               ///< the op log (invalid: --appendonly no)
-  bool fsync_always = false;       ///< replies wait for the logger's fsync
+  op_log log;
   static const char* name;
 };
 
@@ -29,8 +48,7 @@ struct partition_worker_state {
 /// done_batch; sweeps expired keys on a timer. Stops when it is no longer the slot's
 /// current worker. Fault messages (sleep_atom, crash_atom, drop_atom) exist for tests.
 caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
-                               uint32_t index, uint64_t epoch, caf::actor logger,
-                               bool fsync_always);
+                               uint32_t index, uint64_t epoch, op_log log);
 
 /// Hands a DEBUG fault (SLEEP-/CRASH-/DROP-PARTITION, tests only) to `worker`.
 void deliver_fault(const caf::actor& worker, const cmd::fault_request& f);

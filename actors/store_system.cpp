@@ -25,14 +25,17 @@ store_actors start_store(caf::actor_system& sys, store::recovery_result& recover
   auto policy = policy_of(opts.appendfsync);
   bool logging = opts.appendonly && !opts.dir.empty();
   out.health = std::make_shared<std::atomic<int>>(0);
-  if (logging)
-    out.logger = sys.spawn<caf::detached>(logger, opts.dir, recovered.last_generation,
-                                          recovered.partitions, policy, out.health);
+  std::shared_ptr<store::log_file> file;
+  if (logging) {
+    file = std::make_shared<store::log_file>(opts.dir, recovered.last_generation,
+                                             recovered.partitions, out.health);
+    out.logger = sys.spawn<caf::detached>(logger, file, policy);
+  }
   auto data = std::make_shared<recovered_data>();
   data->parts = std::move(recovered.parts);
   data->seqs = std::move(recovered.seqs);
-  out.supervisor = sys.spawn(supervisor, data, out.logger,
-                             logging && policy == fsync_policy::always);
+  op_log log{file, policy == fsync_policy::always ? out.logger : caf::actor{}};
+  out.supervisor = sys.spawn(supervisor, data, std::move(log));
   if (!opts.dir.empty())
     out.snapshotter = sys.spawn(snapshotter, opts.dir, out.logger, out.supervisor,
                                 opts.save_interval);
@@ -56,7 +59,7 @@ void stop_store(caf::actor_system& sys, store_actors& actors) {
   if (actors.logger) {
     // Answered only after every record the workers sent before stopping.
     self->request(actors.logger, caf::infinite, caf::get_atom_v)
-      .receive([](uint64_t, bool) {}, [](caf::error&) {});
+      .receive([](bool) {}, [](caf::error&) {});
     caf::anon_send_exit(actors.logger, caf::exit_reason::user_shutdown);
   }
 }

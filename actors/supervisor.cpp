@@ -22,8 +22,7 @@ void start_worker(supervisor_ptr self, uint32_t index) {
   auto& st = self->state;
   uint64_t epoch = st.next_epoch++;
   st.slots[index]->epoch.store(epoch);
-  auto w = self->spawn(partition_worker, st.slots[index], index, epoch, st.logger,
-                       st.fsync_always);
+  auto w = self->spawn(partition_worker, st.slots[index], index, epoch, st.log);
   self->monitor(w);
   st.workers[index] = w;
   st.epochs[index] = epoch;
@@ -37,12 +36,10 @@ void publish(supervisor_ptr self) {
 } // namespace
 
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
-                         std::shared_ptr<recovered_data> data, caf::actor logger,
-                         bool fsync_always) {
+                         std::shared_ptr<recovered_data> data, op_log log) {
   auto& st = self->state;
   auto partitions = static_cast<uint32_t>(data->parts.size());
-  st.logger = std::move(logger);
-  st.fsync_always = fsync_always;
+  st.log = std::move(log);
   st.workers.resize(partitions);
   st.epochs.resize(partitions);
   for (uint32_t i = 0; i < partitions; ++i) {

@@ -25,8 +25,7 @@ struct supervisor_state {
   std::vector<uint64_t> epochs;    ///< epoch of each current worker
   uint64_t next_epoch = 1;
   std::vector<caf::actor> subscribers;
-  caf::actor logger;
-  bool fsync_always = false;
+  op_log log;
   static const char* name;
 };
 
@@ -36,7 +35,6 @@ struct supervisor_state {
 /// receives `(update_atom, worker_table)` now and after every replacement;
 /// `(restart_atom, partition, old worker)` replaces that worker if it is still current.
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
-                         std::shared_ptr<recovered_data> data, caf::actor logger,
-                         bool fsync_always);
+                         std::shared_ptr<recovered_data> data, op_log log);
 
 } // namespace otkv
