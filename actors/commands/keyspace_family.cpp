@@ -39,12 +39,12 @@ net::reply op_keys(op_context& ctx, const net::arg_list& args) {
 namespace {
 
 /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `unit_ms` is 1000 or 1; `absolute` for the
-/// …AT forms (a Unix time instead of a time from now).
+/// …AT forms (a Unix time instead of a time from now). As Redis 7.0's
+/// expireGenericCommand: options first, then the number (negative allowed; only an
+/// overflow is refused), then NX/XX/GT/LT; a deadline not after now deletes the key
+/// (journaled as an erase) and answers 1.
 net::reply expire_generic(op_context& ctx, const net::arg_list& args, int64_t unit_ms,
                           std::string_view name, bool absolute = false) {
-  int64_t v = 0;
-  if (!net::parse_int64(args[2], v))
-    return err::not_integer();
   bool nx = false, xx = false, gt = false, lt = false;
   for (size_t i = 3; i < args.size(); ++i) {
     const auto& a = args[i];
@@ -63,13 +63,16 @@ net::reply expire_generic(op_context& ctx, const net::arg_list& args, int64_t un
     return net::reply::error("ERR NX and XX, GT or LT options at the same time are not compatible");
   if (gt && lt)
     return net::reply::error("ERR GT and LT options at the same time are not compatible");
+  int64_t v = 0;
+  if (!net::parse_int64(args[2], v))
+    return err::not_integer();
   constexpr int64_t max = std::numeric_limits<int64_t>::max();
   constexpr int64_t min = std::numeric_limits<int64_t>::min();
-  if (v > max / unit_ms || v < min / unit_ms)
+  if (unit_ms != 1 && (v > max / unit_ms || v < min / unit_ms))
     return err::expire_time(name);
   int64_t ms = v * unit_ms;
-  int64_t base = absolute ? 0 : ctx.now;
-  if ((ms > 0 && ms > max - base) || (ms < 0 && ms < min - base))
+  int64_t base = absolute ? 0 : ctx.now; // >= 0: adding it to a negative ms cannot overflow
+  if (ms > max - base)
     return err::expire_time(name);
   store::millis at = base + ms;
   auto* e = ctx.data.find(args[1], ctx.now);
@@ -120,12 +123,17 @@ net::reply op_pexpireat(op_context& ctx, const net::arg_list& args) {
   return expire_generic(ctx, args, 1, "pexpireat", true);
 }
 
-/// EXPIRETIME key → the deadline in Unix seconds, -1 without deadline, -2 without key.
+/// EXPIRETIME key → the deadline in Unix seconds (rounded, as Redis: (ms + 500) / 1000),
+/// -1 without deadline, -2 without key.
 net::reply op_expiretime(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::integer(-2);
-  return net::reply::integer(e->expire_at() == 0 ? -1 : e->expire_at() / 1000);
+  if (e->expire_at() == 0)
+    return net::reply::integer(-1);
+  // Redis's sum wraps for a deadline within 500 ms of INT64_MAX; wrap the same way, without UB.
+  auto rounded = static_cast<int64_t>(static_cast<uint64_t>(e->expire_at()) + 500);
+  return net::reply::integer(rounded / 1000);
 }
 
 /// PEXPIRETIME key → the deadline in Unix milliseconds, -1 without deadline, -2 without key.
@@ -293,11 +301,11 @@ net::reply op_copy(op_context& ctx, const net::arg_list& args) {
       return err::syntax();
     }
   }
+  if (args[1] == args[2]) // as Redis, before looking the key up
+    return net::reply::error("ERR source and destination objects are the same");
   auto* src = ctx.data.find(args[1], ctx.now);
   if (!src || (!replace && ctx.data.find(args[2], ctx.now)))
     return net::reply::integer(0);
-  if (args[1] == args[2])
-    return net::reply::error("ERR source and destination objects are the same");
   std::string value(src->value());
   ctx.data.put(args[2], value, src->expire_at());
   return net::reply::integer(1);

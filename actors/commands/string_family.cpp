@@ -1,3 +1,4 @@
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -18,55 +19,77 @@ net::reply op_get(op_context& ctx, const net::arg_list& args) {
 
 namespace {
 
-/// Turns `EX s`, `PX ms`, `EXAT s` or `PXAT ms` (option, value) into an absolute
-/// deadline; returns an error reply (naming `command`) or a non-error.
-net::reply parse_deadline(const std::string& option, const std::string& text, store::millis now,
-                          std::string_view command, store::millis& at) {
+/// The option flags of SET and GETEX (Redis's OBJ_SET_NX … OBJ_PXAT).
+enum string_option : unsigned {
+  opt_nx = 1, opt_xx = 2, opt_get = 4, opt_keepttl = 8, opt_persist = 16,
+  opt_ex = 32, opt_px = 64, opt_exat = 128, opt_pxat = 256,
+  opt_timed = opt_ex | opt_px | opt_exat | opt_pxat,
+};
+
+/// The options of SET (after `key value`) or GETEX (after `key`).
+struct string_options {
+  unsigned flags = 0;
+  const std::string* expire = nullptr; ///< the value of the last EX/PX/EXAT/PXAT
+};
+
+/// Parses SET's or GETEX's options as Redis 7.0's parseExtendedStringArgumentsOrReply
+/// does: an option may repeat (the last EX/PX/EXAT/PXAT value wins, `EX 10 EX 20`),
+/// but two that conflict (NX and XX, EX and PX, a deadline and KEEPTTL or PERSIST)
+/// are a syntax error. The deadline's value is only read later (expire_millis).
+bool parse_string_options(const net::arg_list& args, bool is_set, string_options& o) {
+  unsigned& f = o.flags;
+  for (size_t j = is_set ? 3 : 2; j < args.size(); ++j) {
+    const auto& a = args[j];
+    unsigned timed = 0; // the deadline option `a` names, if any
+    if (iequals(a, "ex"))
+      timed = opt_ex;
+    else if (iequals(a, "px"))
+      timed = opt_px;
+    else if (iequals(a, "exat"))
+      timed = opt_exat;
+    else if (iequals(a, "pxat"))
+      timed = opt_pxat;
+    if (is_set && iequals(a, "nx") && !(f & opt_xx)) {
+      f |= opt_nx;
+    } else if (is_set && iequals(a, "xx") && !(f & opt_nx)) {
+      f |= opt_xx;
+    } else if (is_set && iequals(a, "get")) {
+      f |= opt_get;
+    } else if (is_set && iequals(a, "keepttl") && !(f & (opt_persist | opt_timed))) {
+      f |= opt_keepttl;
+    } else if (!is_set && iequals(a, "persist") && !(f & (opt_timed | opt_keepttl))) {
+      f |= opt_persist;
+    } else if (timed != 0 && !(f & (opt_keepttl | opt_persist | (opt_timed & ~timed)))
+               && j + 1 < args.size()) {
+      f |= timed;
+      o.expire = &args[++j];
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The deadline of `o`'s EX/PX/EXAT/PXAT as absolute Unix ms (Redis's
+/// getExpireMillisecondsOrReply); returns an error reply (naming `command`) or a non-error.
+net::reply expire_millis(const string_options& o, store::millis now, std::string_view command,
+                         store::millis& at) {
   int64_t v = 0;
-  if (!net::parse_int64(text, v))
+  if (!net::parse_int64(*o.expire, v))
     return err::not_integer();
-  bool seconds = iequals(option, "ex") || iequals(option, "exat");
-  bool relative = iequals(option, "ex") || iequals(option, "px");
+  bool seconds = (o.flags & (opt_ex | opt_exat)) != 0;
   constexpr int64_t max = std::numeric_limits<int64_t>::max();
   if (v <= 0 || (seconds && v > max / 1000))
     return err::expire_time(command);
-  int64_t ms = seconds ? v * 1000 : v;
-  if (relative && ms > max - now)
-    return err::expire_time(command);
-  at = relative ? now + ms : ms;
-  return net::reply::ok();
-}
-
-/// The options of SET after `key value`.
-struct set_options {
-  bool nx = false, xx = false, get = false, keepttl = false;
-  store::millis expire_at = 0; // absolute; 0 = none
-};
-
-/// Parses SET's options; returns an error reply's text, or an empty string.
-net::reply parse_set_options(const net::arg_list& args, store::millis now, set_options& o) {
-  bool have_expire = false;
-  for (size_t i = 3; i < args.size(); ++i) {
-    const auto& a = args[i];
-    if (iequals(a, "nx") && !o.xx) {
-      o.nx = true;
-    } else if (iequals(a, "xx") && !o.nx) {
-      o.xx = true;
-    } else if (iequals(a, "get")) {
-      o.get = true;
-    } else if (iequals(a, "keepttl") && !have_expire) {
-      o.keepttl = true;
-    } else if ((iequals(a, "ex") || iequals(a, "px") || iequals(a, "exat") || iequals(a, "pxat"))
-               && !have_expire && !o.keepttl && i + 1 < args.size()) {
-      if (auto r = parse_deadline(a, args[i + 1], now, "set", o.expire_at); r.is_error())
-        return r;
-      have_expire = true;
-      ++i;
-    } else {
-      return err::syntax();
-    }
+  if (seconds)
+    v *= 1000;
+  if (o.flags & (opt_ex | opt_px)) {
+    if (v > max - now)
+      return err::expire_time(command);
+    v += now;
   }
-  return {};
+  at = v;
+  return net::reply::ok();
 }
 
 } // namespace
@@ -74,15 +97,21 @@ net::reply parse_set_options(const net::arg_list& args, store::millis now, set_o
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
 /// → +OK, or null when NX/XX prevented it; with GET the old value (or null).
 net::reply op_set(op_context& ctx, const net::arg_list& args) {
-  set_options o;
-  if (auto r = parse_set_options(args, ctx.now, o); r.is_error())
-    return r;
+  string_options o;
+  if (!parse_string_options(args, true, o))
+    return err::syntax();
+  store::millis expire_at = 0; // absolute; 0 = none
+  if (o.expire != nullptr)
+    if (auto r = expire_millis(o, ctx.now, "set", expire_at); r.is_error())
+      return r;
+  bool get = o.flags & opt_get;
   auto* old = ctx.data.find(args[1], ctx.now);
-  net::reply result = o.get ? (old ? net::reply::bulk(std::string(old->value())) : net::reply::null())
-                            : net::reply::ok();
-  if ((o.nx && old) || (o.xx && !old))
-    return o.get ? result : net::reply::null();
-  ctx.data.put(args[1], args[2], old && o.keepttl ? old->expire_at() : o.expire_at);
+  net::reply result = get ? (old ? net::reply::bulk(std::string(old->value())) : net::reply::null())
+                          : net::reply::ok();
+  if (((o.flags & opt_nx) && old) || ((o.flags & opt_xx) && !old))
+    return get ? result : net::reply::null();
+  bool keepttl = o.flags & opt_keepttl;
+  ctx.data.put(args[1], args[2], old && keepttl ? old->expire_at() : expire_at);
   return result;
 }
 
@@ -169,30 +198,27 @@ net::reply op_getset(op_context& ctx, const net::arg_list& args) {
   return r;
 }
 
-/// GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] → the value (or null), changing its deadline.
+/// GETEX key [EX s|PX ms|EXAT s|PXAT ms|PERSIST] → the value (or null), changing its
+/// deadline. As Redis 7.0: options are checked first (syntax), the deadline's value only
+/// when the key exists; an EXAT/PXAT in the past deletes the key.
 net::reply op_getex(op_context& ctx, const net::arg_list& args) {
-  store::millis at = -1; // -1: leave the deadline alone
-  for (size_t i = 2; i < args.size(); ++i) {
-    const auto& a = args[i];
-    bool timed = iequals(a, "ex") || iequals(a, "px") || iequals(a, "exat") || iequals(a, "pxat");
-    if (at != -1 || (!timed && !iequals(a, "persist")) || (timed && i + 1 >= args.size()))
-      return err::syntax();
-    if (!timed) {
-      at = 0;
-      continue;
-    }
-    if (auto r = parse_deadline(a, args[i + 1], ctx.now, "getex", at); r.is_error())
-      return r;
-    ++i;
-  }
+  string_options o;
+  if (!parse_string_options(args, false, o))
+    return err::syntax();
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::null();
+  store::millis at = 0;
+  if (o.expire != nullptr)
+    if (auto r = expire_millis(o, ctx.now, "getex", at); r.is_error())
+      return r;
   auto r = net::reply::bulk(std::string(e->value()));
-  if (at > 0 && at <= ctx.now)
+  if (o.expire != nullptr && at <= ctx.now)
     ctx.data.erase(args[1], ctx.now);
-  else if (at >= 0)
+  else if (o.expire != nullptr)
     ctx.data.set_expire(*e, at);
+  else if ((o.flags & opt_persist) && e->expire_at() != 0)
+    ctx.data.set_expire(*e, 0);
   return r;
 }
 
@@ -282,36 +308,62 @@ net::reply op_setrange(op_context& ctx, const net::arg_list& args) {
   return net::reply::integer(static_cast<int64_t>(changed.value().size()));
 }
 
-/// INCRBYFLOAT key increment → the new value as a bulk string (Redis's formatting).
+namespace {
+
+/// Redis's MAX_LONG_DOUBLE_CHARS: the longest float text INCRBYFLOAT reads or writes.
+constexpr size_t max_long_double_chars = 5 * 1024;
+
+/// Reads a float as Redis's string2ld does: the whole text (shorter than
+/// max_long_double_chars, no leading space); out of range only when it overflows or
+/// underflows to zero (a denormal is taken); NaN refused.
+bool parse_long_double(std::string_view s, long double& out) {
+  if (s.empty() || s.size() >= max_long_double_chars
+      || std::isspace(static_cast<unsigned char>(s[0])))
+    return false;
+  std::string text(s);
+  char* end = nullptr;
+  errno = 0;
+  long double v = std::strtold(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || errno == EINVAL || std::isnan(v)
+      || (errno == ERANGE && (std::isinf(v) || std::fpclassify(v) == FP_ZERO)))
+    return false;
+  out = v;
+  return true;
+}
+
+/// Writes a float as Redis's ld2string(LD_STR_HUMAN): `%.17Lf` in a
+/// max_long_double_chars buffer (empty if it does not fit), trailing zeros after the
+/// point cut, then the point; "-0" becomes "0". Every finite 80-bit long double fits.
+std::string format_long_double(long double v) {
+  std::string buf(max_long_double_chars, '\0');
+  int n = std::snprintf(buf.data(), buf.size(), "%.17Lf", v);
+  if (n < 0 || static_cast<size_t>(n) + 1 > buf.size())
+    return {};
+  buf.resize(static_cast<size_t>(n));
+  if (buf.find('.') != std::string::npos) {
+    while (buf.back() == '0')
+      buf.pop_back();
+    if (buf.back() == '.')
+      buf.pop_back();
+  }
+  if (buf == "-0")
+    buf = "0";
+  return buf;
+}
+
+} // namespace
+
+/// INCRBYFLOAT key increment → the new value as a bulk string (Redis's formatting,
+/// exact at any magnitude: 1e130 is 131 digits).
 net::reply op_incrbyfloat(op_context& ctx, const net::arg_list& args) {
-  auto parse = [](const std::string& s, long double& out) {
-    if (s.empty() || std::isspace(static_cast<unsigned char>(s[0])))
-      return false;
-    char* end = nullptr;
-    errno = 0;
-    out = std::strtold(s.c_str(), &end);
-    return end == s.c_str() + s.size() && errno != ERANGE && !std::isnan(out);
-  };
   long double incr = 0, current = 0;
-  if (!parse(args[2], incr))
-    return net::reply::error("ERR value is not a valid float");
   auto* e = ctx.data.find(args[1], ctx.now);
-  if (e && !parse(std::string(e->value()), current))
+  if ((e && !parse_long_double(e->value(), current)) || !parse_long_double(args[2], incr))
     return net::reply::error("ERR value is not a valid float");
   long double next = current + incr;
   if (std::isnan(next) || std::isinf(next))
     return net::reply::error("ERR increment would produce NaN or Infinity");
-  char buf[128];
-  std::snprintf(buf, sizeof(buf), "%.17Lf", next);
-  std::string text(buf);
-  if (text.find('.') != std::string::npos) { // trim trailing zeros, then a trailing dot
-    while (!text.empty() && text.back() == '0')
-      text.pop_back();
-    if (!text.empty() && text.back() == '.')
-      text.pop_back();
-  }
-  if (text == "-0")
-    text = "0";
+  std::string text = format_long_double(next);
   ctx.data.put(args[1], text, e ? e->expire_at() : 0);
   return net::reply::bulk(std::move(text));
 }

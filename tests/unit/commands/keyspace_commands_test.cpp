@@ -262,3 +262,99 @@ TEST_CASE("hash tags pick the partition", "[keyspace]") {
   CHECK(partition_of("user:{42}:name", 16) == partition_of("{42}", 16));
   CHECK(partition_of("user:{42}:mail", 16) == partition_of("42", 16));
 }
+
+namespace {
+
+/// Records the partitions' mutations (what the op log would journal).
+struct recording_sink : otkv::store::mutation_sink {
+  std::vector<std::pair<otkv::store::mutation, std::string>> seen;
+  void on_mutation(otkv::store::mutation op, std::string_view key, std::string_view,
+                   int64_t) override {
+    seen.emplace_back(op, std::string(key));
+  }
+  bool erased(const std::string& key) const {
+    return std::count(seen.begin(), seen.end(), std::make_pair(otkv::store::mutation::erase, key))
+           > 0;
+  }
+};
+
+} // namespace
+
+TEST_CASE("EXPIRE with a past deadline deletes the key, as Redis 7.0", "[keyspace][expiry][issue11]") {
+  harness h;
+  recording_sink sink;
+  for (auto& p : h.parts_)
+    p.set_sink(&sink);
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"EXPIRE", "k", "-1"}) == integer(1));
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  CHECK(sink.erased("k")); // journaled: the deletion survives a restart
+  CHECK(h.run({"EXPIRE", "k", "-1"}) == integer(0)); // missing key
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"PEXPIRE", "k", "-9223372036854775808"}) == integer(1));
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"EXPIREAT", "k", "-5"}) == integer(1));
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"PEXPIREAT", "k", std::to_string(h.now)}) == integer(1)); // now is past
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  // The option is checked first; a past deadline then deletes.
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"EXPIRE", "k", "-1", "XX"}) == integer(0)); // no TTL: XX refuses
+  CHECK(h.run({"EXPIRE", "k", "-1", "GT"}) == integer(0)); // no TTL is infinite
+  CHECK(h.run({"EXISTS", "k"}) == integer(1));
+  CHECK(h.run({"EXPIRE", "k", "-1", "LT"}) == integer(1)); // less than infinite
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"PEXPIRE", "k", "-1", "NX"}) == integer(1));
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  h.run({"SET", "k", "v", "EX", "100"});
+  CHECK(h.run({"EXPIRE", "k", "-1", "NX"}) == integer(0));
+  CHECK(h.run({"EXPIRE", "k", "-1", "GT"}) == integer(0));
+  CHECK(h.run({"TTL", "k"}) == integer(100));
+  CHECK(h.run({"EXPIRE", "k", "-1", "XX"}) == integer(1));
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  // Options are parsed before the number; overflow is still refused.
+  CHECK(h.run({"EXPIRE", "k", "abc", "YY"}) == "-ERR Unsupported option YY\r\n");
+  CHECK(h.run({"EXPIRE", "k", "abc", "NX", "XX"})
+        == "-ERR NX and XX, GT or LT options at the same time are not compatible\r\n");
+  CHECK(h.run({"EXPIRE", "k", "-9223372036854776"})
+        == "-ERR invalid expire time in 'expire' command\r\n");
+  CHECK(h.run({"EXPIREAT", "k", "9223372036854776"})
+        == "-ERR invalid expire time in 'expireat' command\r\n");
+  CHECK(h.run({"PEXPIRE", "k", "9223372036854775807"})
+        == "-ERR invalid expire time in 'pexpire' command\r\n");
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"EXPIRE", "k", "-9223372036854775"}) == integer(1));
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+}
+
+TEST_CASE("COPY of a key onto itself is an error, as Redis", "[keyspace][issue11]") {
+  harness h;
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"COPY", "k", "k"}) == "-ERR source and destination objects are the same\r\n");
+  CHECK(h.run({"COPY", "k", "k", "REPLACE"})
+        == "-ERR source and destination objects are the same\r\n");
+  CHECK(h.run({"COPY", "none", "none"}) == "-ERR source and destination objects are the same\r\n");
+  CHECK(h.run({"COPY", "k", "k", "BOGUS"}) == "-ERR syntax error\r\n"); // options first
+  CHECK(h.run({"GET", "k"}) == bulk("v"));
+}
+
+TEST_CASE("EXPIRETIME rounds to the nearest second, as Redis", "[keyspace][expiry][issue11]") {
+  harness h;
+  h.run({"SET", "k", "v"});
+  int64_t s = h.now / 1000 + 100;
+  CHECK(h.run({"PEXPIREAT", "k", std::to_string(s * 1000 + 499)}) == integer(1));
+  CHECK(h.run({"EXPIRETIME", "k"}) == integer(s));
+  CHECK(h.run({"PEXPIREAT", "k", std::to_string(s * 1000 + 500)}) == integer(1));
+  CHECK(h.run({"EXPIRETIME", "k"}) == integer(s + 1));
+  CHECK(h.run({"PEXPIRETIME", "k"}) == integer(s * 1000 + 500));
+  h.run({"SET", "k", "v", "PXAT", std::to_string(s * 1000 + 999)});
+  CHECK(h.run({"EXPIRETIME", "k"}) == integer(s + 1));
+  // TTL rounds the same way (it already did).
+  h.run({"SET", "t", "v", "PX", "1500"});
+  CHECK(h.run({"TTL", "t"}) == integer(2));
+  h.run({"SET", "t", "v", "PX", "1499"});
+  CHECK(h.run({"TTL", "t"}) == integer(1));
+}

@@ -1,5 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <limits>
+#include <string>
+
 #include "harness.hpp"
 
 using namespace otkv::test;
@@ -187,4 +190,62 @@ TEST_CASE("INCRBYFLOAT formats like Redis", "[string]") {
   h.run({"SET", "s", "text"});
   CHECK(h.run({"INCRBYFLOAT", "s", "1"}) == "-ERR value is not a valid float\r\n");
   CHECK(h.run({"INCRBYFLOAT", "f", "inf"}) == "-ERR increment would produce NaN or Infinity\r\n");
+}
+
+TEST_CASE("INCRBYFLOAT prints large and tiny results whole, as Redis", "[string][issue11]") {
+  // Redis formats with `%.17Lf` into a 5 KiB buffer: 1e130 (as the nearest 80-bit long
+  // double) is printed with all its 131 digits; OTKV used to cut the text at 127 bytes.
+  harness h;
+  std::string big = "1000000000000000000021124267755545335008049967093623337461067537291530062"
+                    "6091041156338522974302878445898980067262540293047582720000";
+  REQUIRE(big.size() == 131);
+  if (std::numeric_limits<long double>::digits == 64) { // x86 80-bit long double
+    CHECK(h.run({"INCRBYFLOAT", "f", "1e130"}) == bulk(big));
+    CHECK(h.run({"GET", "f"}) == bulk(big));
+    CHECK(h.run({"INCRBYFLOAT", "n", "-1e130"}) == bulk("-" + big));
+  }
+  auto huge = h.run({"INCRBYFLOAT", "h", "1e4931"}); // near LDBL_MAX: 4932 digits
+  CHECK(huge.substr(0, 7) == "$4932\r\n");
+  CHECK(h.run({"STRLEN", "h"}) == integer(4932));
+  // A denormal increment is taken (strtold's ERANGE only refuses overflow and zero).
+  CHECK(h.run({"INCRBYFLOAT", "t", "1e-4940"}) == bulk("0"));
+  CHECK(h.run({"INCRBYFLOAT", "t", "1e-5000"}) == "-ERR value is not a valid float\r\n");
+  CHECK(h.run({"INCRBYFLOAT", "t", "1e-17"}) == bulk("0.00000000000000001"));
+  CHECK(h.run({"INCRBYFLOAT", "z", "-1e-18"}) == bulk("0"));
+  // Text of 5 KiB or more is not a float to Redis (string2ld's buffer).
+  h.run({"SET", "long", std::string(5119, '0') + "1"});
+  CHECK(h.run({"INCRBYFLOAT", "long", "1"}) == "-ERR value is not a valid float\r\n");
+  h.run({"SET", "ok", std::string(5118, '0') + "1"});
+  CHECK(h.run({"INCRBYFLOAT", "ok", "1"}) == bulk("2"));
+}
+
+TEST_CASE("GETEX and SET take a repeated expiry option, the last one wins", "[string][expiry][issue11]") {
+  // Redis 7.0 parseExtendedStringArgumentsOrReply refuses only conflicting options.
+  harness h;
+  h.run({"SET", "k", "v"});
+  CHECK(h.run({"GETEX", "k", "EX", "10", "EX", "20"}) == bulk("v"));
+  CHECK(h.run({"TTL", "k"}) == integer(20));
+  CHECK(h.run({"GETEX", "k", "PX", "abc", "PX", "1500"}) == bulk("v")); // only the last is read
+  CHECK(h.run({"PTTL", "k"}) == integer(1500));
+  CHECK(h.run({"GETEX", "k", "PERSIST", "PERSIST"}) == bulk("v"));
+  CHECK(h.run({"TTL", "k"}) == integer(-1));
+  CHECK(h.run({"GETEX", "k", "EX", "10", "PERSIST"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"GETEX", "k", "PERSIST", "EX", "10"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"GETEX", "k", "EXAT", "1", "PXAT", "1"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"GETEX", "k", "EX", "abc", "FOO"}) == "-ERR syntax error\r\n"); // syntax first
+  CHECK(h.run({"GETEX", "k", "KEEPTTL"}) == "-ERR syntax error\r\n");
+  // The deadline's value is only checked when the key exists.
+  CHECK(h.run({"GETEX", "missing", "EX", "abc"}) == nil);
+  CHECK(h.run({"GETEX", "missing", "EX", "0"}) == nil);
+  CHECK(h.run({"GETEX", "k", "EXAT", "0", "EXAT", "1"}) == bulk("v")); // past: deleted
+  CHECK(h.run({"EXISTS", "k"}) == integer(0));
+  // SET shares the parser.
+  CHECK(h.run({"SET", "s", "v", "EX", "10", "EX", "30"}) == ok);
+  CHECK(h.run({"TTL", "s"}) == integer(30));
+  CHECK(h.run({"SET", "s", "v", "NX", "NX"}) == nil);
+  CHECK(h.run({"SET", "s", "w", "KEEPTTL", "KEEPTTL", "GET", "GET"}) == bulk("v"));
+  CHECK(h.run({"TTL", "s"}) == integer(30));
+  CHECK(h.run({"SET", "s", "v", "EX", "abc", "BOGUS"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SET", "s", "v", "EX", "10", "KEEPTTL"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"SET", "s", "v", "PERSIST"}) == "-ERR syntax error\r\n");
 }
