@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -167,6 +169,19 @@ int main(int argc, char** argv) {
       spdlog::set_level(level);
       signals = std::thread(signal_loop, broker);
       self->wait_for(broker);
+      // Every request is answered and every acknowledged write is in the op log (written
+      // before its reply left). A worker hung inside a batch would hold the process (CAF
+      // waits for every actor) until it wakes: exit anyway once the request budget is
+      // spent, losing nothing acknowledged.
+      auto budget = std::chrono::milliseconds(uint64_t{cfg.request_timeout_ms}
+                                              * cfg.request_attempts);
+      std::thread([budget] {
+        std::this_thread::sleep_for(budget);
+        spdlog::warn("a partition worker is still busy {} ms after the last reply; exiting "
+                     "without waiting for it (nothing acknowledged is lost)", budget.count());
+        spdlog::info("OTKV stopped");
+        std::_Exit(0);
+      }).detach();
     }
     otkv::stop_store(sys, store);
     if (signals.joinable()) {

@@ -22,7 +22,7 @@ void start_worker(supervisor_ptr self, uint32_t index) {
   auto& st = self->state;
   uint64_t epoch = st.next_epoch++;
   st.slots[index]->epoch.store(epoch);
-  auto w = self->spawn(partition_worker, st.slots[index], index, epoch, st.log);
+  auto w = self->spawn<caf::detached>(partition_worker, st.slots[index], index, epoch, st.log);
   self->monitor(w);
   st.workers[index] = w;
   st.epochs[index] = epoch;

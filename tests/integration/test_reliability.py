@@ -214,5 +214,59 @@ class EverysecKillTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class HungPartitionTest(unittest.TestCase):
+    """A hung worker holds only its own partition: others answer at once whatever the
+    scheduler's thread count, and shutdown ends within the request budget."""
+
+    def setUp(self):
+        self.server = ServerProcess("--partitions", "4", "--threads", "2",
+                                    "--enable-debug-command", "yes",
+                                    "--request-timeout-ms", "500", "--request-attempts", "2")
+        self.addCleanup(lambda: self.server.proc.poll() is None and self.server.kill())
+
+    def key_in(self, c, partition):
+        for i in range(1000):
+            if c.call("DEBUG", "PARTITION-OF", "k%d" % i) == partition:
+                return "k%d" % i
+        raise AssertionError("no key for partition %d" % partition)
+
+    def test_two_hung_partitions_leave_the_others_served(self):
+        c = Client(self.server.port)
+        keys = {p: self.key_in(c, p) for p in range(4)}
+        for p, k in keys.items():
+            self.assertEqual(c.call("SET", k, "v%d" % p), "OK")
+        self.assertEqual(c.call("DEBUG", "SLEEP-PARTITION", "0", "3000"), "OK")
+        self.assertEqual(c.call("DEBUG", "SLEEP-PARTITION", "1", "3000"), "OK")
+        time.sleep(0.05)
+        for p in (2, 3):
+            started = time.monotonic()
+            self.assertEqual(c.call("GET", keys[p]), b"v%d" % p)
+            # Before: 2.9 s or -TIMEOUT (both scheduler threads slept in the hung workers).
+            self.assertLess(time.monotonic() - started, 0.4 * SCALE)
+        # The hung partitions answer -TIMEOUT within the budget, then serve again.
+        reply = c.call("GET", keys[0])
+        self.assertIsInstance(reply, Exception)
+        self.assertIn("TIMEOUT", str(reply))
+        deadline = time.monotonic() + 10 * SCALE
+        while c.call("GET", keys[0]) != b"v0":
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        c.close()
+        self.assertEqual(self.server.stop(), 0)
+
+    def test_sigterm_during_a_long_hang_exits_within_the_budget(self):
+        c = Client(self.server.port)
+        key = self.key_in(c, 2)
+        self.assertEqual(c.call("SET", key, "kept"), "OK")
+        self.assertEqual(c.call("DEBUG", "SLEEP-PARTITION", "0", "20000"), "OK")
+        c.close()
+        time.sleep(0.05)
+        started = time.monotonic()
+        self.assertEqual(self.server.stop(signal.SIGTERM, timeout=15 * SCALE), 0)
+        # Before: 19.8 s. Budget: 500 ms x 2 attempts to drain, as much again to stop.
+        self.assertLess(time.monotonic() - started, 5 * SCALE)
+        self.assertIn("exiting without waiting for it", self.server.log())
+
+
 if __name__ == "__main__":
     unittest.main()
