@@ -1,5 +1,8 @@
 #include "actors/config.hpp"
 
+#include <sys/resource.h>
+
+#include <algorithm>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -291,6 +294,22 @@ std::string usage() {
          "  --latency-tracking yes|no per-command latency percentiles in INFO (default yes)\n"
          "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"
          "  --help, --version\n";
+}
+
+uint64_t raise_fd_limit(uint64_t maxclients) {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return maxclients;
+  uint64_t want = maxclients + reserved_fds;
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < want) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min<uint64_t>(want, lim.rlim_max);
+    if (raised.rlim_cur > lim.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &raised) == 0)
+      lim = raised;
+  }
+  if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= want)
+    return maxclients;
+  return lim.rlim_cur > reserved_fds ? lim.rlim_cur - reserved_fds : 0;
 }
 
 } // namespace otkv

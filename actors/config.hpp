@@ -27,7 +27,7 @@ struct server_config {
   uint32_t save_interval = 60;      ///< seconds between snapshots when data changed; 0 = off
   std::string repair_log;           ///< --repair-log FILE: repair that log and exit
   std::string requirepass;          ///< password for AUTH; empty = none
-  uint64_t maxclients = 10000;      ///< connections beyond are refused
+  uint64_t maxclients = 10000;      ///< connections beyond are refused (see raise_fd_limit)
   bool protected_mode = true;       ///< without a password, serve loopback clients only
   uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
   net::limits limits;               ///< request size limits (Redis's defaults)
@@ -70,5 +70,13 @@ std::string apply_json(const std::string& json_text, server_config& cfg);
 
 /// The --help text.
 std::string usage();
+
+/// Descriptors kept beyond one per client: op log, snapshot, epoll, pipes, stdio (Redis
+/// reserves 32 too).
+inline constexpr uint64_t reserved_fds = 32;
+
+/// Raises the open file limit (up to the hard limit) so `maxclients` clients fit beside
+/// reserved_fds; returns how many clients the limit fits: `maxclients` if all, 0 if none.
+uint64_t raise_fd_limit(uint64_t maxclients);
 
 } // namespace otkv

@@ -43,6 +43,27 @@ void signal_loop(caf::actor broker) {
   }
 }
 
+/// Lowers --maxclients to what the open file limit fits, after trying to raise the
+/// limit, and says so (as Redis does at start): a client past the limit then gets
+/// "-ERR max number of clients reached" instead of an accept(2) failing with EMFILE.
+/// Returns false if not even one client fits.
+bool fit_maxclients(otkv::server_config& cfg) {
+  uint64_t fit = otkv::raise_fd_limit(cfg.maxclients);
+  if (fit == cfg.maxclients)
+    return true;
+  if (fit == 0) {
+    spdlog::error("cannot start: the open file limit leaves no descriptor for clients; raise "
+                  "'ulimit -n' above {}", otkv::reserved_fds);
+    return false;
+  }
+  spdlog::warn("you requested maxclients of {} requiring at least {} open files, but the limit "
+               "is {}: maxclients has been reduced to {}. If you need more clients, raise "
+               "'ulimit -n'.", cfg.maxclients, cfg.maxclients + otkv::reserved_fds,
+               fit + otkv::reserved_fds, fit);
+  cfg.maxclients = fit;
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -68,6 +89,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
 
+  if (!fit_maxclients(cfg))
+    return 1;
   // The data directory: made if missing (with its parents), refused if unusable.
   if (auto err = otkv::store::prepare_data_dir(cfg.dir); !err.empty()) {
     spdlog::error("cannot start: {}", err);

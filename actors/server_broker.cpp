@@ -238,7 +238,14 @@ net::reply apply_config_set(broker_ptr self,
     if (!runtime_settable(name))
       return net::reply::error("ERR Unknown option or number of arguments for CONFIG SET - '"
                                + name + "'");
-    if (auto err = set_option(cfg, name, value); !err.empty())
+    auto err = set_option(cfg, name, value);
+    if (err.empty() && name == "maxclients") {
+      // As Redis: the descriptor limit must fit them (it is raised where it can be).
+      if (auto fit = raise_fd_limit(cfg.maxclients); fit < cfg.maxclients)
+        err = "The operating system is not able to handle the specified number of clients, "
+              "try with " + std::to_string(fit);
+    }
+    if (!err.empty())
       return net::reply::error("ERR CONFIG SET failed (possibly related to argument '" + name
                                + "') - " + err);
   }

@@ -2,6 +2,8 @@
 
 import glob
 import os
+import resource
+import socket
 import shutil
 import signal
 import struct
@@ -266,6 +268,65 @@ class HungPartitionTest(unittest.TestCase):
         # Before: 19.8 s. Budget: 500 ms x 2 attempts to drain, as much again to stop.
         self.assertLess(time.monotonic() - started, 5 * SCALE)
         self.assertIn("exiting without waiting for it", self.server.log())
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class DescriptorLimitTest(unittest.TestCase):
+    """Under `ulimit -n 256`, maxclients is lowered to fit (as Redis does) so clients past
+    it get "-ERR max number of clients reached" and a close: none hangs, nothing spins."""
+
+    def test_400_clients_under_ulimit_256(self):
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+        server = ServerProcess("--partitions", "2", preexec_fn=low_limit)
+        self.addCleanup(lambda: server.proc.poll() is None and server.kill())
+        self.assertIn("maxclients has been reduced to 224", server.log())
+        socks, served, refused = [], 0, 0
+        try:
+            for _ in range(400):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=5 * SCALE)
+                socks.append(s)
+                s.sendall(b"PING\r\n")
+                reply = s.recv(100)  # a timeout here is the hang this test guards against
+                if reply == b"+PONG\r\n":
+                    served += 1
+                else:
+                    self.assertEqual(reply, b"-ERR max number of clients reached\r\n")
+                    self.assertEqual(s.recv(100), b"")  # then closed
+                    refused += 1
+            self.assertEqual((served, refused), (224, 176))
+            # Idle with every slot taken: the server must not spin on the listening socket.
+            before = cpu_seconds(server.proc.pid)
+            time.sleep(1.0)
+            self.assertLess(cpu_seconds(server.proc.pid) - before, 0.3)
+            c = Client(server.port)  # refused too, but answered
+            self.assertIn("max number of clients reached", str(c.call("PING")))
+            c.close()
+        finally:
+            for s in socks:
+                s.close()
+        deadline = time.monotonic() + 5 * SCALE
+        while True:  # the closed slots are freed
+            c = Client(server.port)
+            if c.call("PING") == "PONG":
+                break
+            c.close()
+            self.assertLess(time.monotonic(), deadline)
+            time.sleep(0.1)
+        self.assertEqual(c.call("CONFIG", "GET", "maxclients"), [b"maxclients", b"224"])
+        reply = c.call("CONFIG", "SET", "maxclients", "1000")
+        self.assertIn("not able to handle the specified number of clients, try with 224",
+                      str(reply))
+        self.assertEqual(c.call("CONFIG", "SET", "maxclients", "100"), "OK")
+        c.close()
+        self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":
