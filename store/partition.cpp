@@ -49,6 +49,8 @@ partition& partition::operator=(partition&& other) noexcept {
     old_ = other.old_;
     moved_ = other.moved_;
     size_ = other.size_;
+    bytes_ = other.bytes_;
+    other.bytes_ = 0;
     deadlines_ = std::move(other.deadlines_);
     expiring_ = other.expiring_;
     expired_total_ = other.expired_total_;
@@ -144,6 +146,7 @@ void partition::unlink_free(entry** link) {
   if (e->expire_at_ != 0)
     --expiring_;
   --size_;
+  bytes_ -= e->key_len() + e->value_len_;
   e->~entry();
   std::free(e);
 }
@@ -190,7 +193,9 @@ entry& partition::put(std::string_view key, std::string_view value, millis expir
   e->value_len_ = static_cast<uint32_t>(value.size());
   std::memcpy(e->bytes(), key.data(), key.size());
   std::memcpy(e->bytes() + key.size(), value.data(), value.size());
+  bytes_ += key.size() + value.size();
   if (old != nullptr) {
+    bytes_ -= old->key_len() + old->value_len_;
     e->next_ = old->next_;
     if (old->expire_at_ != 0)
       --expiring_;
@@ -277,6 +282,7 @@ void partition::free_all() {
     moved_ = 0;
   }
   size_ = 0;
+  bytes_ = 0;
   deadlines_.clear();
   expiring_ = 0;
 }
@@ -411,6 +417,7 @@ entry* partition::create(entry** link, std::string_view key, uint64_t hash, size
   e->next_ = *link;
   *link = e;
   ++size_;
+  bytes_ += key.size() + value_len;
   return e;
 }
 
@@ -431,6 +438,7 @@ entry* partition::resize_value(entry** link, size_t len) {
     e = static_cast<entry*>(mem);
     *link = e; // nothing else points at an entry: only its chain link
   }
+  bytes_ += len - e->value_len_; // unsigned wrap-around is exact for a shrink too
   e->value_len_ = static_cast<uint32_t>(len);
   return e;
 }
@@ -498,9 +506,21 @@ void partition::begin_image(uint64_t seq, millis now) {
   image_.cursor_done = size_ == 0 || buckets_.bits == 0;
   image_.now = now;
   image_.count = 0;
-  image_.bytes.clear();
+  // Sized once for every entry now present (16 bytes of lengths and deadline each): the
+  // buffer never grows by copying (a 64 MB copy would stall the partition for ~20 ms);
+  // its pages are touched a slice at a time.
+  image_.bytes = std::string();
+  image_.bytes.reserve(16 + size_ * 16 + bytes_);
   put_int<uint64_t>(image_.bytes, seq);
   put_int<uint64_t>(image_.bytes, 0); // the count, filled in by take_image
+}
+
+void partition::abandon_image() {
+  if (!image_.active)
+    return;
+  copy_all_pending(false);
+  image_.active = false;
+  image_.bytes = {};
 }
 
 void partition::copy_entry(entry& e) {

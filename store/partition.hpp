@@ -144,6 +144,8 @@ public:
   void begin_image(uint64_t seq, millis now);
   /// Encodes up to `max_entries` pending entries; returns whether the image is complete.
   bool image_step(size_t max_entries);
+  /// Drops an unfinished image (its taker is gone): marks the rest without encoding it.
+  void abandon_image();
   /// Whether an image is under way (begun and not taken).
   bool imaging() const noexcept { return image_.active; }
   /// The finished image's bytes (call once image_step returned true); ends the image.
@@ -214,6 +216,7 @@ private:
   table old_;          // the table being moved into buckets_ (slots null: none)
   size_t moved_ = 0;   // old buckets moved so far
   size_t size_ = 0;
+  size_t bytes_ = 0;   // key and value bytes of the stored entries (sizes an image)
   std::vector<deadline> deadlines_; // min-heap; may hold stale pairs
   size_t expiring_ = 0;
   uint64_t expired_total_ = 0;

@@ -262,3 +262,21 @@ TEST_CASE("clear during an image copies what was not copied yet", "[image]") {
   CHECK(decode_image(p.take_image(), 0) == expected);
   CHECK(p.find(key_of(1), 0)->value() == "after");
 }
+
+TEST_CASE("an abandoned image leaves the marks consistent for the next one", "[image]") {
+  partition p;
+  for (size_t i = 0; i < 3000; ++i)
+    p.put(key_of(i), "v", 0);
+  p.begin_image(1, 0);
+  p.image_step(500);
+  p.erase(key_of(7), 0);
+  p.abandon_image(); // its taker is gone
+  CHECK_FALSE(p.imaging());
+  p.put(key_of(8), "changed", 0);
+  p.append(key_of(9), "+", 0);
+  auto expected = live_of(p, 0);
+  p.begin_image(2, 0);
+  while (!p.image_step(100))
+    p.put(key_of(10), "later", 0);
+  CHECK(decode_image(p.take_image(), 0) == expected);
+}
