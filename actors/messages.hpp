@@ -66,6 +66,11 @@ inline uint64_t next_batch_id() {
 struct work_batch {
   uint64_t id = 0;        ///< from next_batch_id()
   uint32_t partition = 0;
+  /// Reply bytes one connection's requests may make in this batch: past it, the
+  /// connection's further requests are not run (it is over its output limit and its
+  /// front end drops it), so a client that never reads cannot make a worker build
+  /// gigabytes of replies.
+  uint64_t output_limit = UINT64_MAX;
   std::vector<work_item> items;
 };
 
@@ -82,6 +87,7 @@ struct done_item {
   uint32_t part;
   net::reply result;
   uint64_t ns = 0; ///< time the worker took to run it
+  bool over_limit = false; ///< not run: the connection passed the batch's output_limit
 };
 
 /// The results of one work_batch, in the order of its items.

@@ -27,6 +27,39 @@ constexpr size_t image_slice = 1024;
 /// Continues the snapshot image under way (sent to itself between slices).
 using image_step_atom = caf::atom_constant<caf::atom("imgstep")>;
 
+/// Reply bytes made per connection in one batch, counting replies of 1 KiB or more
+/// only (so the common small reply costs one comparison).
+class output_budget {
+public:
+  explicit output_budget(uint64_t limit) : limit_(limit) {}
+  void add(uint64_t conn, const net::reply& r) {
+    size_t n = size_of(r);
+    if (n < 1024 || limit_ == UINT64_MAX)
+      return;
+    for (auto& [c, bytes] : made_)
+      if (c == conn)
+        return void(bytes += n);
+    made_.emplace_back(conn, n);
+  }
+  /// Whether `conn` made more than the limit.
+  bool over(uint64_t conn) const {
+    for (auto& [c, bytes] : made_)
+      if (c == conn)
+        return bytes > limit_;
+    return false;
+  }
+
+private:
+  static size_t size_of(const net::reply& r) {
+    size_t n = r.text.size();
+    for (const auto& item : r.items)
+      n += size_of(item);
+    return n;
+  }
+  uint64_t limit_;
+  std::vector<std::pair<uint64_t, uint64_t>> made_; // few: connections with big replies
+};
+
 bool revoked(worker_ptr self) {
   return self->state.slot->epoch.load() != self->state.epoch;
 }
@@ -50,13 +83,20 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
   }
   cmd::op_context ctx{slot.data, now_ms(), batch.partition};
   uint64_t started = cmd::monotonic_ns(); // one clock read per command: each ends the last
+  output_budget budget{batch.output_limit};
   for (size_t i = slot.partial_replies.size(); i < batch.items.size(); ++i) {
     if (revoked(self))
       return false;
     const auto& item = batch.items[i];
+    if (budget.over(item.conn)) {
+      slot.partial_replies.push_back(net::reply::error("ERR client output limit exceeded"));
+      slot.partial_ns.push_back(0);
+      continue;
+    }
     net::reply r = cmd::run_on_partition(*item.cmd, ctx, item.args);
     if (item.encode && r.type != net::reply::kind::raw)
       r = net::reply::raw(net::encode(r));
+    budget.add(item.conn, r);
     slot.partial_replies.push_back(std::move(r));
     uint64_t ended = cmd::monotonic_ns();
     slot.partial_ns.push_back(ended - started);
@@ -68,8 +108,8 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
   out.items.reserve(batch.items.size());
   for (size_t i = 0; i < batch.items.size(); ++i) {
     const auto& item = batch.items[i];
-    out.items.push_back(
-      {item.conn, item.seq, item.part, std::move(slot.partial_replies[i]), slot.partial_ns[i]});
+    out.items.push_back({item.conn, item.seq, item.part, std::move(slot.partial_replies[i]),
+                         slot.partial_ns[i], budget.over(item.conn)});
   }
   slot.partial_replies.clear();
   slot.partial_ns.clear();

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -31,6 +32,21 @@ using broker_ptr = caf::io::stateful_broker<server_broker_state>*;
 constexpr size_t read_chunk = 16 * 1024;
 /// How often deadlines and the shutdown drain are checked.
 constexpr auto tick_interval = std::chrono::milliseconds(50);
+/// Requests one connection may have waiting for replies before the broker stops reading
+/// it (resuming at half): at most max_pipeline, and fewer when its replies are large, so
+/// that about reply_budget bytes of replies are being made for one client at a time. A
+/// client that pipelines large replies without reading them costs the workers and the
+/// broker small slices of work, between which other clients are served.
+constexpr uint64_t max_pipeline = 256;
+constexpr uint64_t reply_budget = 4 << 20;
+/// Unwritten bytes of one connection that CAF's write buffer may hold; more wait in the
+/// connection's backlog.
+constexpr uint64_t caf_high_water = 1 << 20;
+
+uint64_t pipeline_cap(const connection& c) {
+  return std::clamp<uint64_t>(reply_budget / std::max<uint64_t>(c.reply_avg, 1), 1,
+                              max_pipeline);
+}
 
 void schedule_dispatch(broker_ptr self) {
   if (!self->state.dispatch_scheduled) {
@@ -70,6 +86,47 @@ void write_peer(broker_ptr self, connection& c) {
   }
 }
 
+/// Drops a client whose replies exceed the output limit (as Redis does): it does not read
+/// them, and buffering them without bound would let it take the server's memory.
+void drop_over_limit(broker_ptr self, connection& c, uint64_t bytes) {
+  spdlog::warn("client {} dropped: {} bytes of unread replies exceed the output limit",
+               c.client.addr, bytes);
+  c.backlog.clear();
+  c.backlog_bytes = 0;
+  if (!c.closed) {
+    self->wr_buf(c.hdl).clear();
+    // shutdown(2) makes CAF's pending write fail, so its buffers are freed too.
+    ::shutdown(static_cast<int>(c.hdl.id()), SHUT_RDWR);
+    self->close(c.hdl);
+  }
+  c.queue.clear();
+  c.stash.clear();
+  c.closing = true;
+  mark_closed(self->state, c);
+}
+
+/// Hands backlog replies to CAF while it holds less than caf_high_water unwritten bytes of
+/// this connection (`all`: everything, before a close). CAF's buffer is one vector that
+/// is copied when it grows: the backlog keeps the replies of a slow reader as they are
+/// (moved, never copied) until the socket takes them.
+void feed_caf(broker_ptr self, connection& c, bool all = false) {
+  if (c.backlog.empty() || (c.caf_unsent >= caf_high_water && !all))
+    return;
+  auto& buf = self->wr_buf(c.hdl);
+  while (!c.backlog.empty() && (all || c.caf_unsent < caf_high_water)) {
+    auto& bytes = c.backlog.front();
+    buf.insert(buf.end(), bytes.begin(), bytes.end());
+    c.caf_unsent += bytes.size();
+    c.backlog_bytes -= bytes.size();
+    c.backlog.pop_front();
+  }
+  if (!c.acking_writes) { // learn when CAF has written it (data_transferred_msg)
+    c.acking_writes = true;
+    self->ack_writes(c.hdl, true);
+  }
+  self->flush(c.hdl);
+}
+
 /// Writes the replies at the front of the queue that are ready; closes the connection
 /// after a reply that asks for it.
 void write_ready(broker_ptr self, connection& c) {
@@ -91,48 +148,37 @@ void write_ready(broker_ptr self, connection& c) {
   auto& out = self->state.out;
   out.clear();
   bool close = false;
+  // Nothing waits in CAF's buffers or the backlog: the ready replies go straight to the
+  // socket (CAF's handle id is its descriptor), which spares CAF's epoll_ctl add and
+  // remove of write interest for every flush. Otherwise they queue, in order.
+  bool direct = c.caf_unsent == 0 && c.backlog.empty();
   while (!c.queue.empty() && c.queue.front().ready) {
     auto& slot = c.queue.front();
-    out += slot.bytes;
+    self->state.server.net_output_bytes += slot.bytes.size();
+    if (direct) {
+      out += slot.bytes;
+    } else {
+      c.backlog_bytes += slot.bytes.size();
+      c.backlog.push_back(std::move(slot.bytes));
+    }
     close = slot.close_after;
     c.queue.pop_front();
     ++c.first_seq;
     if (close)
       break;
   }
-  self->state.server.net_output_bytes += out.size();
-  size_t sent = 0;
-  if (c.caf_unsent == 0 && !out.empty()) {
-    // Nothing waits in CAF's buffers: write straight to the socket (CAF's handle id is
-    // its descriptor), which spares CAF's epoll_ctl add and remove of write interest for
-    // every flush. What the socket does not take now goes to CAF, in order.
+  if (!out.empty()) {
     auto n = ::send(static_cast<int>(c.hdl.id()), out.data(), out.size(),
                     MSG_DONTWAIT | MSG_NOSIGNAL);
-    if (n > 0)
-      sent = static_cast<size_t>(n);
-  }
-  if (sent < out.size()) {
-    auto& buf = self->wr_buf(c.hdl);
-    buf.insert(buf.end(), out.begin() + static_cast<ptrdiff_t>(sent), out.end());
-    c.caf_unsent += out.size() - sent;
-    if (c.caf_unsent > self->state.opts.output_limit) {
-      // The client does not read its replies: drop it rather than buffer without bound.
-      // shutdown(2) makes CAF's pending write fail, so its buffers are freed too.
-      spdlog::warn("client {} dropped: {} bytes of unread replies exceed the output limit",
-                   c.client.addr, c.caf_unsent);
-      buf.clear();
-      ::shutdown(static_cast<int>(c.hdl.id()), SHUT_RDWR);
-      self->close(c.hdl);
-      c.queue.clear();
-      mark_closed(self->state, c);
-      return;
+    size_t sent = n > 0 ? static_cast<size_t>(n) : 0;
+    if (sent < out.size()) {
+      c.backlog_bytes += out.size() - sent;
+      c.backlog.push_back(out.substr(sent));
     }
-    if (!c.acking_writes) { // learn when CAF has written it all (data_transferred_msg)
-      c.acking_writes = true;
-      self->ack_writes(c.hdl, true);
-    }
-    self->flush(c.hdl);
   }
+  if (c.caf_unsent + c.backlog_bytes > self->state.opts.output_limit)
+    return drop_over_limit(self, c, c.caf_unsent + c.backlog_bytes);
+  feed_caf(self, c, close);
   if (close) {
     self->close(c.hdl);
     mark_closed(self->state, c);
@@ -402,17 +448,25 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   schedule_dispatch(self);
 }
 
-void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
+/// Stops reading `c` (its unparsed input [pos, end) is kept) until its replies drain.
+void pause(broker_ptr self, connection& c, const char* pos, const char* end) {
+  c.paused = true;
+  c.stash.assign(pos, end);
+  self->halt(c.hdl);
+  self->state.paused.push_back(c.client.id);
+}
+
+/// Parses and handles the requests in [pos, end); pauses the connection when it has
+/// as many requests waiting for replies as its cap.
+void parse_input(broker_ptr self, connection& c, const char* pos, const char* end) {
   auto& st = self->state;
-  st.server.net_input_bytes += buf.size();
-  if (c.closing)
-    return;
-  c.last_active_ms = now_ms();
-  const char* pos = buf.data();
-  const char* end = pos + buf.size();
   store::millis now = now_ms();
   net::arg_list args;
   while (pos < end && !c.closing) {
+    if (c.queue.size() >= pipeline_cap(c)) {
+      pause(self, c, pos, end);
+      break;
+    }
     switch (c.parser.feed(pos, end, args)) {
       case net::parse_status::need_more:
         break;
@@ -438,6 +492,43 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   write_ready(self, c);
 }
 
+void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
+  self->state.server.net_input_bytes += buf.size();
+  if (c.closing)
+    return;
+  c.last_active_ms = now_ms();
+  if (c.paused) // read before the halt took effect: parsed on resuming, in order
+    c.stash.append(buf.data(), buf.size());
+  else
+    parse_input(self, c, buf.data(), buf.data() + buf.size());
+}
+
+/// Reads again from paused connections whose waiting requests dropped to half of their
+/// cap, parsing what they had sent meanwhile first.
+void resume_paused(broker_ptr self) {
+  auto& st = self->state;
+  if (st.paused.empty())
+    return;
+  auto ids = std::move(st.paused);
+  st.paused.clear();
+  for (auto id : ids) {
+    auto i = st.conns.find(id);
+    if (i == st.conns.end() || i->second.closed || !i->second.paused)
+      continue;
+    auto& c = i->second;
+    if (c.queue.size() > pipeline_cap(c) / 2) {
+      st.paused.push_back(id);
+      continue;
+    }
+    c.paused = false;
+    std::string input = std::move(c.stash);
+    c.stash.clear();
+    parse_input(self, c, input.data(), input.data() + input.size());
+    if (!c.paused && !c.closed)
+      self->trigger(c.hdl);
+  }
+}
+
 /// Applies one worker result to its reply slot; `args` are the arguments the worker ran
 /// (nullptr for a reply made by the broker).
 void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
@@ -451,6 +542,8 @@ void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
   auto& slot = c.queue[item.seq - c.first_seq];
   if (slot.ready)
     return; // already answered (timed out)
+  if (item.over_limit) // the worker stopped running its requests: it is over its limit
+    return drop_over_limit(self, c, st.opts.output_limit);
   slot.ns += item.ns;
   if (slot.fan) {
     slot.fan->results[item.part] = std::move(item.result);
@@ -465,6 +558,7 @@ void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
     slot.bytes = net::encode(item.result);
   }
   slot.ready = true;
+  c.reply_avg = (c.reply_avg * 7 + slot.bytes.size()) / 8;
   // Counted with the worker time of all its parts; `args` are those of the part that
   // completed it (the whole request unless it was split).
   if (args != nullptr && slot.cmd != nullptr)
@@ -670,7 +764,11 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       // handle any more, but replies still owed go out on a duplicate of the socket
       // (CAF's connection handle id is the socket descriptor, still open here).
       st.by_handle.erase(h);
-      if (!c.queue.empty()) {
+      for (auto& bytes : c.backlog) // replies that CAF never got go out first
+        c.peer_out += bytes;
+      c.backlog.clear();
+      c.backlog_bytes = 0;
+      if (!c.queue.empty() || !c.peer_out.empty()) {
         c.peer_fd = ::fcntl(static_cast<int>(msg.handle.id()), F_DUPFD_CLOEXEC, 0);
         c.peer_deadline = now_ms() + final_deadline_ms(st.opts);
         c.closing = true;
@@ -686,8 +784,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     [=](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
       auto h = st.by_handle.find(msg.handle.id());
-      if (h != st.by_handle.end())
-        st.conns[h->second].caf_unsent = msg.remaining;
+      if (h != st.by_handle.end()) {
+        auto& c = st.conns[h->second];
+        c.caf_unsent = msg.remaining;
+        if (!c.closed)
+          feed_caf(self, c);
+      }
     },
     [=](dispatch_atom) {
       auto& st = self->state;
@@ -701,6 +803,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         auto batch = std::make_shared<work_batch>(std::move(st.batches[p]));
         batch->id = next_batch_id();
         batch->partition = p;
+        batch->output_limit = st.opts.output_limit;
         st.inflight.add(batch, now);
         self->send(st.workers[p], batch_ref{std::move(batch)});
         st.batches[p] = work_batch{};
@@ -715,6 +818,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         apply_result(self, batch.items[i],
                      sent && i < sent->items.size() ? &sent->items[i].args : nullptr);
       flush_touched(self);
+      resume_paused(self);
       reap(self);
       check_drained(self);
     },
@@ -744,6 +848,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       check_partitions(self, now);
       flush_touched(self);
       expire_requests(self, now);
+      resume_paused(self);
       reap(self);
       check_drained(self);
       self->delayed_send(self, tick_interval, caf::tick_atom_v);

@@ -75,6 +75,16 @@ struct connection {
   /// behind them through CAF instead of straight to the socket.
   uint64_t caf_unsent = 0;
   bool acking_writes = false;      ///< CAF reports its writes (data_transferred_msg)
+  /// Replies waiting until CAF's buffer for this connection drains (see feed_caf).
+  std::deque<std::string> backlog;
+  uint64_t backlog_bytes = 0;
+  /// Reading is halted: the client has max_pipeline requests waiting for replies.
+  /// `stash` holds bytes read but not parsed yet; they are parsed first on resuming.
+  bool paused = false;
+  std::string stash;
+  /// Running average of this client's reply sizes (starts high, so a first burst of
+  /// unknown replies is small): its pipeline cap is a reply byte budget over it.
+  uint64_t reply_avg = 128 * 1024;
   store::millis last_active_ms = 0; ///< last time a request arrived
   store::millis peer_deadline = 0; ///< give up on `peer_fd` after this
 };
@@ -91,6 +101,7 @@ struct server_broker_state {
   std::unordered_map<uint64_t, connection> conns; ///< by client id
   std::unordered_map<int64_t, uint64_t> by_handle; ///< connection handle id → client id
   std::vector<uint64_t> touched;  ///< connections with replies to write
+  std::vector<uint64_t> paused;   ///< connections whose reading is halted
   std::string out;                ///< scratch: the replies of one write
   caf::io::accept_handle acceptor;
   uint64_t next_client_id = 1;

@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from otkv_fixture import SCALE, SERVER, Client, ServerProcess
+from otkv_fixture import SCALE, SERVER, Client, ServerProcess, ServerTest
 
 
 class DataDirTest(unittest.TestCase):
@@ -327,6 +327,137 @@ class DescriptorLimitTest(unittest.TestCase):
         self.assertEqual(c.call("CONFIG", "SET", "maxclients", "100"), "OK")
         c.close()
         self.assertEqual(server.stop(), 0)
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0
+
+
+class OutputLimitTest(unittest.TestCase):
+    """A client that pipelines large replies and never reads them is dropped at the output
+    limit without the server building its replies first; other clients are not delayed."""
+
+    BIG = 1 << 20
+
+    def start(self, limit):
+        server = ServerProcess("--partitions", "2", "--appendonly", "no",
+                               "--client-output-limit", limit)
+        self.addCleanup(lambda: server.proc.poll() is None and server.kill())
+        c = Client(server.port)
+        self.assertEqual(c.call("SET", "big", "x" * self.BIG), "OK")
+        self.assertEqual(c.call("SET", "small", "s"), "OK")
+        self.addCleanup(c.close)
+        return server, c
+
+    def flood(self, port, clients):
+        """Clients that send 5000 x GET big and never read; returns them."""
+        request = Client.encode("GET", "big") * 5000
+        socks = []
+        for _ in range(clients):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+            self.addCleanup(s.close)
+        senders = [threading.Thread(target=self.send_all, args=(s, request)) for s in socks]
+        for t in senders:
+            t.start()
+        return socks, senders
+
+    @staticmethod
+    def send_all(sock, data):
+        try:
+            sock.sendall(data)
+        except OSError:
+            pass  # dropped while sending
+
+    def watch(self, server, c, seconds):
+        """Peak RSS (MB) and slowest GET of another client over `seconds`."""
+        peak, slowest = 0.0, 0.0
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            started = time.monotonic()
+            self.assertEqual(c.call("GET", "small"), b"s")
+            slowest = max(slowest, time.monotonic() - started)
+            peak = max(peak, rss_mb(server.proc.pid))
+            time.sleep(0.02)
+        return peak, slowest
+
+    def test_non_reading_client_is_dropped_at_10mb(self):
+        server, c = self.start("10mb")
+        base = rss_mb(server.proc.pid)
+        socks, senders = self.flood(server.port, 1)
+        server.wait_for_log("exceed the output limit")
+        peak, slowest = self.watch(server, c, 1.5)
+        # Before: 4.1 GB and the client kept. Redis 7.0: 23 MB, dropped.
+        self.assertLess(peak - base, 100, "RSS grew by %.0f MB" % (peak - base))
+        self.assertLess(slowest, 1.0 * SCALE)
+        socks[0].settimeout(10 * SCALE)
+        received = 0
+        try:
+            while True:
+                chunk = socks[0].recv(1 << 20)
+                if not chunk:
+                    break
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+        self.assertLess(received, 64 << 20)  # closed, not fed 5000 MB
+        for t in senders:
+            t.join(10 * SCALE)
+        self.assertEqual(server.stop(), 0)
+
+    def test_two_flooders_do_not_delay_others_or_restart_workers(self):
+        server, c = self.start("64mb")
+        base = rss_mb(server.proc.pid)
+        socks, senders = self.flood(server.port, 2)
+        peak, slowest = self.watch(server, c, 3.0)
+        log = server.log()
+        self.assertEqual(log.count("exceed the output limit"), 2, log)
+        self.assertNotIn("not answering", log)  # before: healthy workers were restarted
+        self.assertLess(slowest, 1.0 * SCALE)  # before: up to 4.5 s
+        self.assertLess(peak - base, 2 * 64 + 100, "RSS grew by %.0f MB" % (peak - base))
+        for t in senders:
+            t.join(10 * SCALE)
+        self.assertEqual(server.stop(), 0)
+
+
+class DeepPipelineTest(ServerTest):
+    """Reading pauses at a client's pipeline cap and resumes as its replies leave: deep
+    pipelines still get every reply, in order."""
+
+    server_args = ("--partitions", "3")
+
+    def pipeline(self, requests):
+        c = self.client()
+        sender = threading.Thread(target=c.send_raw, args=(b"".join(requests),))
+        sender.start()
+        replies = [c.read_reply() for _ in requests]
+        sender.join(10 * SCALE)
+        return replies
+
+    def test_20000_small_requests(self):
+        n = 10000
+        sets = [Client.encode("SET", "p%d" % i, "v%d" % i) for i in range(n)]
+        gets = [Client.encode("GET", "p%d" % i) for i in range(n)]
+        replies = self.pipeline(sets + gets)
+        self.assertEqual(replies[:n], ["OK"] * n)
+        self.assertEqual(replies[n:], [b"v%d" % i for i in range(n)])
+
+    def test_large_replies(self):
+        value = "y" * (300 << 10)
+        self.assertEqual(self.client().call("SET", "large", value), "OK")
+        requests = []
+        for i in range(200):
+            requests.append(Client.encode("GET", "large"))
+            requests.append(Client.encode("INCR", "n"))
+        replies = self.pipeline(requests)
+        self.assertEqual(replies[0::2], [value.encode()] * 200)
+        self.assertEqual(replies[1::2], list(range(1, 201)))
 
 
 if __name__ == "__main__":
