@@ -178,12 +178,17 @@ void step_image(worker_ptr self) {
     st.slot->release(st.epoch);
     return retire(self);
   }
+  auto started = std::chrono::steady_clock::now();
   bool done = st.slot->data.image_step(image_slice);
   if (done)
     job.image.bytes = st.slot->data.take_image();
   st.slot->release(st.epoch);
   if (!done) {
-    self->send(self, image_step_atom::value);
+    // Rest as long as the slice took: the image uses at most half a core, so on a busy
+    // machine it does not crowd out the threads serving requests (batches that arrive
+    // meanwhile are served at once; only the next slice waits).
+    self->delayed_send(self, std::chrono::steady_clock::now() - started,
+                       image_step_atom::value);
     return;
   }
   job.active = false;
