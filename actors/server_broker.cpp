@@ -215,6 +215,9 @@ void reap(broker_ptr self) {
   }
 }
 
+void parse_input(broker_ptr self, connection& c, const char* pos, const char* end,
+                 bool capped);
+
 void begin_shutdown(broker_ptr self, const char* why) {
   auto& st = self->state;
   if (st.draining)
@@ -222,8 +225,16 @@ void begin_shutdown(broker_ptr self, const char* why) {
   st.draining = true;
   spdlog::info("shutting down ({}): no new connections, draining requests in flight", why);
   self->close(st.acceptor);
-  for (auto& [id, c] : st.conns)
+  for (auto& [id, c] : st.conns) {
+    if (c.paused && !c.closing && !c.closed) {
+      // Requests already read but held back by the pipeline cap are answered too.
+      c.paused = false;
+      std::string input = std::move(c.stash);
+      c.stash.clear();
+      parse_input(self, c, input.data(), input.data() + input.size(), false);
+    }
     c.closing = true;
+  }
 }
 
 void finish_shutdown(broker_ptr self) {
@@ -457,13 +468,14 @@ void pause(broker_ptr self, connection& c, const char* pos, const char* end) {
 }
 
 /// Parses and handles the requests in [pos, end); pauses the connection when it has
-/// as many requests waiting for replies as its cap.
-void parse_input(broker_ptr self, connection& c, const char* pos, const char* end) {
+/// as many requests waiting for replies as its cap (unless `capped` is false).
+void parse_input(broker_ptr self, connection& c, const char* pos, const char* end,
+                 bool capped = true) {
   auto& st = self->state;
   store::millis now = now_ms();
   net::arg_list args;
   while (pos < end && !c.closing) {
-    if (c.queue.size() >= pipeline_cap(c)) {
+    if (capped && c.queue.size() >= pipeline_cap(c)) {
       pause(self, c, pos, end);
       break;
     }
