@@ -329,6 +329,11 @@ class DescriptorLimitTest(unittest.TestCase):
         self.assertEqual(server.stop(), 0)
 
 
+# Sanitizer builds (OTKV_TIMING_SCALE > 1) keep freed memory in a quarantine (ASan: up
+# to 256 MB), which shows in RSS.
+RSS_SLACK_MB = 100 if SCALE == 1 else 400
+
+
 def rss_mb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -394,7 +399,7 @@ class OutputLimitTest(unittest.TestCase):
         server.wait_for_log("exceed the output limit")
         peak, slowest = self.watch(server, c, 1.5)
         # Before: 4.1 GB and the client kept. Redis 7.0: 23 MB, dropped.
-        self.assertLess(peak - base, 100, "RSS grew by %.0f MB" % (peak - base))
+        self.assertLess(peak - base, RSS_SLACK_MB, "RSS grew by %.0f MB" % (peak - base))
         self.assertLess(slowest, 1.0 * SCALE)
         socks[0].settimeout(10 * SCALE)
         received = 0
@@ -420,7 +425,8 @@ class OutputLimitTest(unittest.TestCase):
         self.assertEqual(log.count("exceed the output limit"), 2, log)
         self.assertNotIn("not answering", log)  # before: healthy workers were restarted
         self.assertLess(slowest, 1.0 * SCALE)  # before: up to 4.5 s
-        self.assertLess(peak - base, 2 * 64 + 100, "RSS grew by %.0f MB" % (peak - base))
+        self.assertLess(peak - base, 2 * 64 + RSS_SLACK_MB,
+                        "RSS grew by %.0f MB" % (peak - base))
         for t in senders:
             t.join(10 * SCALE)
         self.assertEqual(server.stop(), 0)
