@@ -23,7 +23,7 @@ constexpr size_t sweep_budget = 1000;
 /// How soon to try again when the previous worker still holds the partition.
 constexpr auto retry_interval = std::chrono::milliseconds(2);
 /// Entries a snapshot image encodes per slice (~0.1–0.2 ms); batches run in between.
-constexpr size_t image_slice = 1024;
+constexpr size_t image_slice = 256;
 /// Continues the snapshot image under way (sent to itself between slices).
 using image_step_atom = caf::atom_constant<caf::atom("imgstep")>;
 
@@ -184,10 +184,10 @@ void step_image(worker_ptr self) {
     job.image.bytes = st.slot->data.take_image();
   st.slot->release(st.epoch);
   if (!done) {
-    // Rest as long as the slice took: the image uses at most half a core, so on a busy
-    // machine it does not crowd out the threads serving requests (batches that arrive
-    // meanwhile are served at once; only the next slice waits).
-    self->delayed_send(self, std::chrono::steady_clock::now() - started,
+    // Rest three times as long as the slice took: the image uses at most a quarter of a
+    // core, so on a busy machine it does not crowd out the threads serving requests
+    // (batches that arrive meanwhile are served at once; only the next slice waits).
+    self->delayed_send(self, 3 * (std::chrono::steady_clock::now() - started),
                        image_step_atom::value);
     return;
   }
