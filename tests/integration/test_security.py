@@ -97,11 +97,23 @@ class BadClientsTest(ServerTest):
         for n in range(20):
             c = self.client()
             junk = bytes(rnd.randrange(256) for _ in range(rnd.randrange(1, 4000)))
-            try:
-                c.send_raw(b"*" + junk if n % 2 else junk)
-                c.read_closed(timeout=2)
-            except OSError:
-                pass
+            if n % 4 < 2:  # a line end somewhere, so the server has a whole line to judge
+                cut = rnd.randrange(1, len(junk) + 1)
+                junk = junk[:cut] + b"\r\n" + junk[cut:]
+            multibulk = n % 2 == 1
+            c.send_raw(b"*" + junk if multibulk else junk)
+            closed = c.read_closed(timeout=1)
+            replies = c.buf.split(b"\r\n")[:-1]
+            # Whatever the bytes, every answer is an error (no random input is a command).
+            for line in replies:
+                self.assertTrue(line.startswith(b"-"), (n, line))
+            if multibulk and b"\r\n" in junk and not junk[:1].isdigit() and junk[:1] != b"-":
+                # A bad multibulk length: Redis's protocol error, then the close (without
+                # a line end, the server waits for one, as Redis does).
+                self.assertTrue(closed, n)
+                self.assertEqual(replies[-1], b"-ERR Protocol error: invalid multibulk length")
+            if closed and not multibulk:
+                self.assertTrue(replies[-1].startswith(b"-ERR Protocol error"), (n, replies))
         c = self.client()
         self.assertEqual(c.call("PING"), "PONG")
 
