@@ -89,7 +89,7 @@ caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
     batch->id = next_batch_id();
     batch->partition = parts[i].partition;
     batch->items.push_back({0, id, i, false, c, std::move(parts[i].args)});
-    st.inflight.add(batch, now_ms());
+    st.inflight.add(batch, steady_ms());
     self->send(st.workers[parts[i].partition], batch_ref{std::move(batch)});
   }
   return promise;
@@ -212,7 +212,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p)
         if (st.workers[p] != old[p])
           st.inflight.replaced(
-            p, now_ms(), st.attempts,
+            p, steady_ms(), st.attempts,
             [&](const work_batch& b, uint32_t n) { fail_batch(self, b, n); },
             [&](const std::shared_ptr<const work_batch>& b) {
               self->send(st.workers[p], batch_ref{b});
@@ -221,7 +221,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
     [=](caf::tick_atom) {
       auto& st = self->state;
       st.inflight.check(
-        now_ms(), st.timeout_ms, st.attempts,
+        steady_ms(), st.timeout_ms, st.attempts,
         [&](const work_batch& b, uint32_t n) { fail_batch(self, b, n); },
         [&](uint32_t p) {
           self->send(st.actors.supervisor, restart_atom::value, p, st.workers[p]);

@@ -29,7 +29,8 @@ public:
     replacing_.resize(partitions, false);
   }
 
-  /// Remembers `batch`, sent for the first time at `now`.
+  /// Remembers `batch`, sent for the first time at `now`. Every time given to this class
+  /// is monotonic (steady_ms()): a step of the wall clock must not move a timeout.
   void add(std::shared_ptr<const work_batch> batch, store::millis now) {
     auto p = batch->partition;
     queues_[p].push_back({std::move(batch), now, 1});

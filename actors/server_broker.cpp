@@ -364,7 +364,9 @@ void count_command(broker_ptr self, connection& c, const cmd::command& command, 
 }
 
 /// Handles one parsed request of connection `c`.
-void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store::millis now) {
+/// `now`: wall-clock time (for the command); `tnow`: monotonic time (for its deadline).
+void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store::millis now,
+                    store::millis tnow) {
   auto& st = self->state;
   ++st.server.total_commands;
   net::reply error;
@@ -405,7 +407,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
       if (wait) { // SAVE: the reply waits for the snapshot
         uint64_t seq = c.first_seq + c.queue.size();
         auto& slot = c.queue.emplace_back();
-        slot.deadline = now + 3600 * 1000;
+        slot.deadline = tnow + 3600 * 1000;
         uint64_t conn = c.client.id;
         count_command(self, c, *command, cmd::monotonic_ns() - started, false, &args);
         auto answer = [=](net::reply r) {
@@ -433,7 +435,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   }
   uint64_t seq = c.first_seq + c.queue.size();
   auto& slot = c.queue.emplace_back();
-  slot.deadline = now + final_deadline_ms(st.opts);
+  slot.deadline = tnow + final_deadline_ms(st.opts);
   slot.cmd = command;
   if (command->where == cmd::route::key) { // the common case: no split, no merge
     auto p = store::partition_of(args[static_cast<size_t>(command->first_key)],
@@ -472,7 +474,7 @@ void pause(broker_ptr self, connection& c, const char* pos, const char* end) {
 void parse_input(broker_ptr self, connection& c, const char* pos, const char* end,
                  bool capped = true) {
   auto& st = self->state;
-  store::millis now = now_ms();
+  store::millis now = now_ms(), tnow = steady_ms();
   net::arg_list args;
   while (pos < end && !c.closing) {
     if (capped && c.queue.size() >= pipeline_cap(c)) {
@@ -483,7 +485,7 @@ void parse_input(broker_ptr self, connection& c, const char* pos, const char* en
       case net::parse_status::need_more:
         break;
       case net::parse_status::done:
-        handle_request(self, c, std::move(args), now);
+        handle_request(self, c, std::move(args), now, tnow);
         args.clear();
         break;
       case net::parse_status::error:
@@ -508,7 +510,7 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   self->state.server.net_input_bytes += buf.size();
   if (c.closing)
     return;
-  c.last_active_ms = now_ms();
+  c.last_active_ms = steady_ms();
   if (c.paused) // read before the halt took effect: parsed on resuming, in order
     c.stash.append(buf.data(), buf.size());
   else
@@ -605,7 +607,7 @@ void fail_batch(broker_ptr self, const work_batch& batch, uint32_t attempts) {
   }
 }
 
-/// Supervision, broker side: a partition whose oldest batch is overdue gets a fresh
+/// Supervision, broker side (`now`: steady_ms()): a partition whose oldest batch is overdue gets a fresh
 /// worker (through the supervisor) and its batches are resent; batches out of
 /// attempts are answered with -TIMEOUT.
 void check_partitions(broker_ptr self, store::millis now) {
@@ -616,7 +618,7 @@ void check_partitions(broker_ptr self, store::millis now) {
     [&](uint32_t p) { self->send(st.supervisor, restart_atom::value, p, st.workers[p]); });
 }
 
-/// Answers requests past their final deadline with a timeout error (a safety net:
+/// Answers requests past their final deadline (`now`: steady_ms()) with a timeout error (a safety net:
 /// check_partitions normally answers first).
 void expire_requests(broker_ptr self, store::millis now) {
   auto& st = self->state;
@@ -751,7 +753,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
                       + std::to_string(self->remote_port(msg.handle));
       c.client.laddr = st.opts.bind + ":" + std::to_string(st.server.port);
       c.client.created_ms = now_ms();
-      c.last_active_ms = c.client.created_ms;
+      c.last_active_ms = steady_ms();
       c.client.server = &st.server;
       st.by_handle[msg.handle.id()] = id;
       ++st.server.connected_clients;
@@ -782,7 +784,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       c.backlog_bytes = 0;
       if (!c.queue.empty() || !c.peer_out.empty()) {
         c.peer_fd = ::fcntl(static_cast<int>(msg.handle.id()), F_DUPFD_CLOEXEC, 0);
-        c.peer_deadline = now_ms() + final_deadline_ms(st.opts);
+        c.peer_deadline = steady_ms() + final_deadline_ms(st.opts);
         c.closing = true;
       }
       if (c.peer_fd < 0)
@@ -806,7 +808,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     [=](dispatch_atom) {
       auto& st = self->state;
       st.dispatch_scheduled = false;
-      auto now = now_ms();
+      auto now = steady_ms();
       for (uint32_t p = 0; p < st.batches.size(); ++p) {
         if (st.batches[p].items.empty())
           continue;
@@ -846,7 +848,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         ++counters.restarts;
         counters.last_restart_ms = now;
         st.inflight.replaced(
-          p, now, st.opts.request_attempts,
+          p, steady_ms(), st.opts.request_attempts,
           [&](const work_batch& b, uint32_t attempts) { fail_batch(self, b, attempts); },
           [&](const std::shared_ptr<const work_batch>& b) {
             ++counters.resends;
@@ -856,7 +858,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       flush_touched(self);
     },
     [=](caf::tick_atom) {
-      auto now = now_ms();
+      auto now = steady_ms();
       check_partitions(self, now);
       flush_touched(self);
       expire_requests(self, now);

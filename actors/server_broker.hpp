@@ -54,7 +54,7 @@ struct pending_reply {
   uint64_t ns = 0;                    ///< worker time of the parts answered so far
   size_t missing = 0;                 ///< parts not answered yet
   uint32_t partition = 0;             ///< partition of the first part (for errors)
-  store::millis deadline = 0;
+  store::millis deadline = 0;         ///< -TIMEOUT after this (steady_ms)
 };
 
 /// One client connection.
@@ -85,8 +85,8 @@ struct connection {
   /// Running average of this client's reply sizes (starts high, so a first burst of
   /// unknown replies is small): its pipeline cap is a reply byte budget over it.
   uint64_t reply_avg = 128 * 1024;
-  store::millis last_active_ms = 0; ///< last time a request arrived
-  store::millis peer_deadline = 0; ///< give up on `peer_fd` after this
+  store::millis last_active_ms = 0; ///< last time a request arrived (steady_ms)
+  store::millis peer_deadline = 0; ///< give up on `peer_fd` after this (steady_ms)
 };
 
 /// State of the server broker: the listening socket and every connection.

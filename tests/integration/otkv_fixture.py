@@ -23,14 +23,15 @@ IO_TIMEOUT = 10.0 * SCALE
 class ServerProcess:
     """One otkv-server process; `port` is the port it reported. Its data directory is
     `data_dir` (a new temporary one unless given; removed by cleanup()). `preexec_fn` runs
-    in the child before the server starts (e.g. to lower a resource limit)."""
+    in the child before the server starts (e.g. to lower a resource limit); `env` replaces
+    its environment."""
 
-    def __init__(self, *args, data_dir=None, preexec_fn=None):
+    def __init__(self, *args, data_dir=None, preexec_fn=None, env=None):
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="otkv-test-")
         self.proc = subprocess.Popen([SERVER, "--port", "0", "--dir", self.data_dir, *args],
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     preexec_fn=preexec_fn)
+                                     preexec_fn=preexec_fn, env=env)
         self.lines = []
         self.port = None
         deadline = time.monotonic() + START_TIMEOUT

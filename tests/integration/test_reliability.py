@@ -466,5 +466,47 @@ class DeepPipelineTest(ServerTest):
         self.assertEqual(replies[1::2], list(range(1, 201)))
 
 
+class WallClockStepTest(unittest.TestCase):
+    """Request timeouts run on the monotonic clock: stepping the wall clock back an hour
+    (libfaketime) neither delays a -TIMEOUT nor disturbs healthy requests."""
+
+    def test_step_back_one_hour_during_a_hang(self):
+        libs = glob.glob("/usr/lib/*/faketime/libfaketime.so.1")
+        if not libs:
+            self.skipTest("libfaketime is not installed (make deps installs faketime)")
+        tmp = tempfile.mkdtemp(prefix="otkv-reliability-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        offset = os.path.join(tmp, "faketime")
+        with open(offset, "w") as f:
+            f.write("+0\n")
+        env = dict(os.environ, LD_PRELOAD=libs[0], FAKETIME_TIMESTAMP_FILE=offset,
+                   FAKETIME_CACHE_DURATION="1", DONT_FAKE_MONOTONIC="1",
+                   ASAN_OPTIONS=os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0")
+        server = ServerProcess("--partitions", "2", "--enable-debug-command", "yes",
+                               "--request-timeout-ms", "1500", "--request-attempts", "2",
+                               env=env)
+        self.addCleanup(lambda: server.proc.poll() is None and server.kill())
+        c = Client(server.port)
+        self.addCleanup(c.close)
+        keys = {}
+        for i in range(100):
+            keys.setdefault(c.call("DEBUG", "PARTITION-OF", "k%d" % i), "k%d" % i)
+        for p, k in keys.items():
+            self.assertEqual(c.call("SET", k, "v"), "OK")
+        real = int(c.call("TIME")[0])
+        self.assertEqual(c.call("DEBUG", "SLEEP-PARTITION", "0", "12000"), "OK")
+        started = time.monotonic()
+        c.send_raw(Client.encode("GET", keys[0]))  # in flight when the clock steps
+        with open(offset, "w") as f:
+            f.write("-3600\n")  # read by the server within a second (its cache)
+        reply = c.read_reply()
+        # Budget 2 x 1.5 s (+1 s slack). With wall-clock deadlines, now - sent went
+        # negative: no timeout fired and the reply waited out the 12 s hang.
+        self.assertIn("TIMEOUT", str(reply))
+        self.assertLess(time.monotonic() - started, 6 * SCALE)
+        self.assertLess(int(c.call("TIME")[0]), real - 3000)  # the step did happen
+        self.assertEqual(c.call("GET", keys[1]), b"v")  # healthy partitions unaffected
+
+
 if __name__ == "__main__":
     unittest.main()
