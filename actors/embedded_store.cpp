@@ -53,6 +53,81 @@ const char* front_state::name = "otkv_store";
 
 using front_ptr = caf::stateful_actor<front_state>*;
 
+/// CONFIG SET on the embedded store: only the request-timeout settings apply here (the
+/// others belong to a TCP front end or the process); all or nothing, as over TCP.
+net::reply config_set(front_ptr self,
+                      const std::vector<std::pair<std::string, std::string>>& changes) {
+  auto& st = self->state;
+  server_config cfg;
+  for (const auto& [name, value] : changes) {
+    if (!runtime_settable(name))
+      return net::reply::error("ERR Unknown option or number of arguments for CONFIG SET - '"
+                               + name + "'");
+    if (auto err = set_option(cfg, name, value); !err.empty())
+      return net::reply::error("ERR CONFIG SET failed (possibly related to argument '" + name
+                               + "') - " + err);
+    if (name != "request-timeout-ms" && name != "request-attempts")
+      return net::reply::error("ERR CONFIG SET '" + name + "' does not apply to an embedded "
+                               "store (only request-timeout-ms and request-attempts do)");
+  }
+  for (const auto& [name, value] : changes) {
+    if (name == "request-timeout-ms")
+      st.timeout_ms = cfg.request_timeout_ms;
+    else
+      st.attempts = cfg.request_attempts;
+    auto& shown = st.server.config;
+    auto i = std::find_if(shown.begin(), shown.end(), [&](auto& kv) { return kv.first == name; });
+    if (i != shown.end())
+      i->second = value;
+    else
+      shown.emplace_back(name, value);
+  }
+  return net::reply::ok();
+}
+
+/// Performs what a connection command asked beyond its reply `r`, or answers why it
+/// cannot be done here (no connection to close, no process to stop).
+caf::result<net::reply> perform(front_ptr self, cmd::effect fx, net::reply r) {
+  using kind = cmd::effect::kind;
+  auto& st = self->state;
+  switch (fx.what) {
+    case kind::none:
+    case kind::auth_failed:
+      return r;
+    case kind::fault:
+      deliver_fault(st.workers[fx.fault.partition], fx.fault);
+      return r;
+    case kind::config_set:
+      return config_set(self, fx.config);
+    case kind::close:
+      return net::reply::error("ERR QUIT does not apply to an embedded store: it has no "
+                               "connection to close");
+    case kind::shutdown:
+      return net::reply::error("ERR SHUTDOWN does not apply to an embedded store: stop it "
+                               "with an exit message to its actor (see docs/embedding.md)");
+    case kind::save:
+    case kind::bgsave:
+      break;
+  }
+  if (!st.actors.snapshotter)
+    return net::reply::error("ERR snapshots are off: the store has no data directory");
+  if (fx.what == kind::bgsave) {
+    self->send(st.actors.snapshotter, save_atom::value);
+    return r;
+  }
+  auto promise = self->make_response_promise<net::reply>();
+  self->request(st.actors.snapshotter, std::chrono::minutes(30), save_atom::value)
+    .then(
+      [=](bool ok) mutable {
+        promise.deliver(ok ? net::reply::ok()
+                           : net::reply::error("ERR snapshot failed; see the server log"));
+      },
+      [=](caf::error& e) mutable {
+        promise.deliver(net::reply::error("ERR snapshot failed: " + to_string(e)));
+      });
+  return promise;
+}
+
 caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
   auto& st = self->state;
   if (args.empty())
@@ -66,11 +141,7 @@ caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
   if (c->where == cmd::route::connection) {
     st.client.now = now_ms();
     auto r = c->on_connection(st.client, args);
-    if (st.client.fault.what != cmd::fault_request::kind::none) {
-      deliver_fault(st.workers[st.client.fault.partition], st.client.fault);
-      st.client.fault = {};
-    }
-    return r;
+    return perform(self, std::exchange(st.client.pending, cmd::effect{}), std::move(r));
   }
   cmd::fanout f;
   auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(st.workers.size()), f);
@@ -127,6 +198,8 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
   st.server.partition_counters.resize(st.workers.size());
   st.client.server = &st.server;
   self->send(st.actors.supervisor, caf::subscribe_atom_v);
+  if (st.actors.snapshotter) // LASTSAVE and INFO persistence follow the snapshots
+    self->send(st.actors.snapshotter, caf::subscribe_atom_v);
   // The store's actors end with the front: told explicitly on exit (and linked, should the
   // front fail).
   self->link_to(st.actors.supervisor);
@@ -163,6 +236,12 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       return execute(self, {"EXPIRE", std::move(key), std::to_string(seconds)});
     },
     [=](execute_atom, std::vector<std::string>& args) { return execute(self, std::move(args)); },
+    [=](saved_atom, store::millis when, bool ok) {
+      auto& srv = self->state.server;
+      srv.last_save_ok = ok;
+      if (ok)
+        srv.last_save_ms = when;
+    },
     [=](listen_atom, const std::string& bind, uint16_t port) -> caf::result<uint16_t> {
       auto& st = self->state;
       if (!self->system().has_middleman())

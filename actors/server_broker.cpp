@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <chrono>
 
@@ -254,12 +255,13 @@ void check_drained(broker_ptr self) {
   for (auto& [id, c] : st.conns)
     if (!c.closed && !c.queue.empty())
       return;
-  bool save = st.server.shutdown_save
-              || (st.opts.save_on_shutdown && !st.server.shutdown_nosave);
+  using choice = cmd::effect::save_choice;
+  bool save = st.shutdown_save == choice::save
+              || (st.opts.save_on_shutdown && st.shutdown_save == choice::configured);
   if (save && st.opts.snapshotter) {
     st.saving_for_shutdown = true;
     spdlog::info("taking a snapshot before exiting ({})",
-                 st.server.shutdown_save ? "SHUTDOWN SAVE" : "the op log is off");
+                 st.shutdown_save == choice::save ? "SHUTDOWN SAVE" : "the op log is off");
     self->request(st.opts.snapshotter, std::chrono::minutes(10), save_atom::value)
       .then([=](bool) { finish_shutdown(self); },
             [=](caf::error&) { finish_shutdown(self); });
@@ -388,23 +390,33 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
     net::reply r = command->on_connection(c.client, args);
     if (c.client.authenticated && !was_authenticated)
       c.parser.set_limits(st.opts.limits); // the pre-AUTH limits no longer apply
-    if (c.client.auth_failed) {
-      c.client.auth_failed = false;
-      spdlog::warn("failed AUTH from {}", c.client.addr);
-    }
-    if (c.client.fault.what != cmd::fault_request::kind::none) {
-      deliver_fault(st.workers[c.client.fault.partition], c.client.fault);
-      c.client.fault = {};
-    }
-    if (!c.client.config_set.empty()) {
-      auto changes = std::move(c.client.config_set);
-      c.client.config_set.clear();
-      r = apply_config_set(self, changes);
-    }
-    if (c.client.persist != cmd::client_context::persist_request::none) {
-      bool wait = c.client.persist == cmd::client_context::persist_request::save;
-      c.client.persist = cmd::client_context::persist_request::none;
-      if (wait) { // SAVE: the reply waits for the snapshot
+    using effect = cmd::effect;
+    auto fx = std::exchange(c.client.pending, effect{});
+    bool close = false;
+    switch (fx.what) {
+      case effect::kind::none:
+        break;
+      case effect::kind::close:
+        close = true;
+        break;
+      case effect::kind::auth_failed:
+        spdlog::warn("failed AUTH from {}", c.client.addr);
+        break;
+      case effect::kind::fault:
+        deliver_fault(st.workers[fx.fault.partition], fx.fault);
+        break;
+      case effect::kind::config_set:
+        r = apply_config_set(self, fx.config);
+        break;
+      case effect::kind::shutdown:
+        st.shutdown_requested = true;
+        st.shutdown_save = fx.save;
+        close = true;
+        break;
+      case effect::kind::bgsave:
+        caf::anon_send(st.opts.snapshotter, save_atom::value);
+        break;
+      case effect::kind::save: { // the reply waits for the snapshot
         uint64_t seq = c.first_seq + c.queue.size();
         auto& slot = c.queue.emplace_back();
         slot.deadline = tnow + 3600 * 1000;
@@ -425,11 +437,10 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
                 });
         return;
       }
-      caf::anon_send(st.opts.snapshotter, save_atom::value);
     }
     count_command(self, c, *command, cmd::monotonic_ns() - started, r.is_error(), &args);
-    push_ready(c, r, c.client.close_after_reply);
-    if (c.client.close_after_reply)
+    push_ready(c, r, close);
+    if (close)
       c.closing = true;
     return;
   }
@@ -501,7 +512,7 @@ void parse_input(broker_ptr self, connection& c, const char* pos, const char* en
         break;
     }
   }
-  if (st.server.shutdown_requested)
+  if (st.shutdown_requested)
     begin_shutdown(self, "SHUTDOWN command");
   write_ready(self, c);
 }

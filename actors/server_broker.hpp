@@ -108,6 +108,8 @@ struct server_broker_state {
   bool draining = false;
   size_t closed_pending = 0;      ///< connections marked closed since the last reap
   bool saving_for_shutdown = false;
+  bool shutdown_requested = false; ///< SHUTDOWN ran: stop once its reply is out
+  cmd::effect::save_choice shutdown_save = cmd::effect::save_choice::configured;
   static const char* name;
 };
 

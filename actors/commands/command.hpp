@@ -62,6 +62,28 @@ struct fault_request {
   uint64_t value = 0; ///< milliseconds (sleep) or requests (drop)
 };
 
+/// What a connection command asks of its front end beyond its reply. Each front end (the
+/// TCP broker, the embedded store) performs the effects it can and answers a clear error
+/// for those it cannot, so no command is acknowledged without its effect.
+struct effect {
+  enum class kind : uint8_t {
+    none,
+    close,       ///< QUIT: close the connection once the reply is written
+    auth_failed, ///< a failed AUTH: log it
+    config_set,  ///< CONFIG SET: apply `config` all or nothing; the front answers
+    save,        ///< SAVE: snapshot now; the reply waits for it
+    bgsave,      ///< BGSAVE: snapshot in the background
+    shutdown,    ///< SHUTDOWN: stop, after a snapshot as `save` says; no reply
+    fault,       ///< DEBUG …-PARTITION: deliver `fault` to its partition's worker
+  };
+  /// SHUTDOWN's snapshot choice: as configured, SAVE, or NOSAVE.
+  enum class save_choice : uint8_t { configured, save, nosave };
+  kind what = kind::none;
+  std::vector<std::pair<std::string, std::string>> config; ///< names lower case
+  fault_request fault;
+  save_choice save = save_choice::configured;
+};
+
 /// Server-wide facts and counters that connection-side commands read or change.
 struct server_context {
   std::string version;
@@ -88,12 +110,6 @@ struct server_context {
   std::vector<std::pair<std::string, std::string>> config;
   /// Produces the CLIENT LIST text (one line per client).
   std::function<std::string()> client_list;
-  /// Set by SHUTDOWN; the server stops once the reply is sent.
-  bool shutdown_requested = false;
-  /// SHUTDOWN SAVE: take a snapshot before exiting.
-  bool shutdown_save = false;
-  /// SHUTDOWN NOSAVE: no snapshot before exiting, even where one is taken by default.
-  bool shutdown_nosave = false;
   /// Persistence, for INFO persistence and LASTSAVE.
   bool aof_enabled = false;
   std::string appendfsync;
@@ -118,17 +134,9 @@ struct client_context {
   store::millis now = 0;
   /// Whether the client may run commands (always, when no password is set).
   bool authenticated = true;
-  /// Set by a failed AUTH (the broker logs it).
-  bool auth_failed = false;
-  /// Set by QUIT: the connection closes once this reply is written.
-  bool close_after_reply = false;
-  /// Set by DEBUG …-PARTITION; the broker delivers it and clears it.
-  fault_request fault;
-  /// Set by CONFIG SET (name, value pairs, names lower case); the broker applies them and
-  /// answers with the result.
-  std::vector<std::pair<std::string, std::string>> config_set;
-  /// Set by SAVE / BGSAVE; the broker asks the snapshot actor and clears it.
-  enum class persist_request : uint8_t { none, save, bgsave } persist = persist_request::none;
+  /// What the last command asked of its front end beyond its reply; the front end
+  /// takes it (std::exchange) after each connection command.
+  effect pending;
   server_context* server = nullptr;
 };
 

@@ -24,7 +24,7 @@ net::reply conn_echo(client_context&, net::arg_list& args) {
 
 /// QUIT → +OK, then the connection closes.
 net::reply conn_quit(client_context& client, net::arg_list&) {
-  client.close_after_reply = true;
+  client.pending.what = effect::kind::close;
   return net::reply::ok();
 }
 
@@ -244,7 +244,7 @@ net::reply authenticate(client_context& client, const std::string& user,
     return net::reply::error("ERR AUTH <password> called without any password configured for "
                              "the default user. Are you sure your configuration is correct?");
   if (!iequals(user, "default") || !constant_time_equal(password, s->requirepass)) {
-    client.auth_failed = true;
+    client.pending.what = effect::kind::auth_failed;
     return net::reply::error("WRONGPASS invalid username-password pair or user is disabled.");
   }
   client.authenticated = true;
@@ -276,9 +276,10 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
     return net::reply::array(std::move(out));
   }
   if (iequals(args[1], "set") && args.size() >= 4 && args.size() % 2 == 0) {
+    client.pending.what = effect::kind::config_set;
     for (size_t i = 2; i + 1 < args.size(); i += 2)
-      client.config_set.emplace_back(to_lower(args[i]), args[i + 1]);
-    return net::reply::ok(); // the broker applies the change and may answer an error instead
+      client.pending.config.emplace_back(to_lower(args[i]), args[i + 1]);
+    return net::reply::ok(); // the front end applies the change and answers instead
   }
   if (iequals(args[1], "resetstat") && args.size() == 2) {
     if (client.server) {
@@ -311,12 +312,10 @@ net::reply conn_shutdown(client_context& client, net::arg_list& args) {
   }
   if (save && nosave)
     return err::syntax();
-  if (client.server) {
-    client.server->shutdown_requested = true;
-    client.server->shutdown_save = save;
-    client.server->shutdown_nosave = nosave;
-  }
-  client.close_after_reply = true;
+  client.pending.what = effect::kind::shutdown;
+  client.pending.save = save     ? effect::save_choice::save
+                        : nosave ? effect::save_choice::nosave
+                                 : effect::save_choice::configured;
   return net::reply::raw({});
 }
 
@@ -354,13 +353,14 @@ net::reply conn_debug(client_context& client, net::arg_list& args) {
       return err::not_integer();
     f.value = static_cast<uint64_t>(value);
   }
-  client.fault = f;
+  client.pending.what = effect::kind::fault;
+  client.pending.fault = f;
   return net::reply::ok();
 }
 
 /// SAVE → +OK once a snapshot is on disk (the broker answers when it is).
 net::reply conn_save(client_context& client, net::arg_list&) {
-  client.persist = client_context::persist_request::save;
+  client.pending.what = effect::kind::save;
   return net::reply::ok();
 }
 
@@ -368,7 +368,7 @@ net::reply conn_save(client_context& client, net::arg_list&) {
 net::reply conn_bgsave(client_context& client, net::arg_list& args) {
   if (args.size() > 2 || (args.size() == 2 && !iequals(args[1], "schedule")))
     return err::syntax();
-  client.persist = client_context::persist_request::bgsave;
+  client.pending.what = effect::kind::bgsave;
   return net::reply::status("Background saving started");
 }
 

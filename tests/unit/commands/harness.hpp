@@ -4,6 +4,7 @@
 // merge path as the server, on plain partitions, with a clock the test moves.
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "actors/commands/dispatch.hpp"
@@ -39,8 +40,10 @@ public:
     uint64_t started = cmd::monotonic_ns();
     auto original = args;
     std::string out;
+    effect = {};
     if (c->where == cmd::route::connection) {
       out = net::encode(c->on_connection(client_, args));
+      effect = std::exchange(client_.pending, cmd::effect{}); // as a front end takes it
     } else {
       cmd::fanout f;
       auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(parts_.size()), f);
@@ -64,6 +67,9 @@ public:
 
   /// When not 0, the time every command is taken to have run (for slow-log tests).
   uint64_t run_ns = 0;
+
+  /// What the last command asked of its front end (none for partition commands).
+  cmd::effect effect;
 
   /// Runs the active expiry sweep on every partition.
   size_t sweep(size_t budget = 1000) {

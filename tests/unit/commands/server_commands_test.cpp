@@ -26,9 +26,9 @@ TEST_CASE("PING, ECHO, SELECT, QUIT, TIME", "[server]") {
   CHECK(h.run({"SELECT", "0"}) == ok);
   CHECK(h.run({"SELECT", "1"}) == "-ERR DB index is out of range\r\n");
   CHECK(h.run({"SELECT", "x"}) == "-ERR value is not an integer or out of range\r\n");
-  CHECK_FALSE(h.client_.close_after_reply);
+  CHECK(h.effect.what == otkv::cmd::effect::kind::none);
   CHECK(h.run({"QUIT"}) == ok);
-  CHECK(h.client_.close_after_reply);
+  CHECK(h.effect.what == otkv::cmd::effect::kind::close);
   auto t = h.run({"TIME"});
   CHECK(t.rfind("*2\r\n$10\r\n", 0) == 0);
 }
@@ -101,9 +101,14 @@ TEST_CASE("INFO reports sections with Redis field names", "[server]") {
 TEST_CASE("SHUTDOWN asks the server to stop", "[server]") {
   harness h;
   CHECK(h.run({"SHUTDOWN", "BOGUS"}) == "-ERR syntax error\r\n");
-  CHECK_FALSE(h.server_.shutdown_requested);
+  CHECK(h.effect.what == otkv::cmd::effect::kind::none);
   CHECK(h.run({"SHUTDOWN", "NOSAVE"}).empty());
-  CHECK(h.server_.shutdown_requested);
+  CHECK(h.effect.what == otkv::cmd::effect::kind::shutdown);
+  CHECK(h.effect.save == otkv::cmd::effect::save_choice::nosave);
+  CHECK(h.run({"SHUTDOWN", "SAVE"}).empty());
+  CHECK(h.effect.save == otkv::cmd::effect::save_choice::save);
+  CHECK(h.run({"SHUTDOWN"}).empty());
+  CHECK(h.effect.save == otkv::cmd::effect::save_choice::configured);
 }
 
 TEST_CASE("AUTH guards every command but AUTH, HELLO and QUIT", "[server][auth]") {
@@ -114,12 +119,12 @@ TEST_CASE("AUTH guards every command but AUTH, HELLO and QUIT", "[server][auth]"
   CHECK(h.run({"SELECT", "0"}) == "-NOAUTH Authentication required.\r\n");
   CHECK(h.run({"COMMAND", "COUNT"}) == "-NOAUTH Authentication required.\r\n");
   CHECK(h.run({"SHUTDOWN"}) == "-NOAUTH Authentication required.\r\n");
-  CHECK_FALSE(h.server_.shutdown_requested);
+  CHECK(h.effect.what == otkv::cmd::effect::kind::none);
   CHECK(h.run({"NOSUCH"}).rfind("-ERR unknown command", 0) == 0);
   CHECK(h.run({"HELLO", "2"}).rfind("-NOAUTH HELLO must be called", 0) == 0);
   CHECK(h.run({"AUTH", "wrong"})
         == "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
-  CHECK(h.client_.auth_failed);
+  CHECK(h.effect.what == otkv::cmd::effect::kind::auth_failed);
   CHECK(h.run({"AUTH", "other", "s3cret"})
         == "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
   CHECK(h.run({"AUTH", "s3cre"})
