@@ -21,7 +21,7 @@ namespace otkv {
 struct broker_options {
   std::string bind = "127.0.0.1";
   uint16_t port = 0;
-  store::millis request_timeout_ms = 1000; ///< time one attempt may take
+  store::millis request_timeout_ms = 500;  ///< time one attempt may take (as server_config)
   uint32_t request_attempts = 2;           ///< attempts before a -TIMEOUT error
   bool debug_enabled = false;              ///< allow DEBUG fault commands
   caf::actor snapshotter;                  ///< answers save_atom

@@ -24,6 +24,11 @@ namespace otkv {
 namespace {
 
 constexpr auto worker_timeout = std::chrono::seconds(30);
+/// An image is taken in slices that rest between them (~0.2 ms per 256 entries here), so
+/// a large partition takes long: 50M keys ~40 s. A worker that stops mid-image answers
+/// at once with an error, so this only bounds a worker that hangs while the image waits
+/// (SAVE then fails after it; the 30 s before failed every snapshot past ~35M keys).
+constexpr auto image_timeout = std::chrono::minutes(10);
 
 /// Writes the snapshot of `images` (the bytes store::encode_snapshot would make) to
 /// `dir`/snapshot.otkv atomically and durably, piece by piece: no joined copy of the data.
@@ -137,7 +142,7 @@ void snapshotter(caf::blocking_actor* self, std::string dir, caf::actor logger,
     size_t keys_bytes = 0;
     for (size_t i = 0; i < workers.size(); ++i) {
       bool ok = false;
-      self->request(workers[i], worker_timeout, image_atom::value)
+      self->request(workers[i], image_timeout, image_atom::value)
         .receive(
           [&](partition_image& img) {
             seqs[img.partition] = img.seq;
