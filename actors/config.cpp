@@ -312,4 +312,22 @@ uint64_t raise_fd_limit(uint64_t maxclients) {
   return lim.rlim_cur > reserved_fds ? lim.rlim_cur - reserved_fds : 0;
 }
 
+std::string check_config_set(server_config& cfg,
+                             const std::vector<std::pair<std::string, std::string>>& changes) {
+  for (const auto& [name, value] : changes) {
+    if (!runtime_settable(name))
+      return "ERR Unknown option or number of arguments for CONFIG SET - '" + name + "'";
+    auto err = set_option(cfg, name, value);
+    if (err.empty() && name == "maxclients") {
+      // As Redis: the descriptor limit must fit them (it is raised where it can be).
+      if (auto fit = raise_fd_limit(cfg.maxclients); fit < cfg.maxclients)
+        err = "The operating system is not able to handle the specified number of clients, "
+              "try with " + std::to_string(fit);
+    }
+    if (!err.empty())
+      return "ERR CONFIG SET failed (possibly related to argument '" + name + "') - " + err;
+  }
+  return {};
+}
+
 } // namespace otkv

@@ -79,4 +79,11 @@ inline constexpr uint64_t reserved_fds = 32;
 /// reserved_fds; returns how many clients the limit fits: `maxclients` if all, 0 if none.
 uint64_t raise_fd_limit(uint64_t maxclients);
 
+/// Checks CONFIG SET's (name, value) pairs (names lower case) by applying them to `cfg`:
+/// returns the error text for the first pair that is not a run-time setting or not a valid
+/// value (Redis's wording, "ERR …"), or "" when every pair is good. A front end applies
+/// the changes only then, so CONFIG SET is all or nothing.
+std::string check_config_set(server_config& cfg,
+                             const std::vector<std::pair<std::string, std::string>>& changes);
+
 } // namespace otkv

@@ -58,18 +58,13 @@ using front_ptr = caf::stateful_actor<front_state>*;
 net::reply config_set(front_ptr self,
                       const std::vector<std::pair<std::string, std::string>>& changes) {
   auto& st = self->state;
-  server_config cfg;
-  for (const auto& [name, value] : changes) {
-    if (!runtime_settable(name))
-      return net::reply::error("ERR Unknown option or number of arguments for CONFIG SET - '"
-                               + name + "'");
-    if (auto err = set_option(cfg, name, value); !err.empty())
-      return net::reply::error("ERR CONFIG SET failed (possibly related to argument '" + name
-                               + "') - " + err);
-    if (name != "request-timeout-ms" && name != "request-attempts")
+  for (const auto& [name, value] : changes)
+    if (runtime_settable(name) && name != "request-timeout-ms" && name != "request-attempts")
       return net::reply::error("ERR CONFIG SET '" + name + "' does not apply to an embedded "
                                "store (only request-timeout-ms and request-attempts do)");
-  }
+  server_config cfg;
+  if (auto err = check_config_set(cfg, changes); !err.empty())
+    return net::reply::error(err);
   for (const auto& [name, value] : changes) {
     if (name == "request-timeout-ms")
       st.timeout_ms = cfg.request_timeout_ms;

@@ -293,21 +293,8 @@ net::reply apply_config_set(broker_ptr self,
                             const std::vector<std::pair<std::string, std::string>>& changes) {
   auto& st = self->state;
   server_config cfg;
-  for (const auto& [name, value] : changes) {
-    if (!runtime_settable(name))
-      return net::reply::error("ERR Unknown option or number of arguments for CONFIG SET - '"
-                               + name + "'");
-    auto err = set_option(cfg, name, value);
-    if (err.empty() && name == "maxclients") {
-      // As Redis: the descriptor limit must fit them (it is raised where it can be).
-      if (auto fit = raise_fd_limit(cfg.maxclients); fit < cfg.maxclients)
-        err = "The operating system is not able to handle the specified number of clients, "
-              "try with " + std::to_string(fit);
-    }
-    if (!err.empty())
-      return net::reply::error("ERR CONFIG SET failed (possibly related to argument '" + name
-                               + "') - " + err);
-  }
+  if (auto err = check_config_set(cfg, changes); !err.empty())
+    return net::reply::error(err);
   for (const auto& [name, value] : changes) {
     set_option(cfg, name, value);
     if (name == "timeout")

@@ -53,18 +53,7 @@ bool write_snapshot(const std::string& dir, const std::vector<std::string>& imag
   std::string tail;
   le32(tail, crc);
   auto write_all = [&](const std::string& bytes) {
-    const char* p = bytes.data();
-    size_t n = bytes.size();
-    while (n > 0) {
-      auto w = ::write(fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return false;
-      p += w;
-      n -= static_cast<size_t>(w);
-    }
-    return true;
+    return store::write_all(fd, bytes.data(), bytes.size());
   };
   bool written = write_all(head);
   for (size_t i = 0; written && i < images.size(); ++i)

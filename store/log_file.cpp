@@ -22,8 +22,6 @@ void fsync_dir(const std::string& dir) {
   }
 }
 
-namespace {
-
 bool write_all(int fd, const char* data, size_t n) {
   while (n > 0) {
     auto w = ::write(fd, data, n);
@@ -36,8 +34,6 @@ bool write_all(int fd, const char* data, size_t n) {
   }
   return true;
 }
-
-} // namespace
 
 log_file::log_file(std::string dir, uint64_t generation, uint32_t partitions,
                    std::shared_ptr<std::atomic<int>> health)

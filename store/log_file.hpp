@@ -69,6 +69,9 @@ private:
   std::shared_ptr<std::atomic<int>> health_;
 };
 
+/// Writes all `n` bytes (retrying short writes and EINTR); false on an error (errno set).
+bool write_all(int fd, const char* data, size_t n);
+
 /// fsyncs a directory so a rename or a new file in it is durable.
 void fsync_dir(const std::string& dir);
 
