@@ -4,18 +4,12 @@
 #include <cstring>
 
 #include "store/crc32c.hpp"
+#include "store/le_bytes.hpp"
 
 namespace otkv::store {
 
 namespace {
 
-template <class T>
-void put_int(std::string& out, T v) {
-  char buf[sizeof(T)];
-  for (size_t i = 0; i < sizeof(T); ++i)
-    buf[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
-  out.append(buf, sizeof(T));
-}
 
 /// Reads little-endian integers and byte strings; `ok` turns false on overrun.
 struct reader {
@@ -47,10 +41,6 @@ struct reader {
   }
 };
 
-void put_bytes(std::string& out, std::string_view s) {
-  put_int<uint32_t>(out, static_cast<uint32_t>(s.size()));
-  out.append(s.data(), s.size());
-}
 
 } // namespace
 

@@ -9,6 +9,7 @@
 #include <malloc.h>
 
 #include "store/key_hash.hpp"
+#include "store/le_bytes.hpp"
 
 namespace otkv::store {
 
@@ -22,18 +23,7 @@ bool expired(const entry& e, millis now) {
   return e.expire_at() != 0 && e.expire_at() <= now;
 }
 
-template <class T>
-void put_int(std::string& out, T v) {
-  char buf[sizeof(T)];
-  for (size_t i = 0; i < sizeof(T); ++i)
-    buf[i] = static_cast<char>((static_cast<uint64_t>(v) >> (8 * i)) & 0xff);
-  out.append(buf, sizeof(T));
-}
 
-void put_bytes(std::string& out, std::string_view s) {
-  put_int<uint32_t>(out, static_cast<uint32_t>(s.size()));
-  out.append(s.data(), s.size());
-}
 
 } // namespace
 
