@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <iostream>
 #include <thread>
 
@@ -137,6 +139,11 @@ int main(int argc, char** argv) {
   // polling took the CPU the broker and the workers needed (docs/benchmarks.md).
   sys_cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
   int rc = 0;
+  // The stop watchdog (below) waits on these; they outlive it.
+  std::mutex stop_mutex;
+  std::condition_variable stop_cv;
+  bool stopped = false;
+  std::thread watchdog;
   {
     caf::actor_system sys{sys_cfg};
     uint32_t partitions = rec.partitions;
@@ -198,13 +205,15 @@ int main(int argc, char** argv) {
       // spent, losing nothing acknowledged.
       auto budget = std::chrono::milliseconds(uint64_t{cfg.request_timeout_ms}
                                               * cfg.request_attempts);
-      std::thread([budget] {
-        std::this_thread::sleep_for(budget);
+      watchdog = std::thread([&, budget] {
+        std::unique_lock<std::mutex> guard{stop_mutex};
+        if (stop_cv.wait_for(guard, budget, [&] { return stopped; }))
+          return; // stopped in time
         spdlog::warn("a partition worker is still busy {} ms after the last reply; exiting "
                      "without waiting for it (nothing acknowledged is lost)", budget.count());
         spdlog::info("OTKV stopped");
         std::_Exit(0);
-      }).detach();
+      });
     }
     otkv::stop_store(sys, store);
     if (signals.joinable()) {
@@ -212,6 +221,13 @@ int main(int argc, char** argv) {
       signals.join();
     }
   }
+  { // every actor has ended (the actor system is gone): the watchdog is not needed
+    std::lock_guard<std::mutex> guard{stop_mutex};
+    stopped = true;
+  }
+  stop_cv.notify_all();
+  if (watchdog.joinable())
+    watchdog.join();
   if (rc == 0)
     spdlog::info("OTKV stopped");
   return rc;
