@@ -94,7 +94,13 @@ void drop_over_limit(broker_ptr self, connection& c, uint64_t bytes) {
                c.client.addr, bytes);
   c.backlog.clear();
   c.backlog_bytes = 0;
-  if (!c.closed) {
+  if (c.peer_fd >= 0) {
+    // Half-closed: CAF's handle (a descriptor number) may already belong to a newer
+    // connection; only the duplicate is ours.
+    ::close(c.peer_fd);
+    c.peer_fd = -1;
+    c.peer_out.clear();
+  } else if (!c.closed) {
     self->wr_buf(c.hdl).clear();
     // shutdown(2) makes CAF's pending write fail, so its buffers are freed too.
     ::shutdown(static_cast<int>(c.hdl.id()), SHUT_RDWR);
@@ -459,11 +465,12 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   schedule_dispatch(self);
 }
 
-/// Stops reading `c` (its unparsed input [pos, end) is kept) until its replies drain.
+/// Stops parsing `c` until its replies drain; its unparsed input [pos, end), and what it
+/// sends meanwhile, wait in its stash. (Reading is not halted: CAF 0.17 loses a `trigger`
+/// that follows a `halt` within one loop of its multiplexer, leaving the socket unread.)
 void pause(broker_ptr self, connection& c, const char* pos, const char* end) {
   c.paused = true;
   c.stash.assign(pos, end);
-  self->halt(c.hdl);
   self->state.paused.push_back(c.client.id);
 }
 
@@ -509,10 +516,20 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   if (c.closing)
     return;
   c.last_active_ms = steady_ms();
-  if (c.paused) // read before the halt took effect: parsed on resuming, in order
+  if (c.paused) { // parsed on resuming, in order; bounded as Redis bounds a query buffer
     c.stash.append(buf.data(), buf.size());
-  else
+    if (c.stash.size() > self->state.opts.limits.max_query) {
+      spdlog::warn("client {} closed: {} bytes of unprocessed requests exceed "
+                   "client-query-buffer-limit", c.client.addr, c.stash.size());
+      c.queue.clear();
+      c.stash.clear();
+      c.closing = true;
+      self->close(c.hdl);
+      mark_closed(self->state, c);
+    }
+  } else {
     parse_input(self, c, buf.data(), buf.data() + buf.size());
+  }
 }
 
 /// Reads again from paused connections whose waiting requests dropped to half of their
@@ -536,8 +553,6 @@ void resume_paused(broker_ptr self) {
     std::string input = std::move(c.stash);
     c.stash.clear();
     parse_input(self, c, input.data(), input.data() + input.size());
-    if (!c.paused && !c.closed)
-      self->trigger(c.hdl);
   }
 }
 
@@ -654,7 +669,9 @@ std::string client_list(broker_ptr self) {
   for (auto& [id, c] : self->state.conns) {
     out += "id=" + std::to_string(id) + " addr=" + c.client.addr + " laddr=" + c.client.laddr
            + " name=" + c.client.name + " age=" + std::to_string((now - c.client.created_ms) / 1000)
-           + " db=0 qbuf-pending=" + std::to_string(c.queue.size())
+           + " db=0 qbuf=" + std::to_string(c.stash.size())
+           + " omem=" + std::to_string(c.caf_unsent + c.backlog_bytes)
+           + " qbuf-pending=" + std::to_string(c.queue.size())
            + " lib-name=" + c.client.lib_name + " lib-ver=" + c.client.lib_ver + "\n";
   }
   return out;
@@ -776,6 +793,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       // handle any more, but replies still owed go out on a duplicate of the socket
       // (CAF's connection handle id is the socket descriptor, still open here).
       st.by_handle.erase(h);
+      if (c.paused && !c.closing) { // requests it sent before closing are answered too
+        c.paused = false;
+        std::string input = std::move(c.stash);
+        c.stash.clear();
+        parse_input(self, c, input.data(), input.data() + input.size(), false);
+      }
       for (auto& bytes : c.backlog) // replies that CAF never got go out first
         c.peer_out += bytes;
       c.backlog.clear();

@@ -78,8 +78,9 @@ struct connection {
   /// Replies waiting until CAF's buffer for this connection drains (see feed_caf).
   std::deque<std::string> backlog;
   uint64_t backlog_bytes = 0;
-  /// Reading is halted: the client has max_pipeline requests waiting for replies.
-  /// `stash` holds bytes read but not parsed yet; they are parsed first on resuming.
+  /// Parsing is paused: the client has its pipeline cap of requests waiting for replies.
+  /// `stash` holds bytes read but not parsed yet (at most client-query-buffer-limit);
+  /// they are parsed first on resuming.
   bool paused = false;
   std::string stash;
   /// Running average of this client's reply sizes (starts high, so a first burst of
@@ -101,7 +102,7 @@ struct server_broker_state {
   std::unordered_map<uint64_t, connection> conns; ///< by client id
   std::unordered_map<int64_t, uint64_t> by_handle; ///< connection handle id → client id
   std::vector<uint64_t> touched;  ///< connections with replies to write
-  std::vector<uint64_t> paused;   ///< connections whose reading is halted
+  std::vector<uint64_t> paused;   ///< connections whose parsing is paused
   std::string out;                ///< scratch: the replies of one write
   caf::io::accept_handle acceptor;
   uint64_t next_client_id = 1;

@@ -472,6 +472,55 @@ class DeepPipelineTest(ServerTest):
         self.assertEqual(replies[1::2], list(range(1, 201)))
 
 
+class ChurnTest(unittest.TestCase):
+    """Clients that pipeline (past the pipeline cap and the output limit) and leave at any
+    point: every connection is closed and forgotten afterwards, none is left unread."""
+
+    def test_pipelining_clients_that_leave_are_all_closed(self):
+        server = ServerProcess("--partitions", "3", "--client-output-limit", "2mb")
+        self.addCleanup(lambda: server.proc.poll() is None and server.kill())
+        c = Client(server.port)
+        self.addCleanup(c.close)
+        self.assertEqual(c.call("SET", "big", "z" * 200000), "OK")
+        stop = time.monotonic() + 4
+
+        def churn(seed):
+            import random
+            rnd = random.Random(seed)
+            while time.monotonic() < stop:
+                reqs = []
+                for _ in range(rnd.randrange(1, 3000)):
+                    k = "k%d" % rnd.randrange(1000)
+                    x = rnd.random()
+                    reqs.append(Client.encode("GET", "big") if x < 0.05 else
+                                Client.encode("SET", k, "v" * rnd.randrange(1, 100)) if x < 0.5
+                                else Client.encode("GET", k))
+                data = b"".join(reqs)
+                try:
+                    s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+                    s.sendall(data[:rnd.randrange(1, len(data) + 1)] if rnd.random() < 0.5
+                              else data)
+                    s.close()  # without reading
+                except OSError:
+                    pass
+
+        threads = [threading.Thread(target=churn, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        deadline = time.monotonic() + 10 * SCALE
+        while True:
+            info = c.call("INFO", "clients").decode()
+            connected = int(info.split("connected_clients:")[1].split()[0])
+            if connected == 1:
+                break
+            # Before: connections whose reading CAF had lost stayed open forever.
+            self.assertLess(time.monotonic(), deadline, "%d connections left" % connected)
+            time.sleep(0.1)
+        self.assertEqual(server.stop(), 0)
+
+
 class WallClockStepTest(unittest.TestCase):
     """Request timeouts run on the monotonic clock: stepping the wall clock back an hour
     (libfaketime) neither delays a -TIMEOUT nor disturbs healthy requests."""
