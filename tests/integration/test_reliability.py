@@ -477,7 +477,8 @@ class ChurnTest(unittest.TestCase):
     point: every connection is closed and forgotten afterwards, none is left unread."""
 
     def test_pipelining_clients_that_leave_are_all_closed(self):
-        server = ServerProcess("--partitions", "3", "--client-output-limit", "2mb")
+        server = ServerProcess("--partitions", "3", "--client-output-limit", "2mb",
+                               "--request-timeout-ms", str(int(500 * SCALE)))
         self.addCleanup(lambda: server.proc.poll() is None and server.kill())
         c = Client(server.port)
         self.addCleanup(c.close)
@@ -511,8 +512,10 @@ class ChurnTest(unittest.TestCase):
             t.join(30)
         deadline = time.monotonic() + 10 * SCALE
         while True:
-            info = c.call("INFO", "clients").decode()
-            connected = int(info.split("connected_clients:")[1].split()[0])
+            info = c.call("INFO", "clients")
+            connected = -1  # INFO may time out while the backlog of requests drains
+            if isinstance(info, bytes):
+                connected = int(info.decode().split("connected_clients:")[1].split()[0])
             if connected == 1:
                 break
             # Before: connections whose reading CAF had lost stayed open forever.
