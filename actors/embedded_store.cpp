@@ -177,8 +177,10 @@ void fail_batch(front_ptr self, const work_batch& batch, uint32_t attempts) {
 constexpr auto tick_interval = std::chrono::milliseconds(50);
 
 caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors actors,
-                          store::millis timeout_ms, uint32_t attempts, bool debug_enabled) {
+                          store::millis timeout_ms, uint32_t attempts, bool debug_enabled,
+                          std::vector<std::pair<std::string, std::string>> config) {
   auto& st = self->state;
+  st.server.config = std::move(config);
   st.actors = std::move(actors);
   st.workers = st.actors.table.workers;
   st.inflight.resize(st.workers.size());
@@ -308,6 +310,9 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
 } // namespace
 
 store_actor spawn_store(caf::actor_system& sys, const store_config& cfg) {
+  if (!cfg.dir.empty()) // made with its parents, or refused (as otkv-server --dir)
+    if (auto err = store::prepare_data_dir(cfg.dir); !err.empty())
+      throw std::runtime_error("otkv: " + err);
   auto rec = store::recover(cfg.dir.empty() ? std::string("/nonexistent-otkv-dir") : cfg.dir,
                             cfg.partitions, now_ms());
   if (!rec.error.empty())
@@ -325,9 +330,20 @@ store_actor spawn_store(caf::actor_system& sys, const store_config& cfg) {
   opts.appendfsync = cfg.appendfsync;
   opts.save_interval = cfg.save_interval;
   auto actors = start_store(sys, rec, opts);
+  auto attempts = std::max<uint32_t>(1, cfg.request_attempts);
+  // What CONFIG GET reports: the settings that describe this store.
+  std::vector<std::pair<std::string, std::string>> shown = {
+    {"partitions", std::to_string(rec.partitions)},
+    {"dir", cfg.dir},
+    {"appendonly", cfg.appendonly && !cfg.dir.empty() ? "yes" : "no"},
+    {"appendfsync", cfg.appendfsync},
+    {"save-interval", std::to_string(cfg.dir.empty() ? 0 : cfg.save_interval)},
+    {"request-timeout-ms", std::to_string(cfg.request_timeout_ms)},
+    {"request-attempts", std::to_string(attempts)},
+  };
   return caf::actor_cast<store_actor>(
     sys.spawn(store_front, std::move(actors), static_cast<store::millis>(cfg.request_timeout_ms),
-              std::max<uint32_t>(1, cfg.request_attempts), cfg.enable_debug_command));
+              attempts, cfg.enable_debug_command, std::move(shown)));
 }
 
 } // namespace otkv

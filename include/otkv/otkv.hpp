@@ -54,8 +54,9 @@ struct store_config {
   bool enable_debug_command = false;    ///< allow DEBUG fault injection (tests only)
 };
 
-/// Starts a store in `sys` (recovering `cfg.dir` if given) and returns its handle. Throws
-/// std::runtime_error if the data directory cannot be recovered. Stop the store by
+/// Starts a store in `sys` (recovering `cfg.dir` if given, made with its parents if
+/// missing) and returns its handle. Throws std::runtime_error if the data directory
+/// cannot be made, written or recovered. Stop the store by
 /// sending its handle an exit message. `listen_atom` needs the I/O middleman loaded in
 /// `sys` (`cfg.load<caf::io::middleman>()`).
 store_actor spawn_store(caf::actor_system& sys, const store_config& cfg);

@@ -76,12 +76,32 @@ TEST_CASE("CONFIG SET through the embedding API applies or refuses", "[embedding
   // All or nothing: the valid first pair is not applied either.
   r = f.run({"CONFIG", "SET", "request-attempts", "3", "maxclients", "10"});
   CHECK(r.is_error());
-  CHECK(f.run({"CONFIG", "GET", "request-attempts"}).items.empty());
+  auto before = f.run({"CONFIG", "GET", "request-attempts"});
+  REQUIRE(before.items.size() == 2);
+  CHECK(before.items[1].text == "2");
   r = f.run({"CONFIG", "SET", "request-attempts", "3"});
   CHECK(r.type == otkv::net::reply::kind::status);
   auto got = f.run({"CONFIG", "GET", "request-attempts"});
   REQUIRE(got.items.size() == 2);
   CHECK(got.items[1].text == "3");
+}
+
+TEST_CASE("CONFIG GET through the embedding API describes the store", "[embedding][effects]") {
+  fixture f{true};
+  auto got = f.run({"CONFIG", "GET", "partitions", "dir", "appendonly"});
+  REQUIRE(got.items.size() == 6);
+  CHECK(got.items[1].text == "2");
+  CHECK(got.items[3].text == f.dir);
+  CHECK(got.items[5].text == "yes");
+}
+
+TEST_CASE("A data directory that cannot be used is refused", "[embedding]") {
+  caf::actor_system_config cfg;
+  caf::actor_system sys{cfg};
+  otkv::store_config c;
+  c.dir = "/proc/version/otkv"; // below a file
+  CHECK_THROWS_WITH(otkv::spawn_store(sys, c),
+                    Catch::Contains("cannot create data directory /proc/version"));
 }
 
 TEST_CASE("SAVE through the embedding API writes a snapshot", "[embedding][effects]") {
