@@ -225,6 +225,14 @@ void reap(broker_ptr self) {
 void parse_input(broker_ptr self, connection& c, const char* pos, const char* end,
                  bool capped);
 
+/// Ends the pause of `c` and parses its stash (`capped`: it may pause again).
+void unpause(broker_ptr self, connection& c, bool capped) {
+  c.paused = false;
+  std::string input = std::move(c.stash);
+  c.stash.clear();
+  parse_input(self, c, input.data(), input.data() + input.size(), capped);
+}
+
 void begin_shutdown(broker_ptr self, const char* why) {
   auto& st = self->state;
   if (st.draining)
@@ -233,13 +241,8 @@ void begin_shutdown(broker_ptr self, const char* why) {
   spdlog::info("shutting down ({}): no new connections, draining requests in flight", why);
   self->close(st.acceptor);
   for (auto& [id, c] : st.conns) {
-    if (c.paused && !c.closing && !c.closed) {
-      // Requests already read but held back by the pipeline cap are answered too.
-      c.paused = false;
-      std::string input = std::move(c.stash);
-      c.stash.clear();
-      parse_input(self, c, input.data(), input.data() + input.size(), false);
-    }
+    if (c.paused && !c.closing && !c.closed)
+      unpause(self, c, false); // requests already read but held back are answered too
     c.closing = true;
   }
 }
@@ -532,8 +535,8 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   }
 }
 
-/// Reads again from paused connections whose waiting requests dropped to half of their
-/// cap, parsing what they had sent meanwhile first.
+/// Parses again for paused connections whose waiting requests dropped to half of their
+/// cap, starting with what they sent meanwhile.
 void resume_paused(broker_ptr self) {
   auto& st = self->state;
   if (st.paused.empty())
@@ -549,10 +552,7 @@ void resume_paused(broker_ptr self) {
       st.paused.push_back(id);
       continue;
     }
-    c.paused = false;
-    std::string input = std::move(c.stash);
-    c.stash.clear();
-    parse_input(self, c, input.data(), input.data() + input.size());
+    unpause(self, c, true);
   }
 }
 
@@ -793,12 +793,8 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       // handle any more, but replies still owed go out on a duplicate of the socket
       // (CAF's connection handle id is the socket descriptor, still open here).
       st.by_handle.erase(h);
-      if (c.paused && !c.closing) { // requests it sent before closing are answered too
-        c.paused = false;
-        std::string input = std::move(c.stash);
-        c.stash.clear();
-        parse_input(self, c, input.data(), input.data() + input.size(), false);
-      }
+      if (c.paused && !c.closing) // requests it sent before closing are answered too
+        unpause(self, c, false);
       for (auto& bytes : c.backlog) // replies that CAF never got go out first
         c.peer_out += bytes;
       c.backlog.clear();
