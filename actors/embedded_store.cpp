@@ -14,7 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/clock.hpp"
-#include "actors/commands/dispatch.hpp"
+#include "commands/dispatch.hpp"
 #include "actors/config.hpp"
 #include "actors/inflight_batches.hpp"
 #include "actors/partition_worker.hpp"

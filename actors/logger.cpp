@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <chrono>
 
-#include "actors/commands/errors.hpp"
+#include "commands/errors.hpp"
 #include "store/recovery.hpp"
 
 namespace otkv {

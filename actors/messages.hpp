@@ -12,7 +12,7 @@
 #include <caf/atom.hpp>
 #include <caf/typed_actor.hpp>
 
-#include "actors/commands/command.hpp"
+#include "commands/command.hpp"
 #include "net/reply.hpp"
 #include "net/request_parser.hpp"
 #include "store/log_file.hpp"

@@ -7,8 +7,8 @@
 #include <caf/actor_cast.hpp>
 
 #include "actors/clock.hpp"
-#include "actors/commands/dispatch.hpp"
-#include "actors/commands/errors.hpp"
+#include "commands/dispatch.hpp"
+#include "commands/errors.hpp"
 #include "store/journal.hpp"
 
 namespace otkv {

@@ -9,7 +9,7 @@
 
 #include <caf/io/broker.hpp>
 
-#include "actors/commands/command.hpp"
+#include "commands/command.hpp"
 #include "actors/inflight_batches.hpp"
 #include "actors/messages.hpp"
 #include "actors/ring_buffer.hpp"

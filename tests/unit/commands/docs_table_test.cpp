@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/commands/command.hpp"
+#include "commands/command.hpp"
 
 using namespace otkv;
 

@@ -7,7 +7,7 @@
 #include <utility>
 #include <vector>
 
-#include "actors/commands/dispatch.hpp"
+#include "commands/dispatch.hpp"
 #include "net/reply.hpp"
 #include "store/partition.hpp"
 

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <random>
 
-#include "actors/commands/command_stats.hpp"
+#include "commands/command_stats.hpp"
 #include "harness.hpp"
 
 using namespace otkv::test;

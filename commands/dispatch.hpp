@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <vector>
 
-#include "actors/commands/command.hpp"
+#include "commands/command.hpp"
 
 namespace otkv::cmd {
 

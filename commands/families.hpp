@@ -3,7 +3,7 @@
 // Handlers of every command family; the command table (command_table.cpp) is the one
 // place that names them. Each handler's comment states its arguments and reply.
 
-#include "actors/commands/command.hpp"
+#include "commands/command.hpp"
 
 namespace otkv::cmd {
 

@@ -6,8 +6,8 @@
 #include <cctype>
 #include <unordered_map>
 
-#include "actors/commands/dispatch.hpp"
-#include "actors/commands/families.hpp"
+#include "commands/dispatch.hpp"
+#include "commands/families.hpp"
 
 namespace otkv::cmd {
 

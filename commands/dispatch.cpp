@@ -1,8 +1,8 @@
-#include "actors/commands/dispatch.hpp"
+#include "commands/dispatch.hpp"
 
 #include <exception>
 
-#include "actors/commands/errors.hpp"
+#include "commands/errors.hpp"
 #include "store/key_hash.hpp"
 
 namespace otkv::cmd {

@@ -2,8 +2,8 @@
 #include <chrono>
 #include <cstdio>
 
-#include "actors/commands/errors.hpp"
-#include "actors/commands/families.hpp"
+#include "commands/errors.hpp"
+#include "commands/families.hpp"
 #include "net/integer.hpp"
 #include "store/glob.hpp"
 #include "store/key_hash.hpp"

@@ -1,9 +1,9 @@
-#include "actors/commands/command_stats.hpp"
+#include "commands/command_stats.hpp"
 
 #include <chrono>
 #include <cmath>
 
-#include "actors/commands/command.hpp"
+#include "commands/command.hpp"
 
 namespace otkv::cmd {
 

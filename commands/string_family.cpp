@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <limits>
 
-#include "actors/commands/errors.hpp"
-#include "actors/commands/families.hpp"
+#include "commands/errors.hpp"
+#include "commands/families.hpp"
 #include "net/integer.hpp"
 
 namespace otkv::cmd {

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/commands/command_stats.hpp"
+#include "commands/command_stats.hpp"
 #include "net/reply.hpp"
 #include "net/request_parser.hpp"
 #include "store/partition.hpp"

@@ -1,8 +1,8 @@
 #include <cstdlib>
 #include <limits>
 
-#include "actors/commands/errors.hpp"
-#include "actors/commands/families.hpp"
+#include "commands/errors.hpp"
+#include "commands/families.hpp"
 #include "net/integer.hpp"
 #include "store/glob.hpp"
 
