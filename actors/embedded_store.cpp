@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <unordered_map>
@@ -16,7 +17,7 @@
 #include "actors/clock.hpp"
 #include "commands/dispatch.hpp"
 #include "actors/config.hpp"
-#include "actors/inflight_batches.hpp"
+#include "actors/front_core.hpp"
 #include "actors/partition_worker.hpp"
 #include "actors/server_broker.hpp"
 #include "actors/store_system.hpp"
@@ -26,33 +27,62 @@ namespace otkv {
 
 namespace {
 
-/// A request waiting for its parts.
-struct embedded_request {
-  caf::typed_response_promise<net::reply> promise;
-  const cmd::command* cmd = nullptr;
-  std::unique_ptr<cmd::fanout> fan; ///< set when the parts are merged
-  size_t missing = 0;
+using front_ptr = caf::stateful_actor<struct front_state>*;
+
+/// The front-end core's view of the embedded front: batches go to the workers.
+struct embedded_host : front_host {
+  front_ptr self = nullptr;
+  void send_batch(std::shared_ptr<const work_batch> batch) override;
+  void restart_worker(uint32_t partition) override;
+  void over_output_limit(front_session&) override {} // no output limit here
 };
+
+/// The one session of the embedded store: replies are reply objects, each delivered to
+/// its caller as soon as it is ready.
+constexpr uint64_t session_id = 1;
 
 struct front_state {
   store_actors actors;
   std::vector<caf::actor> brokers; ///< TCP front ends opened with listen_atom
   std::vector<caf::actor> workers;
-  std::unordered_map<uint64_t, embedded_request> pending;
-  uint64_t next_request = 0;
-  inflight_batches inflight; ///< for the request-timeout policy, as the TCP broker
-  store::millis timeout_ms = 500;
-  uint32_t attempts = 2;
-  bool stopping = false; ///< an exit message arrived: draining the logger
+  embedded_host host;
   cmd::server_context server;
-  cmd::client_context client;
+  std::unique_ptr<front_core> core;
+  front_session* session = nullptr;
+  /// Callers waiting, by request sequence of the session.
+  std::unordered_map<uint64_t, caf::typed_response_promise<net::reply>> waiting;
+  bool dispatch_scheduled = false;
+  bool stopping = false; ///< an exit message arrived: draining the logger
   static const char* name;
 };
 
 const char* front_state::name = "otkv_store";
 
-using front_ptr = caf::stateful_actor<front_state>*;
+void embedded_host::send_batch(std::shared_ptr<const work_batch> batch) {
+  auto p = batch->partition;
+  self->send(self->state.workers[p], batch_ref{std::move(batch)});
+}
 
+void embedded_host::restart_worker(uint32_t p) {
+  auto& st = self->state;
+  self->send(st.actors.supervisor, restart_atom::value, p, st.workers[p]);
+}
+
+/// Hands the replies that became ready to their callers; releases delivered slots.
+void deliver_ready(front_ptr self) {
+  auto& st = self->state;
+  for (auto& [id, seq] : st.core->take_touched()) {
+    auto i = st.waiting.find(seq);
+    auto* slot = st.session->slot(seq);
+    if (i == st.waiting.end() || slot == nullptr)
+      continue;
+    i->second.deliver(std::move(slot->reply));
+    st.waiting.erase(i);
+  }
+  auto& s = *st.session;
+  while (!s.queue.empty() && s.queue.front().ready && st.waiting.count(s.first_seq) == 0)
+    s.pop_front();
+}
 /// CONFIG SET on the embedded store: only the request-timeout settings apply here (the
 /// others belong to a TCP front end or the process); all or nothing, as over TCP.
 net::reply config_set(front_ptr self,
@@ -67,9 +97,9 @@ net::reply config_set(front_ptr self,
     return net::reply::error(err);
   for (const auto& [name, value] : changes) {
     if (name == "request-timeout-ms")
-      st.timeout_ms = cfg.request_timeout_ms;
+      st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
     else
-      st.attempts = cfg.request_attempts;
+      st.core->settings.request_attempts = cfg.request_attempts;
     auto& shown = st.server.config;
     auto i = std::find_if(shown.begin(), shown.end(), [&](auto& kv) { return kv.first == name; });
     if (i != shown.end())
@@ -80,9 +110,10 @@ net::reply config_set(front_ptr self,
   return net::reply::ok();
 }
 
-/// Performs what a connection command asked beyond its reply `r`, or answers why it
-/// cannot be done here (no connection to close, no process to stop).
-caf::result<net::reply> perform(front_ptr self, cmd::effect fx, net::reply r) {
+/// What a connection command's effect makes of its reply `r`, or why it cannot be done
+/// here (no connection to close, no process to stop). SAVE answers through `later`.
+net::reply perform(front_ptr self, const cmd::effect& fx, net::reply r,
+                   std::function<void(net::reply)> later) {
   using kind = cmd::effect::kind;
   auto& st = self->state;
   switch (fx.what) {
@@ -110,67 +141,40 @@ caf::result<net::reply> perform(front_ptr self, cmd::effect fx, net::reply r) {
     self->send(st.actors.snapshotter, save_atom::value);
     return r;
   }
-  auto promise = self->make_response_promise<net::reply>();
   self->request(st.actors.snapshotter, std::chrono::minutes(30), save_atom::value)
     .then(
-      [=](bool ok) mutable {
-        promise.deliver(ok ? net::reply::ok()
-                           : net::reply::error("ERR snapshot failed; see the server log"));
+      [=](bool ok) {
+        later(ok ? net::reply::ok() : net::reply::error("ERR snapshot failed; see the server log"));
       },
-      [=](caf::error& e) mutable {
-        promise.deliver(net::reply::error("ERR snapshot failed: " + to_string(e)));
-      });
-  return promise;
+      [=](caf::error& e) { later(net::reply::error("ERR snapshot failed: " + to_string(e))); });
+  return {};
 }
 
 caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
   auto& st = self->state;
   if (args.empty())
     return net::reply::error("ERR empty command");
-  net::reply error;
-  const cmd::command* c = cmd::resolve(args, error);
-  if (c == nullptr
-      || !cmd::check_partitions(*c, args, static_cast<uint32_t>(st.workers.size()), error)
-      || !cmd::check_writable(*c, st.server, error))
-    return error;
-  if (c->where == cmd::route::connection) {
-    st.client.now = now_ms();
-    auto r = c->on_connection(st.client, args);
-    return perform(self, std::exchange(st.client.pending, cmd::effect{}), std::move(r));
+  auto& s = *st.session;
+  auto promise = self->make_response_promise<net::reply>();
+  st.waiting.emplace(s.next_seq(), promise);
+  auto fx = st.core->submit(s, std::move(args), now_ms(), steady_ms());
+  if (fx.effect.what != cmd::effect::kind::none) {
+    auto answer = [self, seq = fx.seq](net::reply r) {
+      auto& st = self->state;
+      st.core->answer(*st.session, seq, std::move(r));
+      deliver_ready(self);
+    };
+    bool later = fx.effect.what == cmd::effect::kind::save;
+    auto r = perform(self, fx.effect, std::move(fx.reply), answer);
+    if (!later || r.is_error())
+      answer(std::move(r));
   }
-  cmd::fanout f;
-  auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(st.workers.size()), f);
-  uint64_t id = ++st.next_request;
-  auto& req = st.pending[id];
-  req.promise = self->make_response_promise<net::reply>();
-  req.cmd = c;
-  req.missing = parts.size();
-  if (cmd::needs_merge(*c, parts.size())) {
-    f.results.resize(parts.size());
-    req.fan = std::make_unique<cmd::fanout>(std::move(f));
+  if (st.core->has_batches() && !st.dispatch_scheduled) {
+    st.dispatch_scheduled = true;
+    self->send(self, dispatch_atom::value);
   }
-  auto promise = req.promise;
-  for (uint32_t i = 0; i < parts.size(); ++i) {
-    auto batch = std::make_shared<work_batch>();
-    batch->id = next_batch_id();
-    batch->partition = parts[i].partition;
-    batch->items.push_back({0, id, i, false, c, std::move(parts[i].args)});
-    st.inflight.add(batch, steady_ms());
-    self->send(st.workers[parts[i].partition], batch_ref{std::move(batch)});
-  }
+  deliver_ready(self);
   return promise;
-}
-
-/// Answers the requests of a batch that ran out of attempts with -TIMEOUT.
-void fail_batch(front_ptr self, const work_batch& batch, uint32_t attempts) {
-  auto& pending = self->state.pending;
-  for (const auto& item : batch.items) {
-    auto i = pending.find(item.seq);
-    if (i == pending.end())
-      continue;
-    i->second.promise.deliver(timeout_reply(batch.partition, attempts));
-    pending.erase(i);
-  }
 }
 
 /// How often overdue requests are looked for.
@@ -183,17 +187,20 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
   st.server.config = std::move(config);
   st.actors = std::move(actors);
   st.workers = st.actors.table.workers;
-  st.inflight.resize(st.workers.size());
-  st.timeout_ms = timeout_ms;
-  st.attempts = attempts;
+  st.host.self = self;
+  st.core = std::make_unique<front_core>(st.host, st.server,
+                                         static_cast<uint32_t>(st.workers.size()));
+  st.core->settings.request_timeout_ms = timeout_ms;
+  st.core->settings.request_attempts = attempts;
+  auto& s = st.core->open<front_session>(session_id);
+  s.encode = false;   // callers get reply objects
+  s.in_order = false; // each as soon as it is ready
+  st.session = &s;
   st.server.debug_enabled = debug_enabled;
   st.server.log_error = st.actors.health;
-  self->delayed_send(self, tick_interval, caf::tick_atom_v);
   st.server.version = version;
-  st.server.partitions = static_cast<uint32_t>(st.workers.size());
   st.server.started_ms = now_ms();
-  st.server.partition_counters.resize(st.workers.size());
-  st.client.server = &st.server;
+  self->delayed_send(self, tick_interval, caf::tick_atom_v);
   self->send(st.actors.supervisor, caf::subscribe_atom_v);
   if (st.actors.snapshotter) // LASTSAVE and INFO persistence follow the snapshots
     self->send(st.actors.snapshotter, caf::subscribe_atom_v);
@@ -247,8 +254,8 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       opts.bind = bind;
       opts.port = port;
       opts.snapshotter = st.actors.snapshotter;
-      opts.request_timeout_ms = st.timeout_ms;
-      opts.request_attempts = st.attempts;
+      opts.request_timeout_ms = st.core->settings.request_timeout_ms;
+      opts.request_attempts = st.core->settings.request_attempts;
       opts.debug_enabled = st.server.debug_enabled;
       opts.log_error = st.actors.health;
       opts.config = server_config{}.as_pairs();
@@ -261,25 +268,14 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
               [=](caf::error& e) mutable { promise.deliver(std::move(e)); });
       return promise;
     },
-    [=](done_batch& batch) {
+    [=](dispatch_atom) {
       auto& st = self->state;
-      st.inflight.answered(batch.partition, batch.id);
-      for (auto& item : batch.items) {
-        auto i = st.pending.find(item.seq);
-        if (i == st.pending.end())
-          continue;
-        auto& req = i->second;
-        if (req.fan) {
-          req.fan->results[item.part] = std::move(item.result);
-          if (--req.missing > 0)
-            continue;
-          st.client.now = now_ms();
-          req.promise.deliver(req.cmd->on_merge(st.client, *req.fan));
-        } else {
-          req.promise.deliver(std::move(item.result));
-        }
-        st.pending.erase(i);
-      }
+      st.dispatch_scheduled = false;
+      st.core->dispatch(steady_ms());
+    },
+    [=](done_batch& batch) {
+      self->state.core->on_done(batch, now_ms());
+      deliver_ready(self);
     },
     [=](caf::update_atom, worker_table& t) {
       auto& st = self->state;
@@ -287,21 +283,12 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       st.workers = std::move(t.workers);
       for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p)
         if (st.workers[p] != old[p])
-          st.inflight.replaced(
-            p, steady_ms(), st.attempts,
-            [&](const work_batch& b, uint32_t n) { fail_batch(self, b, n); },
-            [&](const std::shared_ptr<const work_batch>& b) {
-              self->send(st.workers[p], batch_ref{b});
-            });
+          st.core->worker_replaced(p, now_ms(), steady_ms());
+      deliver_ready(self);
     },
     [=](caf::tick_atom) {
-      auto& st = self->state;
-      st.inflight.check(
-        steady_ms(), st.timeout_ms, st.attempts,
-        [&](const work_batch& b, uint32_t n) { fail_batch(self, b, n); },
-        [&](uint32_t p) {
-          self->send(st.actors.supervisor, restart_atom::value, p, st.workers[p]);
-        });
+      self->state.core->tick(steady_ms());
+      deliver_ready(self);
       self->delayed_send(self, tick_interval, caf::tick_atom_v);
     },
   };

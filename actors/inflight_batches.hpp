@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/messages.hpp"
+#include "actors/batches.hpp"
 
 namespace otkv {
 

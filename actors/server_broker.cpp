@@ -44,6 +44,11 @@ constexpr uint64_t reply_budget = 4 << 20;
 /// connection's backlog.
 constexpr uint64_t caf_high_water = 1 << 20;
 
+/// The connection `id`, or nullptr.
+connection* find_conn(server_broker_state& st, uint64_t id) {
+  return static_cast<connection*>(st.core->find(id));
+}
+
 uint64_t pipeline_cap(const connection& c) {
   return std::clamp<uint64_t>(reply_budget / std::max<uint64_t>(c.reply_avg, 1), 1,
                               max_pipeline);
@@ -141,11 +146,11 @@ void write_ready(broker_ptr self, connection& c) {
     return;
   if (c.peer_fd >= 0) {
     while (!c.queue.empty() && c.queue.front().ready) {
-      c.peer_out += c.queue.front().bytes;
-      self->state.server.net_output_bytes += c.queue.front().bytes.size();
+      auto& bytes = c.queue.front().reply.text;
+      c.peer_out += bytes;
+      self->state.server.net_output_bytes += bytes.size();
       bool close = c.queue.front().close_after;
-      c.queue.pop_front();
-      ++c.first_seq;
+      c.pop_front();
       if (close)
         c.queue.clear();
     }
@@ -161,16 +166,16 @@ void write_ready(broker_ptr self, connection& c) {
   bool direct = c.caf_unsent == 0 && c.backlog.empty();
   while (!c.queue.empty() && c.queue.front().ready) {
     auto& slot = c.queue.front();
-    self->state.server.net_output_bytes += slot.bytes.size();
+    auto& bytes = slot.reply.text; // encoded: the session encodes
+    self->state.server.net_output_bytes += bytes.size();
     if (direct) {
-      out += slot.bytes;
+      out += bytes;
     } else {
-      c.backlog_bytes += slot.bytes.size();
-      c.backlog.push_back(std::move(slot.bytes));
+      c.backlog_bytes += bytes.size();
+      c.backlog.push_back(std::move(bytes));
     }
     close = slot.close_after;
-    c.queue.pop_front();
-    ++c.first_seq;
+    c.pop_front();
     if (close)
       break;
   }
@@ -183,7 +188,7 @@ void write_ready(broker_ptr self, connection& c) {
       c.backlog.push_back(out.substr(sent));
     }
   }
-  if (c.caf_unsent + c.backlog_bytes > self->state.opts.output_limit)
+  if (c.caf_unsent + c.backlog_bytes > self->state.core->settings.output_limit)
     return drop_over_limit(self, c, c.caf_unsent + c.backlog_bytes);
   feed_caf(self, c, close);
   if (close) {
@@ -195,12 +200,9 @@ void write_ready(broker_ptr self, connection& c) {
 /// Writes the ready replies of the connections touched since the last call.
 void flush_touched(broker_ptr self) {
   auto& st = self->state;
-  for (auto id : st.touched) {
-    auto i = st.conns.find(id);
-    if (i != st.conns.end())
-      write_ready(self, i->second);
-  }
-  st.touched.clear();
+  for (auto [id, seq] : st.core->take_touched())
+    if (auto* c = find_conn(st, id))
+      write_ready(self, *c);
 }
 
 /// Forgets connections that were closed.
@@ -209,17 +211,19 @@ void reap(broker_ptr self) {
   if (st.closed_pending == 0)
     return;
   st.closed_pending = 0;
-  for (auto i = st.conns.begin(); i != st.conns.end();) {
-    if (i->second.closed) {
-      auto h = st.by_handle.find(i->second.hdl.id());
-      if (h != st.by_handle.end() && h->second == i->first)
-        st.by_handle.erase(h);
-      --st.server.connected_clients;
-      i = st.conns.erase(i);
-    } else {
-      ++i;
-    }
-  }
+  st.core->reap([&](front_session& s) {
+    auto h = st.by_handle.find(static_cast<connection&>(s).hdl.id());
+    if (h != st.by_handle.end() && h->second == s.client.id)
+      st.by_handle.erase(h);
+    --st.server.connected_clients;
+  });
+}
+
+/// Every connection, as `f(connection&)`.
+template <class F>
+void for_each_conn(server_broker_state& st, F&& f) {
+  for (auto& [id, s] : st.core->sessions())
+    f(static_cast<connection&>(*s));
 }
 
 void parse_input(broker_ptr self, connection& c, const char* pos, const char* end,
@@ -240,17 +244,18 @@ void begin_shutdown(broker_ptr self, const char* why) {
   st.draining = true;
   spdlog::info("shutting down ({}): no new connections, draining requests in flight", why);
   self->close(st.acceptor);
-  for (auto& [id, c] : st.conns) {
+  for_each_conn(st, [&](connection& c) {
     if (c.paused && !c.closing && !c.closed)
       unpause(self, c, false); // requests already read but held back are answered too
     c.closing = true;
-  }
+  });
 }
 
 void finish_shutdown(broker_ptr self) {
-  for (auto& [id, c] : self->state.conns)
+  for_each_conn(self->state, [&](connection& c) {
     if (!c.closed)
       self->close(c.hdl);
+  });
   spdlog::info("all requests answered; stopping");
   self->quit();
 }
@@ -261,8 +266,8 @@ void check_drained(broker_ptr self) {
   auto& st = self->state;
   if (!st.draining || st.saving_for_shutdown)
     return;
-  for (auto& [id, c] : st.conns)
-    if (!c.closed && !c.queue.empty())
+  for (auto& [id, s] : st.core->sessions())
+    if (!s->closed && !s->queue.empty())
       return;
   using choice = cmd::effect::save_choice;
   bool save = st.shutdown_save == choice::save
@@ -279,21 +284,6 @@ void check_drained(broker_ptr self) {
   finish_shutdown(self);
 }
 
-/// When a request gets its -TIMEOUT at the latest: every attempt, plus slack for the
-/// detection tick and the worker replacement.
-store::millis final_deadline_ms(const broker_options& o) {
-  return o.request_timeout_ms * o.request_attempts + 1000;
-}
-
-/// Adds a slot holding a final reply.
-void push_ready(connection& c, const net::reply& r, bool close_after = false) {
-  auto& slot = c.queue.emplace_back();
-  slot.bytes = net::encode(r);
-  slot.ready = true;
-  slot.close_after = close_after;
-}
-
-void apply_result(broker_ptr self, done_item& item, const net::arg_list* args);
 void flush_touched(broker_ptr self);
 
 /// CONFIG SET: validates every pair on a copy of the settings, then applies them all (or
@@ -311,7 +301,7 @@ net::reply apply_config_set(broker_ptr self,
     else if (name == "maxclients")
       st.opts.maxclients = cfg.maxclients;
     else if (name == "client-output-limit")
-      st.opts.output_limit = cfg.output_limit;
+      st.core->settings.output_limit = cfg.output_limit;
     else if (name == "proto-max-bulk-len") // new connections, and clients authenticating
       st.opts.limits.max_bulk = cfg.limits.max_bulk;
     else if (name == "client-query-buffer-limit")
@@ -323,9 +313,9 @@ net::reply apply_config_set(broker_ptr self,
     else if (name == "loglevel")
       spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
     else if (name == "request-timeout-ms")
-      st.opts.request_timeout_ms = cfg.request_timeout_ms;
+      st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
     else if (name == "request-attempts")
-      st.opts.request_attempts = cfg.request_attempts;
+      st.core->settings.request_attempts = cfg.request_attempts;
     else if (name == "protected-mode")
       st.opts.protected_mode = cfg.protected_mode;
     else if (name == "slowlog-log-slower-than")
@@ -352,13 +342,56 @@ net::reply apply_config_set(broker_ptr self,
   return net::reply::ok();
 }
 
-/// Counts one run of `command` that took `ns` in the statistics, and in the slow log if
-/// it was slow (`args`: what ran; nullptr for a reply made by the broker).
-void count_command(broker_ptr self, connection& c, const cmd::command& command, uint64_t ns,
-                   bool failed, const net::arg_list* args) {
-  auto& stats = self->state.server.stats;
-  if (stats.record(command, ns, failed) && args != nullptr)
-    stats.log_slow(command, ns, *args, now_ms(), c.client.addr, c.client.name);
+/// Performs what connection command `fx.seq` of `c` asked beyond its reply, and answers it.
+void perform(broker_ptr self, connection& c, pending_effect&& fx) {
+  using kind = cmd::effect::kind;
+  auto& st = self->state;
+  auto& core = *st.core;
+  switch (fx.effect.what) {
+    case kind::none:
+      return;
+    case kind::close:
+      core.answer(c, fx.seq, std::move(fx.reply), true);
+      c.closing = true;
+      return;
+    case kind::auth_failed:
+      spdlog::warn("failed AUTH from {}", c.client.addr);
+      break;
+    case kind::fault:
+      deliver_fault(st.workers[fx.effect.fault.partition], fx.effect.fault);
+      break;
+    case kind::config_set:
+      fx.reply = apply_config_set(self, fx.effect.config);
+      break;
+    case kind::shutdown:
+      st.shutdown_requested = true;
+      st.shutdown_save = fx.effect.save;
+      core.answer(c, fx.seq, std::move(fx.reply), true);
+      c.closing = true;
+      return;
+    case kind::bgsave:
+      caf::anon_send(st.opts.snapshotter, save_atom::value);
+      break;
+    case kind::save: { // the reply waits for the snapshot
+      auto answer = [self, id = c.client.id, seq = fx.seq](net::reply r) {
+        auto& st = self->state;
+        if (auto* c = find_conn(st, id)) {
+          st.core->answer(*c, seq, std::move(r));
+          flush_touched(self);
+        }
+      };
+      self->request(st.opts.snapshotter, std::chrono::minutes(30), save_atom::value)
+        .then([=](bool ok) {
+                answer(ok ? net::reply::ok()
+                          : net::reply::error("ERR snapshot failed; see the server log"));
+              },
+              [=](caf::error& e) {
+                answer(net::reply::error("ERR snapshot failed: " + to_string(e)));
+              });
+      return;
+    }
+  }
+  core.answer(c, fx.seq, std::move(fx.reply));
 }
 
 /// Handles one parsed request of connection `c`.
@@ -366,106 +399,14 @@ void count_command(broker_ptr self, connection& c, const cmd::command& command, 
 void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store::millis now,
                     store::millis tnow) {
   auto& st = self->state;
-  ++st.server.total_commands;
-  net::reply error;
-  const cmd::command* command = cmd::resolve(args, error);
-  if (command == nullptr || !cmd::check_auth(*command, c.client, error)
-      || !cmd::check_partitions(*command, args, static_cast<uint32_t>(st.workers.size()), error)
-      || !cmd::check_writable(*command, st.server, error)) {
-    if (command == nullptr && !args.empty())
-      command = cmd::find_command(args[0]); // known, but the arity was wrong
-    if (command != nullptr)
-      st.server.stats.reject(*command);
-    push_ready(c, error);
-    return;
-  }
-  if (command->where == cmd::route::connection) {
-    uint64_t started = cmd::monotonic_ns();
-    c.client.now = now;
-    bool was_authenticated = c.client.authenticated;
-    net::reply r = command->on_connection(c.client, args);
-    if (c.client.authenticated && !was_authenticated)
-      c.parser.set_limits(st.opts.limits); // the pre-AUTH limits no longer apply
-    using effect = cmd::effect;
-    auto fx = std::exchange(c.client.pending, effect{});
-    bool close = false;
-    switch (fx.what) {
-      case effect::kind::none:
-        break;
-      case effect::kind::close:
-        close = true;
-        break;
-      case effect::kind::auth_failed:
-        spdlog::warn("failed AUTH from {}", c.client.addr);
-        break;
-      case effect::kind::fault:
-        deliver_fault(st.workers[fx.fault.partition], fx.fault);
-        break;
-      case effect::kind::config_set:
-        r = apply_config_set(self, fx.config);
-        break;
-      case effect::kind::shutdown:
-        st.shutdown_requested = true;
-        st.shutdown_save = fx.save;
-        close = true;
-        break;
-      case effect::kind::bgsave:
-        caf::anon_send(st.opts.snapshotter, save_atom::value);
-        break;
-      case effect::kind::save: { // the reply waits for the snapshot
-        uint64_t seq = c.first_seq + c.queue.size();
-        auto& slot = c.queue.emplace_back();
-        slot.deadline = tnow + 3600 * 1000;
-        uint64_t conn = c.client.id;
-        count_command(self, c, *command, cmd::monotonic_ns() - started, false, &args);
-        auto answer = [=](net::reply r) {
-          done_item item{conn, seq, 0, std::move(r)};
-          apply_result(self, item, nullptr);
-          flush_touched(self);
-        };
-        self->request(st.opts.snapshotter, std::chrono::minutes(30), save_atom::value)
-          .then([=](bool ok) {
-                  answer(ok ? net::reply::ok()
-                            : net::reply::error("ERR snapshot failed; see the server log"));
-                },
-                [=](caf::error& e) {
-                  answer(net::reply::error("ERR snapshot failed: " + to_string(e)));
-                });
-        return;
-      }
-    }
-    count_command(self, c, *command, cmd::monotonic_ns() - started, r.is_error(), &args);
-    push_ready(c, r, close);
-    if (close)
-      c.closing = true;
-    return;
-  }
-  uint64_t seq = c.first_seq + c.queue.size();
-  auto& slot = c.queue.emplace_back();
-  slot.deadline = tnow + final_deadline_ms(st.opts);
-  slot.cmd = command;
-  if (command->where == cmd::route::key) { // the common case: no split, no merge
-    auto p = store::partition_of(args[static_cast<size_t>(command->first_key)],
-                                 static_cast<uint32_t>(st.workers.size()));
-    slot.missing = 1;
-    slot.partition = p;
-    st.batches[p].items.push_back({c.client.id, seq, 0, true, command, std::move(args)});
+  bool was_authenticated = c.client.authenticated;
+  auto fx = st.core->submit(c, std::move(args), now, tnow);
+  if (c.client.authenticated && !was_authenticated)
+    c.parser.set_limits(st.opts.limits); // the pre-AUTH limits no longer apply
+  if (fx.effect.what != cmd::effect::kind::none)
+    perform(self, c, std::move(fx));
+  else if (st.core->has_batches())
     schedule_dispatch(self);
-    return;
-  }
-  cmd::fanout f;
-  auto parts = cmd::split(*command, std::move(args), static_cast<uint32_t>(st.workers.size()), f);
-  bool merge = cmd::needs_merge(*command, parts.size());
-  slot.missing = parts.size();
-  slot.partition = parts.front().partition;
-  if (merge) {
-    f.results.resize(parts.size());
-    slot.fan = std::make_unique<cmd::fanout>(std::move(f));
-  }
-  for (uint32_t i = 0; i < parts.size(); ++i)
-    st.batches[parts[i].partition].items.push_back(
-      {c.client.id, seq, i, !merge, command, std::move(parts[i].args)});
-  schedule_dispatch(self);
 }
 
 /// Stops parsing `c` until its replies drain; its unparsed input [pos, end), and what it
@@ -497,7 +438,7 @@ void parse_input(broker_ptr self, connection& c, const char* pos, const char* en
         args.clear();
         break;
       case net::parse_status::error:
-        push_ready(c, net::reply::error("ERR Protocol error: " + c.parser.error()), true);
+        st.core->push_ready(c, net::reply::error("ERR Protocol error: " + c.parser.error()), true);
         c.closing = true;
         break;
       case net::parse_status::abuse:
@@ -544,10 +485,10 @@ void resume_paused(broker_ptr self) {
   auto ids = std::move(st.paused);
   st.paused.clear();
   for (auto id : ids) {
-    auto i = st.conns.find(id);
-    if (i == st.conns.end() || i->second.closed || !i->second.paused)
+    auto* found = find_conn(st, id);
+    if (found == nullptr || found->closed || !found->paused)
       continue;
-    auto& c = i->second;
+    auto& c = *found;
     if (c.queue.size() > pipeline_cap(c) / 2) {
       st.paused.push_back(id);
       continue;
@@ -556,100 +497,15 @@ void resume_paused(broker_ptr self) {
   }
 }
 
-/// Applies one worker result to its reply slot; `args` are the arguments the worker ran
-/// (nullptr for a reply made by the broker).
-void apply_result(broker_ptr self, done_item& item, const net::arg_list* args) {
+/// Per tick (`now`: steady_ms()): retries replies owed on a half-closed connection's
+/// duplicate, closes clients idle past the timeout, and gives up on duplicates past
+/// their deadline.
+void check_connections(broker_ptr self, store::millis now) {
   auto& st = self->state;
-  auto i = st.conns.find(item.conn);
-  if (i == st.conns.end() || i->second.closed)
-    return; // the client went away
-  auto& c = i->second;
-  if (item.seq < c.first_seq || item.seq - c.first_seq >= c.queue.size())
-    return;
-  auto& slot = c.queue[item.seq - c.first_seq];
-  if (slot.ready)
-    return; // already answered (timed out)
-  if (item.over_limit) // the worker stopped running its requests: it is over its limit
-    return drop_over_limit(self, c, st.opts.output_limit);
-  slot.ns += item.ns;
-  if (slot.fan) {
-    slot.fan->results[item.part] = std::move(item.result);
-    if (--slot.missing > 0)
-      return;
-    c.client.now = now_ms();
-    slot.bytes = net::encode(slot.cmd->on_merge(c.client, *slot.fan));
-    slot.fan.reset();
-  } else if (item.result.type == net::reply::kind::raw) {
-    slot.bytes = std::move(item.result.text);
-  } else {
-    slot.bytes = net::encode(item.result);
-  }
-  slot.ready = true;
-  c.reply_avg = (c.reply_avg * 7 + slot.bytes.size()) / 8;
-  // Counted with the worker time of all its parts; `args` are those of the part that
-  // completed it (the whole request unless it was split).
-  if (args != nullptr && slot.cmd != nullptr)
-    count_command(self, c, *slot.cmd, slot.ns, slot.bytes[0] == '-', args);
-  if (&slot == &c.queue.front())
-    st.touched.push_back(item.conn);
-}
-
-/// The error a request gets after its last attempt.
-std::string timeout_error(uint32_t partition, uint32_t attempts) {
-  return net::encode(timeout_reply(partition, attempts));
-}
-
-/// Answers every request of an in-flight batch that is still unanswered with -TIMEOUT.
-void fail_batch(broker_ptr self, const work_batch& batch, uint32_t attempts) {
-  auto& st = self->state;
-  for (const auto& item : batch.items) {
-    auto i = st.conns.find(item.conn);
-    if (i == st.conns.end() || i->second.closed)
-      continue;
-    auto& c = i->second;
-    if (item.seq < c.first_seq || item.seq - c.first_seq >= c.queue.size())
-      continue;
-    auto& slot = c.queue[item.seq - c.first_seq];
-    if (slot.ready)
-      continue;
-    ++st.server.partition_counters[batch.partition].timeouts;
-    slot.bytes = timeout_error(batch.partition, attempts);
-    slot.fan.reset();
-    slot.ready = true;
-    st.touched.push_back(item.conn);
-  }
-}
-
-/// Supervision, broker side (`now`: steady_ms()): a partition whose oldest batch is overdue gets a fresh
-/// worker (through the supervisor) and its batches are resent; batches out of
-/// attempts are answered with -TIMEOUT.
-void check_partitions(broker_ptr self, store::millis now) {
-  auto& st = self->state;
-  st.inflight.check(
-    now, st.opts.request_timeout_ms, st.opts.request_attempts,
-    [&](const work_batch& b, uint32_t attempts) { fail_batch(self, b, attempts); },
-    [&](uint32_t p) { self->send(st.supervisor, restart_atom::value, p, st.workers[p]); });
-}
-
-/// Answers requests past their final deadline (`now`: steady_ms()) with a timeout error (a safety net:
-/// check_partitions normally answers first).
-void expire_requests(broker_ptr self, store::millis now) {
-  auto& st = self->state;
-  for (auto& [id, c] : st.conns) {
-    bool any = false;
-    for (size_t i = 0; i < c.queue.size(); ++i) {
-      auto& slot = c.queue[i];
-      if (slot.ready || slot.deadline > now)
-        continue;
-      ++st.server.partition_counters[slot.partition].timeouts;
-      slot.bytes = timeout_error(slot.partition, st.opts.request_attempts);
-      slot.fan.reset();
-      slot.ready = true;
-      any = true;
-    }
-    if (any || c.peer_fd >= 0)
+  auto idle = st.opts.idle_timeout_s;
+  for_each_conn(st, [&](connection& c) {
+    if (c.peer_fd >= 0)
       write_ready(self, c);
-    auto idle = st.opts.idle_timeout_s;
     if (idle > 0 && !c.closed && c.queue.empty() && c.peer_fd < 0
         && now - c.last_active_ms > static_cast<store::millis>(idle) * 1000) {
       self->close(c.hdl);
@@ -658,26 +514,40 @@ void expire_requests(broker_ptr self, store::millis now) {
     if (c.peer_fd >= 0 && c.peer_deadline <= now) {
       ::close(c.peer_fd);
       c.peer_fd = -1;
-      mark_closed(self->state, c);
+      mark_closed(st, c);
     }
-  }
+  });
 }
 
 std::string client_list(broker_ptr self) {
   std::string out;
   store::millis now = now_ms();
-  for (auto& [id, c] : self->state.conns) {
-    out += "id=" + std::to_string(id) + " addr=" + c.client.addr + " laddr=" + c.client.laddr
+  for_each_conn(self->state, [&](connection& c) {
+    out += "id=" + std::to_string(c.client.id) + " addr=" + c.client.addr + " laddr=" + c.client.laddr
            + " name=" + c.client.name + " age=" + std::to_string((now - c.client.created_ms) / 1000)
            + " db=0 qbuf=" + std::to_string(c.stash.size())
            + " omem=" + std::to_string(c.caf_unsent + c.backlog_bytes)
            + " qbuf-pending=" + std::to_string(c.queue.size())
            + " lib-name=" + c.client.lib_name + " lib-ver=" + c.client.lib_ver + "\n";
-  }
+  });
   return out;
 }
 
 } // namespace
+
+void broker_host::send_batch(std::shared_ptr<const work_batch> batch) {
+  auto p = batch->partition;
+  self->send(self->state.workers[p], batch_ref{std::move(batch)});
+}
+
+void broker_host::restart_worker(uint32_t p) {
+  auto& st = self->state;
+  self->send(st.supervisor, restart_atom::value, p, st.workers[p]);
+}
+
+void broker_host::over_output_limit(front_session& s) {
+  drop_over_limit(self, static_cast<connection&>(s), self->state.core->settings.output_limit);
+}
 
 caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
                             broker_options opts, worker_table table, caf::actor supervisor) {
@@ -685,9 +555,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   st.opts = std::move(opts);
   st.workers = std::move(table.workers);
   st.supervisor = supervisor;
-  auto partitions = st.workers.size();
-  st.batches.resize(partitions);
-  st.inflight.resize(partitions);
+  st.host.self = self;
+  st.core = std::make_unique<front_core>(st.host, st.server,
+                                         static_cast<uint32_t>(st.workers.size()));
+  st.core->settings.request_timeout_ms = st.opts.request_timeout_ms;
+  st.core->settings.request_attempts = st.opts.request_attempts;
+  st.core->settings.output_limit = st.opts.output_limit;
   auto bound = self->add_tcp_doorman(st.opts.port, st.opts.bind.c_str(), true);
   if (!bound) {
     spdlog::error("cannot listen on {}:{}: {}", st.opts.bind, st.opts.port,
@@ -705,14 +578,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   srv.version = version;
   srv.bind = st.opts.bind;
   srv.port = bound->second;
-  srv.partitions = static_cast<uint32_t>(st.workers.size());
   srv.pid = static_cast<int64_t>(::getpid());
   char exe[4096];
   auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   if (len > 0)
     srv.executable.assign(exe, static_cast<size_t>(len));
   srv.started_ms = now_ms();
-  srv.partition_counters.resize(partitions);
   srv.aof_enabled = st.opts.aof_enabled;
   srv.appendfsync = st.opts.appendfsync;
   srv.recovery_summary = st.opts.recovery_summary;
@@ -758,18 +629,16 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       }
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk));
       uint64_t id = st.next_client_id++;
-      auto& c = st.conns[id];
+      auto& c = st.core->open<connection>(id);
       c.hdl = msg.handle;
       c.client.authenticated = st.opts.requirepass.empty();
       c.parser.set_limits(c.client.authenticated ? st.opts.limits
                                                  : net::unauthenticated_limits(st.opts.limits));
-      c.client.id = id;
       c.client.addr = self->remote_addr(msg.handle) + ":"
                       + std::to_string(self->remote_port(msg.handle));
       c.client.laddr = st.opts.bind + ":" + std::to_string(st.server.port);
       c.client.created_ms = now_ms();
       c.last_active_ms = steady_ms();
-      c.client.server = &st.server;
       st.by_handle[msg.handle.id()] = id;
       ++st.server.connected_clients;
       ++st.server.total_connections;
@@ -779,7 +648,8 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       auto h = st.by_handle.find(msg.handle.id());
       if (h == st.by_handle.end())
         return;
-      handle_data(self, st.conns[h->second], msg.buf);
+      if (auto* c = find_conn(st, h->second))
+        handle_data(self, *c, msg.buf);
       reap(self);
       check_drained(self);
     },
@@ -788,7 +658,10 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       auto h = st.by_handle.find(msg.handle.id());
       if (h == st.by_handle.end())
         return;
-      auto& c = st.conns[h->second];
+      auto* found = find_conn(st, h->second);
+      if (found == nullptr)
+        return;
+      auto& c = *found;
       // The peer may only have shut down its sending side: CAF cannot write to this
       // handle any more, but replies still owed go out on a duplicate of the socket
       // (CAF's connection handle id is the socket descriptor, still open here).
@@ -801,7 +674,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       c.backlog_bytes = 0;
       if (!c.queue.empty() || !c.peer_out.empty()) {
         c.peer_fd = ::fcntl(static_cast<int>(msg.handle.id()), F_DUPFD_CLOEXEC, 0);
-        c.peer_deadline = steady_ms() + final_deadline_ms(st.opts);
+        c.peer_deadline = steady_ms() + st.core->settings.final_deadline_ms();
         c.closing = true;
       }
       if (c.peer_fd < 0)
@@ -815,39 +688,21 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     [=](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
       auto h = st.by_handle.find(msg.handle.id());
-      if (h != st.by_handle.end()) {
-        auto& c = st.conns[h->second];
-        c.caf_unsent = msg.remaining;
-        if (!c.closed)
-          feed_caf(self, c);
+      if (h == st.by_handle.end())
+        return;
+      if (auto* c = find_conn(st, h->second)) {
+        c->caf_unsent = msg.remaining;
+        if (!c->closed)
+          feed_caf(self, *c);
       }
     },
     [=](dispatch_atom) {
       auto& st = self->state;
       st.dispatch_scheduled = false;
-      auto now = steady_ms();
-      for (uint32_t p = 0; p < st.batches.size(); ++p) {
-        if (st.batches[p].items.empty())
-          continue;
-        size_t n = st.batches[p].items.size();
-        st.server.partition_counters[p].requests += n;
-        auto batch = std::make_shared<work_batch>(std::move(st.batches[p]));
-        batch->id = next_batch_id();
-        batch->partition = p;
-        batch->output_limit = st.opts.output_limit;
-        st.inflight.add(batch, now);
-        self->send(st.workers[p], batch_ref{std::move(batch)});
-        st.batches[p] = work_batch{};
-        st.batches[p].items.reserve(n); // the next turn is likely as large
-      }
+      st.core->dispatch(steady_ms());
     },
     [=](done_batch& batch) {
-      auto& st = self->state;
-      // The batch as sent: its items' arguments, for the slow log.
-      auto sent = st.inflight.answered(batch.partition, batch.id);
-      for (size_t i = 0; i < batch.items.size(); ++i)
-        apply_result(self, batch.items[i],
-                     sent && i < sent->items.size() ? &sent->items[i].args : nullptr);
+      self->state.core->on_done(batch, now_ms());
       flush_touched(self);
       resume_paused(self);
       reap(self);
@@ -855,30 +710,18 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     },
     [=](caf::update_atom, worker_table& t) {
       auto& st = self->state;
-      auto now = now_ms();
       auto old = std::move(st.workers);
       st.workers = std::move(t.workers);
-      for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p) {
-        if (st.workers[p] == old[p])
-          continue;
-        auto& counters = st.server.partition_counters[p];
-        ++counters.restarts;
-        counters.last_restart_ms = now;
-        st.inflight.replaced(
-          p, steady_ms(), st.opts.request_attempts,
-          [&](const work_batch& b, uint32_t attempts) { fail_batch(self, b, attempts); },
-          [&](const std::shared_ptr<const work_batch>& b) {
-            ++counters.resends;
-            self->send(st.workers[p], batch_ref{b});
-          });
-      }
+      for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p)
+        if (st.workers[p] != old[p])
+          st.core->worker_replaced(p, now_ms(), steady_ms());
       flush_touched(self);
     },
     [=](caf::tick_atom) {
       auto now = steady_ms();
-      check_partitions(self, now);
+      self->state.core->tick(now);
       flush_touched(self);
-      expire_requests(self, now);
+      check_connections(self, now);
       resume_paused(self);
       reap(self);
       check_drained(self);

@@ -9,10 +9,8 @@
 
 #include <caf/io/broker.hpp>
 
-#include "commands/command.hpp"
-#include "actors/inflight_batches.hpp"
+#include "actors/front_core.hpp"
 #include "actors/messages.hpp"
-#include "actors/ring_buffer.hpp"
 #include "net/request_parser.hpp"
 
 namespace otkv {
@@ -44,28 +42,11 @@ struct broker_options {
   std::string config_file;
 };
 
-/// A reply slot: one per request, released to the socket in request order.
-struct pending_reply {
-  bool ready = false;
-  bool close_after = false;
-  std::string bytes;                  ///< the encoded reply once ready
-  const cmd::command* cmd = nullptr;  ///< the command (partition-side requests)
-  std::unique_ptr<cmd::fanout> fan;   ///< results gathered so far (merged requests)
-  uint64_t ns = 0;                    ///< worker time of the parts answered so far
-  size_t missing = 0;                 ///< parts not answered yet
-  uint32_t partition = 0;             ///< partition of the first part (for errors)
-  store::millis deadline = 0;         ///< -TIMEOUT after this (steady_ms)
-};
-
-/// One client connection.
-struct connection {
+/// One client connection: its session in the front-end core, and its socket.
+struct connection : front_session {
   caf::io::connection_handle hdl;
   net::request_parser parser;
-  cmd::client_context client;
-  ring_buffer<pending_reply> queue; ///< unwritten replies; front has sequence first_seq
-  uint64_t first_seq = 0;
   bool closing = false;            ///< read nothing more (QUIT, protocol error, shutdown)
-  bool closed = false;
   /// After the peer half-closed (shut down its sending side) while replies were
   /// pending, CAF drops its socket; a duplicate of it (`peer_fd`) carries the
   /// remaining replies, as Redis answers `printf 'GET k\r\n' | nc -q1 …`.
@@ -83,25 +64,32 @@ struct connection {
   /// they are parsed first on resuming.
   bool paused = false;
   std::string stash;
-  /// Running average of this client's reply sizes (starts high, so a first burst of
-  /// unknown replies is small): its pipeline cap is a reply byte budget over it.
-  uint64_t reply_avg = 128 * 1024;
   store::millis last_active_ms = 0; ///< last time a request arrived (steady_ms)
   store::millis peer_deadline = 0; ///< give up on `peer_fd` after this (steady_ms)
 };
 
-/// State of the server broker: the listening socket and every connection.
+struct server_broker_state;
+
+/// The front-end core's view of the broker: batches go to the workers, restarts to the
+/// supervisor, and a client over its output limit is dropped.
+struct broker_host : front_host {
+  caf::io::stateful_broker<server_broker_state>* self = nullptr;
+  void send_batch(std::shared_ptr<const work_batch> batch) override;
+  void restart_worker(uint32_t partition) override;
+  void over_output_limit(front_session& s) override;
+};
+
+/// State of the server broker: the listening socket and the socket side of every
+/// connection; the request path is the front-end core's.
 struct server_broker_state {
   broker_options opts;
   cmd::server_context server;
   std::vector<caf::actor> workers;
-  std::vector<work_batch> batches; ///< requests gathered per partition this turn
-  inflight_batches inflight;       ///< sent to workers, not answered yet
   caf::actor supervisor;
+  broker_host host;
+  std::unique_ptr<front_core> core; ///< sessions (connections), batches, timeouts, stats
   bool dispatch_scheduled = false;
-  std::unordered_map<uint64_t, connection> conns; ///< by client id
   std::unordered_map<int64_t, uint64_t> by_handle; ///< connection handle id → client id
-  std::vector<uint64_t> touched;  ///< connections with replies to write
   std::vector<uint64_t> paused;   ///< connections whose parsing is paused
   std::string out;                ///< scratch: the replies of one write
   caf::io::accept_handle acceptor;

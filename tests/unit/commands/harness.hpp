@@ -1,67 +1,51 @@
 #pragma once
 
-// In-process harness: runs commands through the same resolve → split → partition →
-// merge path as the server, on plain partitions, with a clock the test moves.
+// In-process harness: runs commands through the server's front-end core on plain
+// partitions, with a clock the test moves.
 
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "actors/front_core.hpp"
 #include "commands/dispatch.hpp"
 #include "net/reply.hpp"
 #include "store/partition.hpp"
 
 namespace otkv::test {
 
-class harness {
+/// Runs commands through the front-end core (actors/front_core.hpp) that the server's
+/// front ends use, with plain partitions in place of worker actors: admission, split,
+/// merge and statistics are the server's own.
+class harness : private front_host {
 public:
-  explicit harness(uint32_t partitions = 4) : parts_(partitions) {
-    client_.id = 7;
-    client_.server = &server_;
+  explicit harness(uint32_t partitions = 4)
+    : parts_(partitions),
+      core_(*this, server_, partitions),
+      client_(core_.open<front_session>(7).client),
+      session_(*core_.find(7)) {
     server_.version = "test";
-    server_.partitions = partitions;
+    core_.ns_clock = [this] { return run_ns != 0 ? fake_ns_ += run_ns : cmd::monotonic_ns(); };
   }
 
   /// Runs one command; returns the RESP bytes of its reply. Counts it in
-  /// `server_.stats` as the broker does, each run taking `run_ns` (0: the measured time).
+  /// `server_.stats` as the server does, each run taking `run_ns` (0: the measured time).
   std::string run(std::vector<std::string> args) {
-    net::reply error;
-    const cmd::command* c = cmd::resolve(args, error);
-    if (c == nullptr || !cmd::check_auth(*c, client_, error)
-        || !cmd::check_partitions(*c, args, static_cast<uint32_t>(parts_.size()), error)
-        || !cmd::check_writable(*c, server_, error)) {
-      if (c == nullptr && !args.empty())
-        c = cmd::find_command(args[0]);
-      if (c != nullptr)
-        server_.stats.reject(*c);
-      return net::encode(error);
-    }
-    client_.now = now;
-    uint64_t started = cmd::monotonic_ns();
-    auto original = args;
-    std::string out;
     effect = {};
-    if (c->where == cmd::route::connection) {
-      out = net::encode(c->on_connection(client_, args));
-      effect = std::exchange(client_.pending, cmd::effect{}); // as a front end takes it
-    } else {
-      cmd::fanout f;
-      auto parts = cmd::split(*c, std::move(args), static_cast<uint32_t>(parts_.size()), f);
-      std::vector<net::reply> results;
-      for (auto& p : parts) {
-        cmd::op_context ctx{parts_[p.partition], now, p.partition};
-        results.push_back(cmd::run_on_partition(*c, ctx, p.args));
-      }
-      if (!cmd::needs_merge(*c, parts.size())) {
-        out = net::encode(results.front());
-      } else {
-        f.results = std::move(results);
-        out = net::encode(c->on_merge(client_, f));
-      }
+    auto fx = core_.submit(session_, std::move(args), now, now);
+    if (fx.effect.what != cmd::effect::kind::none) {
+      effect = fx.effect; // a front end would perform it now
+      core_.answer(session_, fx.seq, std::move(fx.reply));
     }
-    uint64_t ns = run_ns != 0 ? run_ns : cmd::monotonic_ns() - started;
-    if (server_.stats.record(*c, ns, out[0] == '-'))
-      server_.stats.log_slow(*c, ns, original, now, client_.addr, client_.name);
+    if (core_.has_batches())
+      core_.dispatch(now);
+    auto done = std::move(done_);
+    done_.clear();
+    for (auto& d : done)
+      core_.on_done(d, now);
+    core_.take_touched();
+    std::string out = std::move(session_.queue.front().reply.text);
+    session_.pop_front();
     return out;
   }
 
@@ -81,8 +65,35 @@ public:
 
   store::millis now = 1'700'000'000'000; ///< the virtual clock
   cmd::server_context server_;
-  cmd::client_context client_;
   std::vector<store::partition> parts_;
+
+private:
+  /// The "worker": runs the batch at once on its partition (answered after dispatch).
+  void send_batch(std::shared_ptr<const work_batch> batch) override {
+    done_batch d{batch->partition, batch->id, {}};
+    for (const auto& item : batch->items) {
+      uint64_t started = cmd::monotonic_ns();
+      cmd::op_context ctx{parts_[batch->partition], now, batch->partition};
+      auto r = cmd::run_on_partition(*item.cmd, ctx, item.args);
+      if (item.encode && r.type != net::reply::kind::raw)
+        r = net::reply::raw(net::encode(r));
+      uint64_t ns = run_ns != 0 ? run_ns : cmd::monotonic_ns() - started;
+      d.items.push_back({item.conn, item.seq, item.part, std::move(r), ns});
+    }
+    done_.push_back(std::move(d));
+  }
+  void restart_worker(uint32_t) override {}
+  void over_output_limit(front_session&) override {}
+
+  front_core core_;
+  uint64_t fake_ns_ = 0;
+  std::vector<done_batch> done_;
+
+public:
+  cmd::client_context& client_;
+
+private:
+  front_session& session_;
 };
 
 /// RESP helpers for expected replies.

@@ -1,0 +1,69 @@
+#pragma once
+
+// The units of work between a front end and the partition workers: plain C++ (no CAF),
+// so the front-end core runs in unit tests without an actor system.
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "commands/command.hpp"
+#include "net/reply.hpp"
+#include "net/request_parser.hpp"
+
+namespace otkv {
+
+/// One request (or one part of a multi-partition request) for a partition worker.
+struct work_item {
+  uint64_t conn;            ///< connection id
+  uint64_t seq;             ///< request number on that connection
+  uint32_t part;            ///< part index for multi-partition requests
+  bool encode;              ///< the result is the final reply: encode it on the worker
+  const cmd::command* cmd;  ///< entry of the static command table
+  net::arg_list args;
+};
+
+/// A new batch id, unique in the process: the broker and embedded fronts share the
+/// workers, whose at-most-once bookkeeping is keyed by batch id.
+inline uint64_t next_batch_id() {
+  static std::atomic<uint64_t> next{0};
+  return ++next;
+}
+
+/// The requests for one partition gathered in one broker mailbox turn.
+struct work_batch {
+  uint64_t id = 0;        ///< from next_batch_id()
+  uint32_t partition = 0;
+  /// Reply bytes one connection's requests may make in this batch: past it, the
+  /// connection's further requests are not run (it is over its output limit and its
+  /// front end drops it), so a client that never reads cannot make a worker build
+  /// gigabytes of replies.
+  uint64_t output_limit = UINT64_MAX;
+  std::vector<work_item> items;
+};
+
+/// A dispatched batch. The broker keeps a reference until the batch is answered, so it
+/// can resend the same batch to a fresh worker; workers only read it.
+struct batch_ref {
+  std::shared_ptr<const work_batch> batch;
+};
+
+/// The result of one work_item.
+struct done_item {
+  uint64_t conn;
+  uint64_t seq;
+  uint32_t part;
+  net::reply result;
+  uint64_t ns = 0; ///< time the worker took to run it
+  bool over_limit = false; ///< not run: the connection passed the batch's output_limit
+};
+
+/// The results of one work_batch, in the order of its items.
+struct done_batch {
+  uint32_t partition;
+  uint64_t id; ///< the work_batch answered
+  std::vector<done_item> items;
+};
+
+} // namespace otkv

@@ -1,0 +1,242 @@
+#include "actors/front_core.hpp"
+
+#include "commands/dispatch.hpp"
+#include "store/key_hash.hpp"
+
+namespace otkv {
+
+namespace {
+
+/// Whether `r` is an error reply (also when encoded already).
+bool failed(const net::reply& r) {
+  return r.is_error() || (r.type == net::reply::kind::raw && !r.text.empty() && r.text[0] == '-');
+}
+
+/// The request a split route::keys request was made of, put back together from its
+/// parts (for the slow log, which shows the whole request).
+net::arg_list rejoin(const cmd::command& c, const std::vector<cmd::part>& parts,
+                     const cmd::fanout& f) {
+  auto step = static_cast<size_t>(c.key_step), first = static_cast<size_t>(c.first_key);
+  net::arg_list args(first + f.keys * step);
+  for (size_t w = 0; w < first; ++w)
+    args[w] = parts.front().args[w];
+  for (size_t i = 0; i < parts.size(); ++i)
+    for (size_t j = 0; j < f.slots[i].size(); ++j)
+      for (size_t w = 0; w < step; ++w)
+        args[first + f.slots[i][j] * step + w] = parts[i].args[first + j * step + w];
+  return args;
+}
+
+} // namespace
+
+front_core::front_core(front_host& host, cmd::server_context& server, uint32_t partitions)
+  : ns_clock(cmd::monotonic_ns), host_(host), server_(server) {
+  batches_.resize(partitions);
+  inflight_.resize(partitions);
+  server_.partitions = partitions;
+  server_.partition_counters.resize(partitions);
+}
+
+pending_effect front_core::submit(front_session& s, net::arg_list&& args, store::millis now,
+                                  store::millis tnow) {
+  ++server_.total_commands;
+  auto partitions = static_cast<uint32_t>(batches_.size());
+  net::reply error;
+  const cmd::command* c = cmd::resolve(args, error);
+  if (c == nullptr || !cmd::check_auth(*c, s.client, error)
+      || !cmd::check_partitions(*c, args, partitions, error)
+      || !cmd::check_writable(*c, server_, error)) {
+    if (c == nullptr && !args.empty())
+      c = cmd::find_command(args[0]); // known, but the arity was wrong
+    if (c != nullptr)
+      server_.stats.reject(*c);
+    push_ready(s, error);
+    return {};
+  }
+  uint64_t seq = s.next_seq();
+  auto& slot = s.queue.emplace_back();
+  slot.cmd = c;
+  if (c->where == cmd::route::connection) {
+    slot.ns = ns_clock();
+    s.client.now = now;
+    pending_effect out;
+    out.reply = c->on_connection(s.client, args);
+    out.effect = std::exchange(s.client.pending, cmd::effect{});
+    out.seq = seq;
+    if (out.effect.what == cmd::effect::kind::none) {
+      count(s, *c, ns_clock() - slot.ns, failed(out.reply), &args, now);
+      complete(s, seq, slot, std::move(out.reply));
+    }
+    return out;
+  }
+  slot.deadline = tnow + settings.final_deadline_ms();
+  if (c->where == cmd::route::key) { // the common case: no split, no merge
+    auto p = store::partition_of(args[static_cast<size_t>(c->first_key)], partitions);
+    slot.missing = 1;
+    slot.partition = p;
+    queue_part(s, seq, p, 0, s.encode, c, std::move(args));
+    return {};
+  }
+  cmd::fanout f;
+  auto parts = cmd::split(*c, std::move(args), partitions, f);
+  bool merge = cmd::needs_merge(*c, parts.size());
+  slot.missing = parts.size();
+  slot.partition = parts.front().partition;
+  if (merge) {
+    if (c->where == cmd::route::keys)
+      f.args = rejoin(*c, parts, f);
+    f.results.resize(parts.size());
+    slot.fan = std::make_unique<cmd::fanout>(std::move(f));
+  }
+  for (uint32_t i = 0; i < parts.size(); ++i)
+    queue_part(s, seq, parts[i].partition, i, s.encode && !merge, c, std::move(parts[i].args));
+  return {};
+}
+
+void front_core::queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
+                            bool encode, const cmd::command* c, net::arg_list&& args) {
+  batches_[partition].items.push_back({s.client.id, seq, part, encode, c, std::move(args)});
+  ++queued_;
+}
+
+void front_core::answer(front_session& s, uint64_t seq, net::reply r, bool close_after) {
+  auto* slot = s.slot(seq);
+  if (slot == nullptr || slot->ready)
+    return;
+  slot->close_after = close_after;
+  if (slot->cmd != nullptr)
+    count(s, *slot->cmd, ns_clock() - slot->ns, failed(r), nullptr, s.client.now);
+  complete(s, seq, *slot, std::move(r));
+}
+
+void front_core::push_ready(front_session& s, const net::reply& r, bool close_after) {
+  uint64_t seq = s.next_seq();
+  auto& slot = s.queue.emplace_back();
+  slot.close_after = close_after;
+  complete(s, seq, slot, r);
+}
+
+/// Makes `slot` ready with `r` (encoded for an encoding session) and reports it.
+void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply r) {
+  if (s.encode && r.type != net::reply::kind::raw)
+    r = net::reply::raw(net::encode(r));
+  if (s.encode)
+    s.reply_avg = (s.reply_avg * 7 + r.text.size()) / 8;
+  slot.reply = std::move(r);
+  slot.fan.reset();
+  slot.ready = true;
+  if (!s.in_order || seq == s.first_seq)
+    touched_.emplace_back(s.client.id, seq);
+}
+
+void front_core::dispatch(store::millis tnow) {
+  queued_ = 0;
+  for (uint32_t p = 0; p < batches_.size(); ++p) {
+    if (batches_[p].items.empty())
+      continue;
+    size_t n = batches_[p].items.size();
+    server_.partition_counters[p].requests += n;
+    auto batch = std::make_shared<work_batch>(std::move(batches_[p]));
+    batch->id = next_batch_id();
+    batch->partition = p;
+    batch->output_limit = settings.output_limit;
+    inflight_.add(batch, tnow);
+    batches_[p] = work_batch{};
+    batches_[p].items.reserve(n); // the next turn is likely as large
+    host_.send_batch(std::move(batch));
+  }
+}
+
+void front_core::on_done(done_batch& batch, store::millis now) {
+  // The batch as sent: its items' arguments, for the slow log.
+  auto sent = inflight_.answered(batch.partition, batch.id);
+  for (size_t i = 0; i < batch.items.size(); ++i)
+    apply(batch.items[i], sent && i < sent->items.size() ? &sent->items[i].args : nullptr, now);
+}
+
+/// Applies one worker result to its reply slot; `args` are the arguments the worker ran.
+void front_core::apply(done_item& item, const net::arg_list* args, store::millis now) {
+  auto* s = find(item.conn);
+  if (s == nullptr || s->closed)
+    return; // the client went away
+  auto* slot = s->slot(item.seq);
+  if (slot == nullptr || slot->ready)
+    return; // released, or answered already (timed out)
+  if (item.over_limit) // the worker stopped running its requests: it is over its limit
+    return host_.over_output_limit(*s);
+  slot->ns += item.ns;
+  net::reply r;
+  if (slot->fan) {
+    slot->fan->results[item.part] = std::move(item.result);
+    if (--slot->missing > 0)
+      return;
+    s->client.now = now;
+    r = slot->cmd->on_merge(s->client, *slot->fan);
+    if (args != nullptr && slot->cmd != nullptr) // the whole request, not its last part
+      count(*s, *slot->cmd, slot->ns, failed(r), &slot->fan->args, now);
+    return complete(*s, item.seq, *slot, std::move(r));
+  } else {
+    r = std::move(item.result);
+  }
+  // Counted with the worker time of all its parts; `args` are those of the part that
+  // completed it (the whole request unless it was split).
+  if (args != nullptr && slot->cmd != nullptr)
+    count(*s, *slot->cmd, slot->ns, failed(r), args, now);
+  complete(*s, item.seq, *slot, std::move(r));
+}
+
+/// Answers every request of an in-flight batch that is still unanswered with -TIMEOUT.
+void front_core::fail_batch(const work_batch& batch, uint32_t attempts) {
+  for (const auto& item : batch.items) {
+    auto* s = find(item.conn);
+    if (s == nullptr || s->closed)
+      continue;
+    auto* slot = s->slot(item.seq);
+    if (slot == nullptr || slot->ready)
+      continue;
+    ++server_.partition_counters[batch.partition].timeouts;
+    complete(*s, item.seq, *slot, timeout_reply(batch.partition, attempts));
+  }
+}
+
+void front_core::worker_replaced(uint32_t p, store::millis now, store::millis tnow) {
+  auto& counters = server_.partition_counters[p];
+  ++counters.restarts;
+  counters.last_restart_ms = now;
+  inflight_.replaced(
+    p, tnow, settings.request_attempts,
+    [&](const work_batch& b, uint32_t attempts) { fail_batch(b, attempts); },
+    [&](const std::shared_ptr<const work_batch>& b) {
+      ++counters.resends;
+      host_.send_batch(b);
+    });
+}
+
+void front_core::tick(store::millis tnow) {
+  inflight_.check(
+    tnow, settings.request_timeout_ms, settings.request_attempts,
+    [&](const work_batch& b, uint32_t attempts) { fail_batch(b, attempts); },
+    [&](uint32_t p) { host_.restart_worker(p); });
+  // A safety net: the policy above normally answers first.
+  for (auto& [id, s] : sessions_) {
+    if (s->closed)
+      continue;
+    for (size_t i = 0; i < s->queue.size(); ++i) {
+      auto& slot = s->queue[i];
+      if (slot.ready || slot.cmd == nullptr || slot.deadline == 0 || slot.deadline > tnow)
+        continue;
+      ++server_.partition_counters[slot.partition].timeouts;
+      complete(*s, s->first_seq + i, slot,
+               timeout_reply(slot.partition, settings.request_attempts));
+    }
+  }
+}
+
+void front_core::count(const front_session& s, const cmd::command& c, uint64_t ns, bool failed,
+                       const net::arg_list* args, store::millis now) {
+  auto& stats = server_.stats;
+  if (stats.record(c, ns, failed) && args != nullptr)
+    stats.log_slow(c, ns, *args, now, s.client.addr, s.client.name);
+}
+
+} // namespace otkv

@@ -1,0 +1,196 @@
+#pragma once
+
+// The front-end core: what every front end (the TCP broker, the embedded store, the
+// in-process test harness) does with a request between reading it and answering it:
+// admission, batching per partition, reply slots in request order, the merge of split
+// commands, the request-timeout policy and the statistics. Plain C++ (no CAF, no
+// sockets); the front end passes the time in, so tests step the clocks.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "actors/batches.hpp"
+#include "actors/inflight_batches.hpp"
+#include "actors/ring_buffer.hpp"
+#include "commands/command.hpp"
+
+namespace otkv {
+
+/// One request's reply, filled in as its parts are answered.
+struct reply_slot {
+  bool ready = false;
+  bool close_after = false;          ///< the front closes the connection after it
+  net::reply reply;                  ///< once ready; kind raw in an encoding session
+  const cmd::command* cmd = nullptr; ///< the command (null: refused at admission)
+  std::unique_ptr<cmd::fanout> fan;  ///< results gathered so far (merged requests)
+  uint64_t ns = 0;                   ///< worker time so far; start time (connection commands)
+  size_t missing = 0;                ///< parts not answered yet
+  uint32_t partition = 0;            ///< partition of the first part (for errors)
+  store::millis deadline = 0;        ///< -TIMEOUT after this (monotonic)
+};
+
+/// A client of a front end: its context and its replies in request order. Front ends
+/// derive their connection state from it.
+struct front_session {
+  virtual ~front_session() = default;
+  cmd::client_context client;
+  ring_buffer<reply_slot> queue; ///< unreleased replies; the front has sequence first_seq
+  uint64_t first_seq = 0;
+  /// Replies as RESP bytes (kind raw, mostly made on the workers); else as reply objects.
+  bool encode = true;
+  /// A ready reply is reported (touched) only once every earlier one is: replies leave in
+  /// request order (a connection). Else each is reported when ready (embedded callers).
+  bool in_order = true;
+  bool closed = false; ///< gone: results for it are dropped and reap() forgets it
+  /// Running average of reply sizes (starts high, so a first burst of unknown replies
+  /// counts as large): the broker's pipeline cap is a reply byte budget over it.
+  uint64_t reply_avg = 128 * 1024;
+
+  /// The slot of request `seq`, or nullptr once it was released.
+  reply_slot* slot(uint64_t seq) {
+    if (seq < first_seq || seq - first_seq >= queue.size())
+      return nullptr;
+    return &queue[seq - first_seq];
+  }
+  /// Sequence number the next request gets.
+  uint64_t next_seq() const { return first_seq + queue.size(); }
+  /// Releases the front slot (the front end has sent or delivered its reply).
+  void pop_front() {
+    queue.pop_front();
+    ++first_seq;
+  }
+};
+
+/// Request-path settings a front end may change while it runs (CONFIG SET).
+struct front_settings {
+  store::millis request_timeout_ms = 500; ///< time one attempt may take
+  uint32_t request_attempts = 2;          ///< attempts before -TIMEOUT
+  uint64_t output_limit = UINT64_MAX;     ///< reply bytes per session per batch (workers)
+
+  /// When a request gets its -TIMEOUT at the latest: every attempt, plus slack for the
+  /// detection tick and the worker replacement.
+  store::millis final_deadline_ms() const {
+    return request_timeout_ms * request_attempts + 1000;
+  }
+};
+
+/// What the core asks of its front end.
+class front_host {
+public:
+  virtual ~front_host() = default;
+  /// Sends `batch` to the worker of its partition (first time or resend).
+  virtual void send_batch(std::shared_ptr<const work_batch> batch) = 0;
+  /// Asks for a fresh worker for `partition`: its oldest batch is overdue.
+  virtual void restart_worker(uint32_t partition) = 0;
+  /// `s` made more reply bytes in one batch than the output limit: drop it.
+  virtual void over_output_limit(front_session& s) = 0;
+};
+
+/// A connection command whose effect the front end must perform before it answers.
+struct pending_effect {
+  cmd::effect effect; ///< kind none: the request was answered already
+  net::reply reply;   ///< the command's own reply
+  uint64_t seq = 0;   ///< its slot: answer() it
+};
+
+/// The request path shared by every front end. See the file comment.
+class front_core {
+public:
+  /// Serves `partitions` partitions; counts into `server` (which must outlive it).
+  front_core(front_host& host, cmd::server_context& server, uint32_t partitions);
+
+  /// Run-time settings.
+  front_settings settings;
+  /// Clock for the run time of connection commands (statistics), replaceable in tests.
+  std::function<uint64_t()> ns_clock;
+
+  // -- sessions ----------------------------------------------------------------
+
+  /// Adds a session of type S (derived from front_session) under `id`.
+  template <class S>
+  S& open(uint64_t id) {
+    auto owned = std::make_unique<S>();
+    S& s = *owned;
+    s.client.id = id;
+    s.client.server = &server_;
+    sessions_[id] = std::move(owned);
+    return s;
+  }
+  /// The session `id`, or nullptr.
+  front_session* find(uint64_t id) {
+    auto i = sessions_.find(id);
+    return i == sessions_.end() ? nullptr : i->second.get();
+  }
+  /// Every session, by id.
+  std::unordered_map<uint64_t, std::unique_ptr<front_session>>& sessions() { return sessions_; }
+  /// Forgets the sessions marked closed; calls `gone(session)` before each goes.
+  template <class F>
+  void reap(F&& gone) {
+    for (auto i = sessions_.begin(); i != sessions_.end();) {
+      if (i->second->closed) {
+        gone(*i->second);
+        i = sessions_.erase(i);
+      } else {
+        ++i;
+      }
+    }
+  }
+
+  // -- requests ----------------------------------------------------------------
+
+  /// Admits one request of `s` at wall-clock `now` and monotonic `tnow`: refuses it
+  /// (unknown, arity, NOAUTH, CROSSSLOT, MISCONF), runs it (connection commands) or
+  /// queues it for its partitions (dispatch() sends them). Returns the effect a connection
+  /// command asks for: unless its kind is none, the request's slot waits for answer().
+  pending_effect submit(front_session& s, net::arg_list&& args, store::millis now,
+                        store::millis tnow);
+
+  /// Gives slot `seq` of `s` its reply (after a connection command's effect).
+  void answer(front_session& s, uint64_t seq, net::reply r, bool close_after = false);
+
+  /// Adds a ready slot holding `r` (a reply the front end makes itself).
+  void push_ready(front_session& s, const net::reply& r, bool close_after = false);
+
+  /// Whether requests wait for dispatch().
+  bool has_batches() const { return queued_ > 0; }
+
+  /// Sends the requests gathered since the last call, one batch per partition.
+  void dispatch(store::millis tnow);
+
+  /// Applies a worker's results (`now`: wall clock, for merges).
+  void on_done(done_batch& batch, store::millis now);
+
+  /// A fresh worker serves `partition`: resends its unanswered batches (or fails those
+  /// out of attempts).
+  void worker_replaced(uint32_t partition, store::millis now, store::millis tnow);
+
+  /// Supervision at monotonic `tnow`: overdue partitions get a fresh worker, batches out
+  /// of attempts and requests past their final deadline get -TIMEOUT.
+  void tick(store::millis tnow);
+
+  /// Sessions with replies that became ready (id, request sequence) since the last call.
+  std::vector<std::pair<uint64_t, uint64_t>> take_touched() { return std::move(touched_); }
+
+private:
+  void queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
+                  bool encode, const cmd::command* c, net::arg_list&& args);
+  void complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply r);
+  void apply(done_item& item, const net::arg_list* args, store::millis now);
+  void fail_batch(const work_batch& batch, uint32_t attempts);
+  void count(const front_session& s, const cmd::command& c, uint64_t ns, bool failed,
+             const net::arg_list* args, store::millis now);
+
+  front_host& host_;
+  cmd::server_context& server_;
+  std::unordered_map<uint64_t, std::unique_ptr<front_session>> sessions_;
+  std::vector<work_batch> batches_; ///< gathered per partition since the last dispatch
+  size_t queued_ = 0;
+  inflight_batches inflight_;       ///< sent to workers, not answered yet
+  std::vector<std::pair<uint64_t, uint64_t>> touched_;
+};
+
+} // namespace otkv
