@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 #include <thread>
+#include <type_traits>
 
 #include <nlohmann/json.hpp>
 
@@ -21,30 +22,190 @@ uint32_t cores() {
   return n == 0 ? 1 : n;
 }
 
-/// Parses an unsigned integer in [min, max]; returns an error message or "".
-std::string to_uint(const std::string& name, const std::string& text, uint64_t min, uint64_t max,
-                    uint64_t& out) {
+constexpr int64_t kib = 1024;
+constexpr int64_t mib = 1024 * kib;
+constexpr int64_t gib = 1024 * mib;
+constexpr int64_t year_s = 86400 * 365;
+
+// --- Building the table's rows ----------------------------------------------------------
+
+/// The type of the server_config field that `field` (a member pointer or an accessor)
+/// reaches.
+template <class Field>
+using field_type = std::decay_t<std::invoke_result_t<Field, server_config&>>;
+
+/// A field of `limits`, reached from server_config.
+template <class T>
+auto limit(T net::limits::*member) {
+  return [member](auto& cfg) -> auto& { return cfg.limits.*member; };
+}
+
+/// A row without type or accessors.
+option row(std::string name, settable when, std::string help) {
+  option o;
+  o.name = std::move(name);
+  o.when = when;
+  o.help = std::move(help);
+  return o;
+}
+
+/// An integer from `min` to `max`.
+template <class Field>
+option integer(std::string name, Field field, int64_t min, int64_t max, settable when,
+               std::string help) {
+  option o = row(std::move(name), when, std::move(help));
+  o.type = option_type::integer;
+  o.min = min;
+  o.max = max;
+  o.get = [field](const server_config& c) { return std::to_string(std::invoke(field, c)); };
+  o.put = [field](server_config& c, const std::string& v) {
+    std::invoke(field, c) = static_cast<field_type<Field>>(std::stoll(v));
+  };
+  return o;
+}
+
+/// A byte count from `min` to `max`.
+template <class Field>
+option bytes(std::string name, Field field, int64_t min, int64_t max, settable when,
+             std::string help) {
+  option o = integer(std::move(name), field, min, max, when, std::move(help));
+  o.type = option_type::bytes;
+  return o;
+}
+
+/// "yes" or "no", for a bool.
+option yes_no(std::string name, bool server_config::*field, settable when, std::string help) {
+  option o = row(std::move(name), when, std::move(help));
+  o.type = option_type::yes_no;
+  o.choices = {"yes", "no"};
+  o.get = [field](const server_config& c) { return std::string(c.*field ? "yes" : "no"); };
+  o.put = [field](server_config& c, const std::string& v) { c.*field = v == "yes"; };
+  return o;
+}
+
+/// A string; `value_name` names it in --help; `min_length` 1 refuses "".
+option text(std::string name, std::string server_config::*field, std::string value_name,
+            int64_t min_length, settable when, std::string help) {
+  option o = row(std::move(name), when, std::move(help));
+  o.type = option_type::text;
+  o.min = min_length;
+  o.value_name = std::move(value_name);
+  o.get = [field](const server_config& c) { return c.*field; };
+  o.put = [field](server_config& c, const std::string& v) { c.*field = v; };
+  return o;
+}
+
+/// One of `choices`.
+option choice(std::string name, std::string server_config::*field,
+              std::vector<std::string> choices, settable when, std::string help) {
+  option o = text(std::move(name), field, "", 0, when, std::move(help));
+  o.type = option_type::choice;
+  o.choices = std::move(choices);
+  return o;
+}
+
+/// `o`, whose default 0 means one per core: CONFIG GET shows `effective` instead.
+option per_core(option o, uint32_t (server_config::*effective)() const) {
+  o.machine_default = "one per core";
+  o.get = [effective](const server_config& c) { return std::to_string((c.*effective)()); };
+  return o;
+}
+
+/// `o`, kept out of CONFIG GET.
+option hidden(option o) {
+  o.shown = false;
+  return o;
+}
+
+constexpr settable at_start = settable::at_start;
+constexpr settable at_run_time = settable::at_run_time;
+
+std::vector<option> make_table() {
+  using c = server_config;
+  return {
+    text("bind", &c::bind, "ADDR", 1, at_start, "address to listen on"),
+    integer("port", &c::port, 0, 65535, at_start, "TCP port; 0 picks a free one"),
+    per_core(integer("partitions", &c::partitions, 1, 4096, at_start,
+                     "keyspace partitions, one worker actor each"),
+             &c::effective_partitions),
+    per_core(integer("threads", &c::threads, 1, 1024, at_start, "actor scheduler threads"),
+             &c::effective_threads),
+    text("dir", &c::dir, "PATH", 0, at_start, "data directory: op log and snapshot"),
+    yes_no("appendonly", &c::appendonly, at_start, "keep the op log"),
+    choice("appendfsync", &c::appendfsync, {"always", "everysec", "no"}, at_start,
+           "when the op log is fsynced"),
+    integer("save-interval", &c::save_interval, 0, year_s, at_start,
+            "seconds between snapshots when data changed; 0 = off"),
+    hidden(text("requirepass", &c::requirepass, "PASSWORD", 0, at_run_time,
+                "clients must AUTH with it first")),
+    integer("maxclients", &c::maxclients, 1, 1000000, at_run_time,
+            "connections beyond N are refused"),
+    yes_no("protected-mode", &c::protected_mode, at_run_time,
+           "without a password, serve loopback clients only"),
+    integer("timeout", &c::timeout, 0, year_s, at_run_time,
+            "close clients idle for N seconds; 0 = never"),
+    bytes("client-output-limit", &c::output_limit, kib, 1024 * gib, at_run_time,
+          "drop a client with more than N bytes of unread replies"),
+    bytes("proto-max-bulk-len", limit(&net::limits::max_bulk), mib, 1024 * gib, at_run_time,
+          "largest argument"),
+    bytes("client-query-buffer-limit", limit(&net::limits::max_query), mib, 1024 * gib,
+          at_run_time, "most bytes one request may declare"),
+    bytes("proto-inline-max-size", limit(&net::limits::max_inline), kib, gib, at_run_time,
+          "longest inline command line"),
+    integer("proto-max-multibulk-len", limit(&net::limits::max_multibulk), 16, 2 * gib,
+            at_run_time, "most arguments in one request"),
+    integer("slowlog-log-slower-than", &c::slowlog_log_slower_than, -1, 3600ll * 1000 * 1000,
+            at_run_time, "commands taking N µs or more enter SLOWLOG; 0 = all, -1 = none"),
+    integer("slowlog-max-len", &c::slowlog_max_len, 0, 1000000, at_run_time,
+            "SLOWLOG entries kept"),
+    yes_no("latency-tracking", &c::latency_tracking, at_run_time,
+           "per-command latency percentiles in INFO latencystats"),
+    choice("loglevel", &c::loglevel, {"trace", "debug", "info", "warn", "error", "off"},
+           at_run_time, "what the log shows"),
+    integer("request-timeout-ms", &c::request_timeout_ms, 1, 3600000, at_run_time,
+            "time one attempt of a request may take"),
+    integer("request-attempts", &c::request_attempts, 1, 100, at_run_time,
+            "attempts before the client gets a -TIMEOUT error"),
+    yes_no("enable-debug-command", &c::enable_debug_command, at_start,
+           "allow DEBUG fault injection (tests only)"),
+  };
+}
+
+// --- Checking values ---------------------------------------------------------------------
+
+std::string invalid(const option& opt, const std::string& text, const std::string& expected) {
+  return "invalid value '" + text + "' for " + opt.name + " (" + expected + ")";
+}
+
+/// "a, b or c".
+std::string either(const std::vector<std::string>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i)
+    out += (i == 0 ? "" : i + 1 == words.size() ? " or " : ", ") + words[i];
+  return out;
+}
+
+/// An integer in [opt.min, opt.max].
+std::string check_integer(const option& opt, const std::string& text, std::string& value) {
   int64_t v = 0;
-  if (!net::parse_int64(text, v) || v < static_cast<int64_t>(min)
-      || static_cast<uint64_t>(v) > max)
-    return "invalid value '" + text + "' for " + name + " (expected an integer from "
-           + std::to_string(min) + " to " + std::to_string(max) + ")";
-  out = static_cast<uint64_t>(v);
+  if (!net::parse_int64(text, v) || v < opt.min || v > opt.max)
+    return invalid(opt, text, "expected an integer from " + std::to_string(opt.min) + " to "
+                                  + std::to_string(opt.max));
+  value = std::to_string(v);
   return {};
 }
 
-/// Parses a byte count with Redis's memory units (1k = 1000, 1kb = 1024, m, mb, g, gb; any
-/// case) in [min, max]; returns an error message or "".
-std::string to_bytes(const std::string& name, const std::string& text, uint64_t min,
-                     uint64_t max, uint64_t& out) {
-  static const std::pair<const char*, uint64_t> units[] = {
-    {"kb", 1024ull}, {"mb", 1024ull * 1024}, {"gb", 1024ull * 1024 * 1024},
-    {"k", 1000ull},  {"m", 1000ull * 1000},  {"g", 1000ull * 1000 * 1000}};
-  std::string digits = text;
-  uint64_t scale = 1;
+/// A byte count with Redis's memory units (1k = 1000, 1kb = 1024, m, mb, g, gb; any case)
+/// in [opt.min, opt.max].
+std::string check_bytes(const option& opt, const std::string& text, std::string& value) {
+  static const std::pair<const char*, int64_t> units[] = {
+    {"kb", kib}, {"mb", mib}, {"gb", gib}, {"k", 1000}, {"m", 1000 * 1000},
+    {"g", 1000 * 1000 * 1000}};
   std::string lower;
   for (char ch : text)
     lower += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  std::string digits = text;
+  int64_t scale = 1;
   for (const auto& [suffix, factor] : units) {
     std::string s = suffix;
     if (lower.size() > s.size() && lower.compare(lower.size() - s.size(), s.size(), s) == 0) {
@@ -54,115 +215,133 @@ std::string to_bytes(const std::string& name, const std::string& text, uint64_t 
     }
   }
   int64_t v = 0;
-  auto error = [&] {
-    return "invalid value '" + text + "' for " + name + " (expected bytes from "
-           + std::to_string(min) + " to " + std::to_string(max) + "; units k, kb, m, mb, g, gb)";
-  };
-  if (!net::parse_int64(digits, v) || v < 0
-      || static_cast<uint64_t>(v) > max / scale)
-    return error();
-  out = static_cast<uint64_t>(v) * scale;
-  if (out < min)
-    return error();
+  if (!net::parse_int64(digits, v) || v < 0 || v > opt.max / scale || v * scale < opt.min)
+    return invalid(opt, text, "expected bytes from " + std::to_string(opt.min) + " to "
+                                  + std::to_string(opt.max) + "; units k, kb, m, mb, g, gb");
+  value = std::to_string(v * scale);
   return {};
 }
 
-const char* const loglevels[] = {"trace", "debug", "info", "warn", "error", "off"};
+/// One of opt.choices.
+std::string check_choice(const option& opt, const std::string& text, std::string& value) {
+  if (std::find(opt.choices.begin(), opt.choices.end(), text) == opt.choices.end())
+    return invalid(opt, text, either(opt.choices));
+  value = text;
+  return {};
+}
+
+/// A string of at least opt.min characters.
+std::string check_text(const option& opt, const std::string& text, std::string& value) {
+  if (static_cast<int64_t>(text.size()) < opt.min)
+    return invalid(opt, text, "expected a non-empty " + opt.value_name);
+  value = text;
+  return {};
+}
+
+/// Checks `text` against `opt`'s type and range; sets `value` to the form `opt.put` takes.
+std::string check_value(const option& opt, const std::string& text, std::string& value) {
+  switch (opt.type) {
+    case option_type::integer: return check_integer(opt, text, value);
+    case option_type::bytes: return check_bytes(opt, text, value);
+    case option_type::yes_no:
+    case option_type::choice: return check_choice(opt, text, value);
+    case option_type::text: return check_text(opt, text, value);
+  }
+  return "unknown option type";
+}
+
+/// `n` bytes in the largest unit that holds it whole: 1gb, 512mb, 64kb, 100.
+std::string with_unit(int64_t n) {
+  static const std::pair<const char*, int64_t> units[] = {{"gb", gib}, {"mb", mib}, {"kb", kib}};
+  for (const auto& [unit, size] : units)
+    if (n >= size && n % size == 0)
+      return std::to_string(n / size) + unit;
+  return std::to_string(n);
+}
+
+/// CONFIG GET names Redis clients ask for that OTKV has no option for.
+std::vector<std::pair<std::string, std::string>> redis_only_pairs(const server_config& cfg) {
+  return {{"databases", "1"},
+          {"save", cfg.save_interval == 0 ? "" : std::to_string(cfg.save_interval) + " 1"},
+          {"maxmemory", "0"},
+          {"latency-tracking-info-percentiles", "50 99 99.9"}};
+}
+
+/// One --help line: the flag and its value in a column, then `marker` ("* " or "  ") and
+/// the text.
+std::string help_line(const std::string& flag, const char* marker, const std::string& text) {
+  std::string left = "  " + flag;
+  left.resize(std::max<size_t>(left.size() + 1, 32), ' ');
+  return left + marker + text + "\n";
+}
+
+/// The --help line of `opt`, marked * if CONFIG SET may change it.
+std::string usage_line(const option& opt) {
+  return help_line("--" + opt.name + " " + value_syntax(opt),
+                   opt.when == settable::at_run_time ? "* " : "  ",
+                   opt.help + " (default " + default_text(opt) + ")");
+}
 
 } // namespace
 
-std::string set_option(server_config& cfg, const std::string& name, const std::string& value) {
-  uint64_t v = 0;
-  std::string err;
-  if (name == "bind") {
-    if (value.empty())
-      return "--bind needs an address";
-    cfg.bind = value;
-  } else if (name == "port") {
-    if ((err = to_uint(name, value, 0, 65535, v)).empty())
-      cfg.port = static_cast<uint16_t>(v);
-  } else if (name == "partitions") {
-    if ((err = to_uint(name, value, 1, 4096, v)).empty())
-      cfg.partitions = static_cast<uint32_t>(v);
-  } else if (name == "threads") {
-    if ((err = to_uint(name, value, 1, 1024, v)).empty())
-      cfg.threads = static_cast<uint32_t>(v);
-  } else if (name == "dir") {
-    cfg.dir = value;
-  } else if (name == "loglevel") {
-    for (auto* l : loglevels)
-      if (value == l) {
-        cfg.loglevel = value;
-        return {};
-      }
-    return "invalid value '" + value + "' for loglevel (trace, debug, info, warn, error, off)";
-  } else if (name == "request-timeout-ms") {
-    if ((err = to_uint(name, value, 1, 3600000, v)).empty())
-      cfg.request_timeout_ms = static_cast<uint32_t>(v);
-  } else if (name == "request-attempts") {
-    if ((err = to_uint(name, value, 1, 100, v)).empty())
-      cfg.request_attempts = static_cast<uint32_t>(v);
-  } else if (name == "appendonly") {
-    if (value != "yes" && value != "no")
-      return "invalid value '" + value + "' for appendonly (yes or no)";
-    cfg.appendonly = value == "yes";
-  } else if (name == "appendfsync") {
-    if (value != "always" && value != "everysec" && value != "no")
-      return "invalid value '" + value + "' for appendfsync (always, everysec or no)";
-    cfg.appendfsync = value;
-  } else if (name == "save-interval") {
-    if ((err = to_uint(name, value, 0, 86400 * 365, v)).empty())
-      cfg.save_interval = static_cast<uint32_t>(v);
-  } else if (name == "requirepass") {
-    cfg.requirepass = value;
-  } else if (name == "maxclients") {
-    if ((err = to_uint(name, value, 1, 1000000, v)).empty())
-      cfg.maxclients = v;
-  } else if (name == "protected-mode") {
-    if (value != "yes" && value != "no")
-      return "invalid value '" + value + "' for protected-mode (yes or no)";
-    cfg.protected_mode = value == "yes";
-  } else if (name == "client-output-limit") {
-    if ((err = to_bytes(name, value, 1024, 1ull << 40, v)).empty())
-      cfg.output_limit = v;
-  } else if (name == "proto-max-bulk-len") {
-    if ((err = to_bytes(name, value, 1024 * 1024, 1ull << 40, v)).empty())
-      cfg.limits.max_bulk = v;
-  } else if (name == "client-query-buffer-limit") {
-    if ((err = to_bytes(name, value, 1024 * 1024, 1ull << 40, v)).empty())
-      cfg.limits.max_query = v;
-  } else if (name == "proto-inline-max-size") {
-    if ((err = to_bytes(name, value, 1024, 1ull << 30, v)).empty())
-      cfg.limits.max_inline = v;
-  } else if (name == "proto-max-multibulk-len") {
-    if ((err = to_uint(name, value, 16, 1ull << 31, v)).empty())
-      cfg.limits.max_multibulk = v;
-  } else if (name == "timeout") {
-    if ((err = to_uint(name, value, 0, 86400 * 365, v)).empty())
-      cfg.timeout = static_cast<uint32_t>(v);
-  } else if (name == "slowlog-log-slower-than") {
-    int64_t us = 0;
-    if (!net::parse_int64(value, us) || us < -1 || us > 3600ll * 1000 * 1000)
-      return "invalid value '" + value + "' for slowlog-log-slower-than (expected -1 to "
-             "3600000000 microseconds; -1 = off, 0 = every command)";
-    cfg.slowlog_log_slower_than = us;
-  } else if (name == "slowlog-max-len") {
-    if ((err = to_uint(name, value, 0, 1000000, v)).empty())
-      cfg.slowlog_max_len = v;
-  } else if (name == "latency-tracking") {
-    if (value != "yes" && value != "no")
-      return "invalid value '" + value + "' for latency-tracking (yes or no)";
-    cfg.latency_tracking = value == "yes";
-  } else if (name == "repair-log") {
-    cfg.repair_log = value;
-  } else if (name == "enable-debug-command") {
-    if (value != "yes" && value != "no")
-      return "invalid value '" + value + "' for enable-debug-command (yes or no)";
-    cfg.enable_debug_command = value == "yes";
-  } else {
-    return "unknown option '" + name + "' (see --help)";
+// --- The table and its users -------------------------------------------------------------
+
+const std::vector<option>& option_table() {
+  static const std::vector<option> table = make_table();
+  return table;
+}
+
+const option* find_option(const std::string& name) {
+  for (const auto& opt : option_table())
+    if (opt.name == name)
+      return &opt;
+  return nullptr;
+}
+
+std::string value_syntax(const option& opt) {
+  switch (opt.type) {
+    case option_type::integer:
+    case option_type::bytes: return "N";
+    case option_type::text: return opt.value_name;
+    case option_type::yes_no:
+    case option_type::choice: break;
   }
-  return err;
+  std::string out;
+  for (const auto& word : opt.choices)
+    out += (out.empty() ? "" : "|") + word;
+  return out;
+}
+
+std::string default_text(const option& opt) {
+  if (!opt.machine_default.empty())
+    return opt.machine_default;
+  std::string value = opt.get(server_config{});
+  if (value.empty())
+    return "none";
+  if (opt.type == option_type::bytes)
+    return with_unit(std::stoll(value));
+  return value;
+}
+
+std::string get_option(const server_config& cfg, const std::string& name) {
+  const option* opt = find_option(name);
+  return opt != nullptr ? opt->get(cfg) : std::string();
+}
+
+std::string set_option(server_config& cfg, const std::string& name, const std::string& value) {
+  const option* opt = find_option(name);
+  if (opt == nullptr)
+    return "unknown option '" + name + "' (see --help)";
+  std::string checked;
+  if (auto err = check_value(*opt, value, checked); !err.empty())
+    return err;
+  opt->put(cfg, checked);
+  return {};
+}
+
+bool runtime_settable(const std::string& name) {
+  const option* opt = find_option(name);
+  return opt != nullptr && opt->when == settable::at_run_time;
 }
 
 uint32_t server_config::effective_partitions() const {
@@ -174,33 +353,13 @@ uint32_t server_config::effective_threads() const {
 }
 
 std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const {
-  return {{"bind", bind},
-          {"port", std::to_string(port)},
-          {"dir", dir},
-          {"loglevel", loglevel},
-          {"partitions", std::to_string(effective_partitions())},
-          {"threads", std::to_string(effective_threads())},
-          {"request-timeout-ms", std::to_string(request_timeout_ms)},
-          {"request-attempts", std::to_string(request_attempts)},
-          {"enable-debug-command", enable_debug_command ? "yes" : "no"},
-          {"databases", "1"},
-          {"save", save_interval == 0 ? "" : std::to_string(save_interval) + " 1"},
-          {"appendonly", appendonly ? "yes" : "no"},
-          {"appendfsync", appendfsync},
-          {"save-interval", std::to_string(save_interval)},
-          {"maxmemory", "0"},
-          {"timeout", std::to_string(timeout)},
-          {"client-output-limit", std::to_string(output_limit)},
-          {"protected-mode", protected_mode ? "yes" : "no"},
-          {"maxclients", std::to_string(maxclients)},
-          {"slowlog-log-slower-than", std::to_string(slowlog_log_slower_than)},
-          {"slowlog-max-len", std::to_string(slowlog_max_len)},
-          {"latency-tracking", latency_tracking ? "yes" : "no"},
-          {"latency-tracking-info-percentiles", "50 99 99.9"},
-          {"proto-max-bulk-len", std::to_string(limits.max_bulk)},
-          {"client-query-buffer-limit", std::to_string(limits.max_query)},
-          {"proto-inline-max-size", std::to_string(limits.max_inline)},
-          {"proto-max-multibulk-len", std::to_string(limits.max_multibulk)}};
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& opt : option_table())
+    if (opt.shown)
+      out.emplace_back(opt.name, opt.get(*this));
+  for (auto& pair : redis_only_pairs(*this))
+    out.push_back(std::move(pair));
+  return out;
 }
 
 std::string apply_json(const std::string& text, server_config& cfg) {
@@ -257,43 +416,27 @@ std::string parse_config(const std::vector<std::string>& args, server_config& cf
       return value + ": " + err;
     cfg.config_file = value;
   }
-  for (auto& [name, value] : flags)
-    if (name != "config")
-      if (auto err = set_option(cfg, name, value); !err.empty())
-        return err;
+  for (auto& [name, value] : flags) {
+    if (name == "config")
+      continue;
+    if (name == "repair-log")
+      cfg.repair_log = value;
+    else if (auto err = set_option(cfg, name, value); !err.empty())
+      return err;
+  }
   return {};
 }
 
 std::string usage() {
-  return "Usage: otkv-server [options]\n"
-         "\n"
-         "  --config FILE             JSON file with any of the keys below (flags win)\n"
-         "  --bind ADDR               address to listen on (default 127.0.0.1)\n"
-         "  --port N                  TCP port, 0 = any free port (default 7379)\n"
-         "  --partitions N            keyspace partitions (default: one per core)\n"
-         "  --threads N               actor scheduler threads (default: one per core)\n"
-         "  --dir PATH                data directory (default .)\n"
-         "  --loglevel LEVEL          trace|debug|info|warn|error|off (default info)\n"
-         "  --request-timeout-ms N    time one attempt of a request may take (default 500)\n"
-         "  --request-attempts N      attempts before a timeout error (default 2)\n"
-         "  --appendonly yes|no       keep the op log in --dir (default yes)\n"
-         "  --appendfsync always|everysec|no  when the op log is fsynced (default everysec)\n"
-         "  --save-interval N         seconds between snapshots if data changed; 0 = off (60)\n"
-         "  --repair-log FILE         cut a damaged op log after its last valid record, exit\n"
-         "  --requirepass PASSWORD    clients must AUTH with it (default: none)\n"
-         "  --maxclients N            connections beyond N are refused (default 10000)\n"
-         "  --protected-mode yes|no   without a password, serve loopback clients only (yes)\n"
-         "  --timeout N               close clients idle for N seconds; 0 = never (default 0)\n"
-         "  --client-output-limit N   drop a client with N bytes of unread replies (1gb)\n"
-         "  --proto-max-bulk-len N    largest argument (512mb); sizes take k/kb/m/mb/g/gb\n"
-         "  --client-query-buffer-limit N  most bytes one request may declare (1gb)\n"
-         "  --proto-inline-max-size N longest inline command line (64kb)\n"
-         "  --proto-max-multibulk-len N  most arguments in one request (1048576)\n"
-         "  --slowlog-log-slower-than N  log commands taking N µs or more; -1 = off (10000)\n"
-         "  --slowlog-max-len N       SLOWLOG entries kept (default 128)\n"
-         "  --latency-tracking yes|no per-command latency percentiles in INFO (default yes)\n"
-         "  --enable-debug-command yes|no   allow DEBUG fault injection (default no; tests only)\n"
-         "  --help, --version\n";
+  std::string out = "Usage: otkv-server [options]\n\n";
+  out += help_line("--config FILE", "  ", "JSON file with any of the keys below (flags win)");
+  for (const auto& opt : option_table())
+    out += usage_line(opt);
+  out += help_line("--repair-log FILE", "  ",
+                   "cut a damaged op log after its last valid record, then exit");
+  out += help_line("--help, --version", "  ", "print this text, or the version, and exit");
+  out += "\nSizes take k, kb, m, mb, g, gb. * = CONFIG SET may change it while the server runs.\n";
+  return out;
 }
 
 uint64_t raise_fd_limit(uint64_t maxclients) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -11,7 +12,8 @@ namespace otkv {
 /// The OTKV version string.
 inline constexpr const char* version = "0.1.0";
 
-/// Server settings: command-line flags, or the same keys in a JSON file (--config).
+/// Server settings: command-line flags, or the same keys in a JSON file (--config). The
+/// member initialisers are the defaults; option_table() describes each setting.
 struct server_config {
   std::string bind = "127.0.0.1";   ///< address to listen on
   uint16_t port = 7379;             ///< TCP port; 0 = any free port
@@ -43,26 +45,65 @@ struct server_config {
   uint32_t effective_partitions() const;
   /// Scheduler threads after applying the default.
   uint32_t effective_threads() const;
-  /// Name/value pairs for CONFIG GET, with Redis's names where they exist.
+  /// Name/value pairs for CONFIG GET: every option shown, then the Redis names clients ask
+  /// for that have no option here (databases, save, maxmemory, …).
   std::vector<std::pair<std::string, std::string>> as_pairs() const;
 };
+
+/// The kind of value an option takes.
+enum class option_type {
+  yes_no,  ///< "yes" or "no"
+  integer, ///< a decimal integer from min to max
+  bytes,   ///< a byte count from min to max; takes Redis's units (1k = 1000, 1kb = 1024, …)
+  text,    ///< any string of at least min characters
+  choice,  ///< one of the listed words
+};
+
+/// Whether CONFIG SET may change an option while the server runs.
+enum class settable { at_start, at_run_time };
+
+/// One server option: the flag `--name value`, the JSON key `name` and the CONFIG name.
+struct option {
+  std::string name;                 ///< flag without dashes, JSON key, CONFIG name
+  option_type type = option_type::text;
+  int64_t min = 0;                  ///< integer, bytes: least value; text: least length
+  int64_t max = 0;                  ///< integer, bytes: greatest value
+  std::vector<std::string> choices; ///< yes_no, choice: the accepted words
+  settable when = settable::at_start;
+  bool shown = true;                ///< CONFIG GET lists it (not the password)
+  std::string value_name;           ///< how --help names a text value: ADDR, PATH …
+  std::string help;                 ///< one line for --help
+  std::string machine_default;      ///< the default in words where the machine picks it
+  /// The value as CONFIG GET shows it.
+  std::function<std::string(const server_config&)> get;
+  /// Stores a value that passed the checks (integers and byte counts in decimal).
+  std::function<void(server_config&, const std::string&)> put;
+};
+
+/// Every option, in --help order. Defaults are those of a default-constructed server_config.
+const std::vector<option>& option_table();
+
+/// The option called `name`, or nullptr.
+const option* find_option(const std::string& name);
+
+/// The value syntax --help shows after the flag: "N", "yes|no", "always|everysec|no", "ADDR".
+std::string value_syntax(const option& opt);
+
+/// The default as --help and README.md write it: "7379", "1gb", "none", "one per core".
+std::string default_text(const option& opt);
+
+/// The value of option `name` as CONFIG GET shows it, or "" for an unknown name.
+std::string get_option(const server_config& cfg, const std::string& name);
 
 /// Sets one setting by its flag name (without dashes). Returns an error message or "".
 std::string set_option(server_config& cfg, const std::string& name, const std::string& value);
 
 /// Settings CONFIG SET may change while the server runs (no paths: the CONFIG SET dir attack).
-inline bool runtime_settable(const std::string& name) {
-  return name == "timeout" || name == "maxclients" || name == "client-output-limit"
-         || name == "proto-max-bulk-len" || name == "client-query-buffer-limit"
-         || name == "proto-inline-max-size" || name == "proto-max-multibulk-len"
-         || name == "loglevel" || name == "request-timeout-ms" || name == "request-attempts"
-         || name == "protected-mode" || name == "requirepass"
-         || name == "slowlog-log-slower-than" || name == "slowlog-max-len"
-         || name == "latency-tracking";
-}
+bool runtime_settable(const std::string& name);
 
 /// Applies `--config FILE` (if given) and then every flag in `args` (argv without the
-/// program name). Returns an error message, or an empty string on success.
+/// program name): `--name value` or `--name=value` for each option, and --repair-log FILE,
+/// --help (-h), --version (-v). Returns an error message, or an empty string on success.
 std::string parse_config(const std::vector<std::string>& args, server_config& cfg);
 
 /// Applies the keys of a JSON object text to `cfg`. Returns an error message or "".
