@@ -89,7 +89,7 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
       return false;
     const auto& item = batch.items[i];
     if (budget.over(item.conn)) {
-      slot.partial_replies.push_back(net::reply::error("ERR client output limit exceeded"));
+      slot.partial_replies.push_back(cmd::err::output_limit());
       slot.partial_ns.push_back(0);
       continue;
     }

@@ -171,7 +171,7 @@ struct command {
   std::string_view summary;  ///< one line, for COMMAND DOCS
 };
 
-/// Every command, in table order.
+/// Every command, in table order (filled by the families: commands/command_table.hpp).
 const std::vector<command>& command_table();
 
 /// The command named `name` (any case), or nullptr.

@@ -38,7 +38,7 @@ const command* resolve(const net::arg_list& args, net::reply& error) {
 bool check_auth(const command& c, const client_context& client, net::reply& error) {
   if (client.authenticated || (c.flags & flag::noauth) != 0)
     return true;
-  error = net::reply::error("NOAUTH Authentication required.");
+  error = err::noauth();
   return false;
 }
 
@@ -60,7 +60,7 @@ bool check_partitions(const command& c, const net::arg_list& args, uint32_t part
   uint32_t first = store::partition_of(args[static_cast<size_t>(c.first_key)], partitions);
   for (int k = c.first_key + c.key_step; k <= last; k += c.key_step)
     if (store::partition_of(args[static_cast<size_t>(k)], partitions) != first) {
-      error = net::reply::error("CROSSSLOT Keys in request don't hash to the same slot");
+      error = err::crossslot();
       return false;
     }
   return true;
@@ -118,7 +118,7 @@ net::reply run_on_partition(const command& c, op_context& ctx, const net::arg_li
   try {
     return c.on_partition(ctx, args);
   } catch (const std::bad_alloc&) {
-    return net::reply::error("OOM command not allowed when used memory > 'maxmemory'.");
+    return err::oom();
   }
 }
 

@@ -1,7 +1,9 @@
 #pragma once
 
-// Redis's error replies, word for word, so clients recognise them.
+// Every error reply of the command layer, word for word: Redis's text where Redis has
+// the error (clients and tests match it), OTKV's own where it has none.
 
+#include <cctype>
 #include <cstring>
 #include <string>
 #include <string_view>
@@ -11,23 +13,21 @@
 
 namespace otkv::cmd::err {
 
-/// `-ERR syntax error`
-inline net::reply syntax() { return net::reply::error("ERR syntax error"); }
+// -- requests ------------------------------------------------------------------------
 
-/// `-ERR value is not an integer or out of range`
-inline net::reply not_integer() {
-  return net::reply::error("ERR value is not an integer or out of range");
+/// `-ERR unknown command 'name', with args beginning with: 'a' 'b' ` (Redis 7 text).
+inline net::reply unknown_command(const net::arg_list& args) {
+  std::string msg = "ERR unknown command '" + args[0].substr(0, 128)
+                    + "', with args beginning with: ";
+  for (size_t i = 1; i < args.size() && msg.size() < 256; ++i)
+    msg += "'" + args[i].substr(0, 128) + "' ";
+  return net::reply::error(std::move(msg));
 }
 
 /// `-ERR wrong number of arguments for 'name' command`
 inline net::reply arity(std::string_view name) {
   return net::reply::error("ERR wrong number of arguments for '" + std::string(name)
                            + "' command");
-}
-
-/// `-ERR invalid expire time in 'name' command`
-inline net::reply expire_time(std::string_view name) {
-  return net::reply::error("ERR invalid expire time in '" + std::string(name) + "' command");
 }
 
 /// `-ERR unknown subcommand 'sub'. Try NAME HELP.`
@@ -39,20 +39,166 @@ inline net::reply unknown_subcommand(std::string_view sub, std::string_view name
                            + " HELP.");
 }
 
-/// `-MISCONF Errors writing to the AOF file: …`: writes are refused while the op log
-/// cannot be written (Redis's text).
+/// `-ERR syntax error`
+inline net::reply syntax() { return net::reply::error("ERR syntax error"); }
+
+/// `-NOAUTH Authentication required.`
+inline net::reply noauth() { return net::reply::error("NOAUTH Authentication required."); }
+
+/// `-CROSSSLOT Keys in request don't hash to the same slot` (Redis Cluster's text).
+inline net::reply crossslot() {
+  return net::reply::error("CROSSSLOT Keys in request don't hash to the same slot");
+}
+
+/// `-OOM command not allowed when used memory > 'maxmemory'.`
+inline net::reply oom() {
+  return net::reply::error("OOM command not allowed when used memory > 'maxmemory'.");
+}
+
+/// `-MISCONF Errors writing to the AOF file: <strerror(errnum)>`: writes are refused
+/// while the op log cannot be written.
 inline net::reply misconf(int errnum) {
   return net::reply::error(std::string("MISCONF Errors writing to the AOF file: ")
                            + std::strerror(errnum));
 }
 
-/// `-ERR unknown command 'name', with args beginning with: 'a' 'b' ` (Redis 7 text).
-inline net::reply unknown_command(const net::arg_list& args) {
-  std::string msg = "ERR unknown command '" + args[0].substr(0, 128)
-                    + "', with args beginning with: ";
-  for (size_t i = 1; i < args.size() && msg.size() < 256; ++i)
-    msg += "'" + args[i].substr(0, 128) + "' ";
-  return net::reply::error(std::move(msg));
+/// `-ERR client output limit exceeded` (OTKV's: a batch's replies for one client
+/// passed its output limit).
+inline net::reply output_limit() { return net::reply::error("ERR client output limit exceeded"); }
+
+// -- values --------------------------------------------------------------------------
+
+/// `-ERR value is not an integer or out of range`
+inline net::reply not_integer() {
+  return net::reply::error("ERR value is not an integer or out of range");
+}
+
+/// `-ERR value is not a valid float`
+inline net::reply not_float() { return net::reply::error("ERR value is not a valid float"); }
+
+/// `-ERR increment or decrement would overflow`
+inline net::reply overflow() {
+  return net::reply::error("ERR increment or decrement would overflow");
+}
+
+/// `-ERR increment would produce NaN or Infinity`
+inline net::reply nan_or_infinity() {
+  return net::reply::error("ERR increment would produce NaN or Infinity");
+}
+
+/// `-ERR string exceeds maximum allowed size (proto-max-bulk-len)`
+inline net::reply string_too_long() {
+  return net::reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+}
+
+/// `-ERR offset is out of range`
+inline net::reply offset_out_of_range() { return net::reply::error("ERR offset is out of range"); }
+
+// -- keys and expiry -----------------------------------------------------------------
+
+/// `-ERR invalid expire time in 'name' command`
+inline net::reply expire_time(std::string_view name) {
+  return net::reply::error("ERR invalid expire time in '" + std::string(name) + "' command");
+}
+
+/// `-ERR Unsupported option <option>`
+inline net::reply unsupported_option(std::string_view option) {
+  return net::reply::error("ERR Unsupported option " + std::string(option));
+}
+
+/// `-ERR NX and XX, GT or LT options at the same time are not compatible`
+inline net::reply nx_and_xx_gt_lt() {
+  return net::reply::error("ERR NX and XX, GT or LT options at the same time are not compatible");
+}
+
+/// `-ERR GT and LT options at the same time are not compatible`
+inline net::reply gt_and_lt() {
+  return net::reply::error("ERR GT and LT options at the same time are not compatible");
+}
+
+/// `-ERR no such key`
+inline net::reply no_such_key() { return net::reply::error("ERR no such key"); }
+
+/// `-ERR source and destination objects are the same`
+inline net::reply same_object() {
+  return net::reply::error("ERR source and destination objects are the same");
+}
+
+/// `-ERR DB index is out of range`
+inline net::reply db_index() { return net::reply::error("ERR DB index is out of range"); }
+
+/// `-ERR invalid cursor`
+inline net::reply invalid_cursor() { return net::reply::error("ERR invalid cursor"); }
+
+// -- connection and server -----------------------------------------------------------
+
+/// `-ERR Client names cannot contain spaces, newlines or special characters.`
+inline net::reply client_name() {
+  return net::reply::error(
+    "ERR Client names cannot contain spaces, newlines or special characters.");
+}
+
+/// `-ERR <option> cannot contain spaces, newlines or special characters.` (CLIENT SETINFO)
+inline net::reply client_info_value(std::string_view option) {
+  return net::reply::error("ERR " + std::string(option)
+                           + " cannot contain spaces, newlines or special characters.");
+}
+
+/// `-ERR Unrecognized option '<option>'` (CLIENT SETINFO)
+inline net::reply unrecognized_option(std::string_view option) {
+  return net::reply::error("ERR Unrecognized option '" + std::string(option) + "'");
+}
+
+/// `-ERR Protocol version is not an integer or out of range`
+inline net::reply protocol_version() {
+  return net::reply::error("ERR Protocol version is not an integer or out of range");
+}
+
+/// `-NOPROTO sorry, this protocol version is not supported.`
+inline net::reply noproto() {
+  return net::reply::error("NOPROTO sorry, this protocol version is not supported.");
+}
+
+/// `-ERR Syntax error in HELLO option '<option>'`
+inline net::reply hello_option(std::string_view option) {
+  return net::reply::error("ERR Syntax error in HELLO option '" + std::string(option) + "'");
+}
+
+/// `-NOAUTH HELLO must be called with the client already authenticated, otherwise the
+/// HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and
+/// select the RESP protocol version at the same time`
+inline net::reply hello_noauth() {
+  return net::reply::error("NOAUTH HELLO must be called with the client already "
+                           "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
+                           "option can be used to authenticate the client and select the "
+                           "RESP protocol version at the same time");
+}
+
+/// `-ERR AUTH <password> called without any password configured for the default user.
+/// Are you sure your configuration is correct?`
+inline net::reply auth_not_configured() {
+  return net::reply::error("ERR AUTH <password> called without any password configured for "
+                           "the default user. Are you sure your configuration is correct?");
+}
+
+/// `-WRONGPASS invalid username-password pair or user is disabled.`
+inline net::reply wrongpass() {
+  return net::reply::error("WRONGPASS invalid username-password pair or user is disabled.");
+}
+
+/// `-ERR DEBUG command not allowed. Start the server with --enable-debug-command yes to
+/// use it (tests only).` (OTKV's wording)
+inline net::reply debug_disabled() {
+  return net::reply::error("ERR DEBUG command not allowed. Start the server with "
+                           "--enable-debug-command yes to use it (tests only).");
+}
+
+/// `-ERR no such partition` (DEBUG …-PARTITION; OTKV's)
+inline net::reply no_such_partition() { return net::reply::error("ERR no such partition"); }
+
+/// `-ERR count should be greater than or equal to -1` (SLOWLOG GET)
+inline net::reply slowlog_count() {
+  return net::reply::error("ERR count should be greater than or equal to -1");
 }
 
 } // namespace otkv::cmd::err

@@ -1,12 +1,19 @@
+// The keyspace family: DEL, EXISTS, EXPIRE, TTL, SCAN, RENAME, COPY, DBSIZE, FLUSHALL …
+// Handlers run on partitions (SCAN and RANDOMKEY merge their parts here);
+// register_keyspace_family adds one table row per command.
+
 #include <cstdlib>
 #include <limits>
 
+#include "commands/command_table.hpp"
+#include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
-#include "commands/families.hpp"
 #include "net/integer.hpp"
 #include "store/glob.hpp"
 
 namespace otkv::cmd {
+
+namespace {
 
 /// DEL key [key …] → number of keys removed.
 net::reply op_del(op_context& ctx, const net::arg_list& args) {
@@ -36,8 +43,6 @@ net::reply op_keys(op_context& ctx, const net::arg_list& args) {
   return net::reply::array(std::move(out));
 }
 
-namespace {
-
 /// EXPIRE, PEXPIRE, EXPIREAT, PEXPIREAT: `unit_ms` is 1000 or 1; `absolute` for the
 /// …AT forms (a Unix time instead of a time from now). As Redis 7.0's
 /// expireGenericCommand: options first, then the number (negative allowed; only an
@@ -57,12 +62,12 @@ net::reply expire_generic(op_context& ctx, const net::arg_list& args, int64_t un
     else if (iequals(a, "lt"))
       lt = true;
     else
-      return net::reply::error("ERR Unsupported option " + a);
+      return err::unsupported_option(a);
   }
   if (nx && (xx || gt || lt))
-    return net::reply::error("ERR NX and XX, GT or LT options at the same time are not compatible");
+    return err::nx_and_xx_gt_lt();
   if (gt && lt)
-    return net::reply::error("ERR GT and LT options at the same time are not compatible");
+    return err::gt_and_lt();
   int64_t v = 0;
   if (!net::parse_int64(args[2], v))
     return err::not_integer();
@@ -100,8 +105,6 @@ net::reply ttl_generic(op_context& ctx, const net::arg_list& args, bool seconds)
   int64_t left = e->expire_at() - ctx.now;
   return net::reply::integer(seconds ? (left + 500) / 1000 : left);
 }
-
-} // namespace
 
 /// EXPIRE key seconds [NX|XX|GT|LT] → 1 if the deadline was set, 0 if not.
 net::reply op_expire(op_context& ctx, const net::arg_list& args) {
@@ -168,12 +171,8 @@ net::reply op_type(op_context& ctx, const net::arg_list& args) {
   return net::reply::status(ctx.data.find(args[1], ctx.now) ? "string" : "none");
 }
 
-namespace {
-
 /// A SCAN cursor: the partition in the top 24 bits, a 40-bit bucket-prefix position.
 constexpr unsigned cursor_position_bits = 40;
-
-} // namespace
 
 /// Part of SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] → on the cursor's partition
 /// [next position, keys…]; on the others [].
@@ -210,7 +209,7 @@ net::reply merge_scan(client_context&, fanout& f) {
   const auto& args = f.args;
   int64_t parsed = 0;
   if (!net::parse_int64(args[1], parsed) || parsed < 0)
-    return net::reply::error("ERR invalid cursor");
+    return err::invalid_cursor();
   for (size_t i = 2; i < args.size(); i += 2) {
     if (i + 1 >= args.size())
       return err::syntax();
@@ -223,7 +222,7 @@ net::reply merge_scan(client_context&, fanout& f) {
   auto cursor = static_cast<uint64_t>(parsed);
   uint64_t part = cursor >> cursor_position_bits;
   if (part >= f.results.size())
-    return net::reply::error("ERR invalid cursor");
+    return err::invalid_cursor();
   auto& r = f.results[part];
   if (r.is_error())
     return std::move(r);
@@ -267,7 +266,7 @@ net::reply merge_randomkey(client_context&, fanout& f) {
 net::reply op_rename(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
-    return net::reply::error("ERR no such key");
+    return err::no_such_key();
   if (args[1] != args[2]) {
     ctx.data.put(args[2], e->value(), e->expire_at());
     ctx.data.erase(args[1], ctx.now);
@@ -278,7 +277,7 @@ net::reply op_rename(op_context& ctx, const net::arg_list& args) {
 /// RENAMENX key newkey → 1 if renamed, 0 if newkey exists.
 net::reply op_renamenx(op_context& ctx, const net::arg_list& args) {
   if (!ctx.data.find(args[1], ctx.now))
-    return net::reply::error("ERR no such key");
+    return err::no_such_key();
   if (ctx.data.find(args[2], ctx.now))
     return net::reply::integer(0);
   op_rename(ctx, args);
@@ -296,13 +295,13 @@ net::reply op_copy(op_context& ctx, const net::arg_list& args) {
       if (!net::parse_int64(args[++i], db))
         return err::not_integer();
       if (db != 0)
-        return net::reply::error("ERR DB index is out of range");
+        return err::db_index();
     } else {
       return err::syntax();
     }
   }
   if (args[1] == args[2]) // as Redis, before looking the key up
-    return net::reply::error("ERR source and destination objects are the same");
+    return err::same_object();
   auto* src = ctx.data.find(args[1], ctx.now);
   if (!src || (!replace && ctx.data.find(args[2], ctx.now)))
     return net::reply::integer(0);
@@ -325,11 +324,38 @@ net::reply op_flushall(op_context& ctx, const net::arg_list& args) {
   return net::reply::ok();
 }
 
-/// Internal part of INFO → [keys, keys with a deadline, keys expired so far].
-net::reply op_partition_stats(op_context& ctx, const net::arg_list&) {
-  return net::reply::array({net::reply::integer(static_cast<int64_t>(ctx.data.size())),
-                            net::reply::integer(static_cast<int64_t>(ctx.data.expiring())),
-                            net::reply::integer(static_cast<int64_t>(ctx.data.expired_keys()))});
+} // namespace
+
+void register_keyspace_family(command_registry& table) {
+  using namespace shorthand;
+  // clang-format off
+  table.insert(table.end(), {
+    // name        arity flags     keys       route handler         connection      merge          group          summary
+    {"rename",      3,  W | ONE,   1,  2, 1,  KS,  op_rename,       nullptr,        merge_ok,      "keyspace",   "Renames a key and overwrites the destination (keys in one partition)."},
+    {"renamenx",    3,  W | F | ONE, 1, 2, 1, KS,  op_renamenx,     nullptr,        merge_ok,      "keyspace",   "Renames a key only when the target key name doesn't exist (keys in one partition)."},
+    {"copy",       -3,  W | ONE,   1,  2, 1,  KS,  op_copy,         nullptr,        merge_ok,      "keyspace",   "Copies the value of a key to a new key (keys in one partition)."},
+    {"del",        -2,  W,         1, -1, 1,  KS,  op_del,          nullptr,        merge_sum,     "keyspace",   "Deletes one or more keys."},
+    {"exists",     -2,  R | F,     1, -1, 1,  KS,  op_exists,       nullptr,        merge_sum,     "keyspace",   "Determines whether one or more keys exist."},
+    {"keys",        2,  R,         0,  0, 0,  ALL, op_keys,         nullptr,        merge_concat,  "keyspace",   "Returns all key names that match a pattern."},
+    {"expire",     -3,  W | F,     1,  1, 1,  K,   op_expire,       nullptr,        nullptr,       "keyspace",   "Sets the expiration time of a key in seconds."},
+    {"pexpire",    -3,  W | F,     1,  1, 1,  K,   op_pexpire,      nullptr,        nullptr,       "keyspace",   "Sets the expiration time of a key in milliseconds."},
+    {"expireat",   -3,  W | F,     1,  1, 1,  K,   op_expireat,     nullptr,        nullptr,       "keyspace",   "Sets the expiration time of a key to a Unix timestamp."},
+    {"pexpireat",  -3,  W | F,     1,  1, 1,  K,   op_pexpireat,    nullptr,        nullptr,       "keyspace",   "Sets the expiration time of a key to a Unix milliseconds timestamp."},
+    {"expiretime",  2,  R | F,     1,  1, 1,  K,   op_expiretime,   nullptr,        nullptr,       "keyspace",   "Returns the expiration time of a key as a Unix timestamp."},
+    {"pexpiretime", 2,  R | F,     1,  1, 1,  K,   op_pexpiretime,  nullptr,        nullptr,       "keyspace",   "Returns the expiration time of a key as a Unix milliseconds timestamp."},
+    {"unlink",     -2,  W | F,     1, -1, 1,  KS,  op_del,          nullptr,        merge_sum,     "keyspace",   "Asynchronously deletes one or more keys."},
+    {"touch",      -2,  R | F,     1, -1, 1,  KS,  op_exists,       nullptr,        merge_sum,     "keyspace",   "Returns the number of existing keys out of those specified after updating the time they were last accessed."},
+    {"ttl",         2,  R | F,     1,  1, 1,  K,   op_ttl,          nullptr,        nullptr,       "keyspace",   "Returns the expiration time in seconds of a key."},
+    {"pttl",        2,  R | F,     1,  1, 1,  K,   op_pttl,         nullptr,        nullptr,       "keyspace",   "Returns the expiration time in milliseconds of a key."},
+    {"persist",     2,  W | F,     1,  1, 1,  K,   op_persist,      nullptr,        nullptr,       "keyspace",   "Removes the expiration time of a key."},
+    {"type",        2,  R | F,     1,  1, 1,  K,   op_type,         nullptr,        nullptr,       "keyspace",   "Determines the type of value stored at a key."},
+    {"scan",       -2,  R,         0,  0, 0,  ALL, op_scan,         nullptr,        merge_scan,    "keyspace",   "Iterates over the key names in the database."},
+    {"randomkey",   1,  R,         0,  0, 0,  ALL, op_randomkey,    nullptr,        merge_randomkey, "keyspace", "Returns a random key name from the database."},
+    {"dbsize",      1,  R | F,     0,  0, 0,  ALL, op_dbsize,       nullptr,        merge_sum,     "server",     "Returns the number of keys in the database."},
+    {"flushall",   -1,  W,         0,  0, 0,  ALL, op_flushall,     nullptr,        merge_ok,      "server",     "Removes all keys from all databases."},
+    {"flushdb",    -1,  W,         0,  0, 0,  ALL, op_flushall,     nullptr,        merge_ok,      "server",     "Remove all keys from the current database."},
+  });
+  // clang-format on
 }
 
 } // namespace otkv::cmd

@@ -1,14 +1,21 @@
+// The server family: INFO and the connection commands (PING, HELLO, AUTH, CLIENT, COMMAND,
+// CONFIG, DEBUG, SAVE, SLOWLOG, SHUTDOWN …), run on the connection;
+// register_server_family adds one table row per command.
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 
+#include "commands/command_table.hpp"
+#include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
-#include "commands/families.hpp"
 #include "net/integer.hpp"
 #include "store/glob.hpp"
 #include "store/key_hash.hpp"
 
 namespace otkv::cmd {
+
+namespace {
 
 /// PING [message] → +PONG, or the message as a bulk.
 net::reply conn_ping(client_context&, net::arg_list& args) {
@@ -33,7 +40,7 @@ net::reply conn_select(client_context&, net::arg_list& args) {
   int64_t db = 0;
   if (!net::parse_int64(args[1], db))
     return err::not_integer();
-  return db == 0 ? net::reply::ok() : net::reply::error("ERR DB index is out of range");
+  return db == 0 ? net::reply::ok() : err::db_index();
 }
 
 /// TIME → [unix seconds, microseconds].
@@ -44,8 +51,6 @@ net::reply conn_time(client_context&, net::arg_list&) {
   return net::reply::array({net::reply::bulk(std::to_string(us / 1000000)),
                             net::reply::bulk(std::to_string(us % 1000000))});
 }
-
-namespace {
 
 /// One COMMAND INFO entry, in Redis 7's ten-element layout.
 net::reply command_info(const command& c) {
@@ -79,8 +84,6 @@ void command_docs(const command& c, std::vector<net::reply>& out) {
                                    net::reply::bulk("group"),
                                    net::reply::bulk(std::string(c.group))}));
 }
-
-} // namespace
 
 /// COMMAND [COUNT | LIST | INFO name… | DOCS name… | HELP] → command metadata.
 net::reply conn_command(client_context&, net::arg_list& args) {
@@ -123,8 +126,6 @@ net::reply conn_command(client_context&, net::arg_list& args) {
   return err::unknown_subcommand(sub, "command");
 }
 
-namespace {
-
 /// Whether a client name is acceptable (Redis: printable ASCII, no spaces).
 bool valid_client_name(const std::string& name) {
   for (unsigned char c : name)
@@ -140,15 +141,12 @@ std::string client_info_line(const client_context& c) {
   return s;
 }
 
-} // namespace
-
 /// CLIENT SETNAME|GETNAME|SETINFO|ID|INFO|LIST|NO-EVICT|NO-TOUCH|HELP.
 net::reply conn_client(client_context& client, net::arg_list& args) {
   const auto& sub = args[1];
   if (iequals(sub, "setname") && args.size() == 3) {
     if (!valid_client_name(args[2]))
-      return net::reply::error(
-        "ERR Client names cannot contain spaces, newlines or special characters.");
+      return err::client_name();
     client.name = args[2];
     return net::reply::ok();
   }
@@ -156,14 +154,13 @@ net::reply conn_client(client_context& client, net::arg_list& args) {
     return client.name.empty() ? net::reply::null() : net::reply::bulk(client.name);
   if (iequals(sub, "setinfo") && args.size() == 4) {
     if (!valid_client_name(args[3]))
-      return net::reply::error("ERR " + args[2]
-                               + " cannot contain spaces, newlines or special characters.");
+      return err::client_info_value(args[2]);
     if (iequals(args[2], "lib-name"))
       client.lib_name = args[3];
     else if (iequals(args[2], "lib-ver"))
       client.lib_ver = args[3];
     else
-      return net::reply::error("ERR Unrecognized option '" + args[2] + "'");
+      return err::unrecognized_option(args[2]);
     return net::reply::ok();
   }
   if (iequals(sub, "id") && args.size() == 2)
@@ -182,51 +179,6 @@ net::reply conn_client(client_context& client, net::arg_list& args) {
   return err::unknown_subcommand(sub, "client");
 }
 
-namespace {
-net::reply authenticate(client_context& client, const std::string& user,
-                        const std::string& password);
-} // namespace
-
-/// HELLO [protover [AUTH user password] [SETNAME name]] → the server's description (RESP2 only).
-net::reply conn_hello(client_context& client, net::arg_list& args) {
-  if (args.size() >= 2) {
-    int64_t ver = 0;
-    if (!net::parse_int64(args[1], ver))
-      return net::reply::error("ERR Protocol version is not an integer or out of range");
-    if (ver != 2)
-      return net::reply::error("NOPROTO sorry, this protocol version is not supported.");
-    for (size_t i = 2; i < args.size(); ++i) {
-      if (iequals(args[i], "setname") && i + 1 < args.size()) {
-        if (!valid_client_name(args[i + 1]))
-          return net::reply::error(
-            "ERR Client names cannot contain spaces, newlines or special characters.");
-        client.name = args[++i];
-      } else if (iequals(args[i], "auth") && i + 2 < args.size()) {
-        auto r = authenticate(client, args[i + 1], args[i + 2]);
-        if (r.is_error())
-          return r;
-        i += 2;
-      } else {
-        return net::reply::error("ERR Syntax error in HELLO option '" + args[i] + "'");
-      }
-    }
-  }
-  if (!client.authenticated)
-    return net::reply::error("NOAUTH HELLO must be called with the client already "
-                             "authenticated, otherwise the HELLO <proto> AUTH <user> <pass> "
-                             "option can be used to authenticate the client and select the "
-                             "RESP protocol version at the same time");
-  std::string version = client.server ? client.server->version : "";
-  return net::reply::array(
-    {net::reply::bulk("server"), net::reply::bulk("otkv"), net::reply::bulk("version"),
-     net::reply::bulk(version), net::reply::bulk("proto"), net::reply::integer(2),
-     net::reply::bulk("id"), net::reply::integer(static_cast<int64_t>(client.id)),
-     net::reply::bulk("mode"), net::reply::bulk("standalone"), net::reply::bulk("role"),
-     net::reply::bulk("master"), net::reply::bulk("modules"), net::reply::array({})});
-}
-
-namespace {
-
 /// Compares a given password with the secret in time that depends only on the
 /// secret's length, not on where they differ.
 bool constant_time_equal(const std::string& given, const std::string& secret) {
@@ -241,17 +193,48 @@ net::reply authenticate(client_context& client, const std::string& user,
                         const std::string& password) {
   server_context* s = client.server;
   if (s == nullptr || s->requirepass.empty())
-    return net::reply::error("ERR AUTH <password> called without any password configured for "
-                             "the default user. Are you sure your configuration is correct?");
+    return err::auth_not_configured();
   if (!iequals(user, "default") || !constant_time_equal(password, s->requirepass)) {
     client.pending.what = effect::kind::auth_failed;
-    return net::reply::error("WRONGPASS invalid username-password pair or user is disabled.");
+    return err::wrongpass();
   }
   client.authenticated = true;
   return net::reply::ok();
 }
 
-} // namespace
+/// HELLO [protover [AUTH user password] [SETNAME name]] → the server's description (RESP2 only).
+net::reply conn_hello(client_context& client, net::arg_list& args) {
+  if (args.size() >= 2) {
+    int64_t ver = 0;
+    if (!net::parse_int64(args[1], ver))
+      return err::protocol_version();
+    if (ver != 2)
+      return err::noproto();
+    for (size_t i = 2; i < args.size(); ++i) {
+      if (iequals(args[i], "setname") && i + 1 < args.size()) {
+        if (!valid_client_name(args[i + 1]))
+          return err::client_name();
+        client.name = args[++i];
+      } else if (iequals(args[i], "auth") && i + 2 < args.size()) {
+        auto r = authenticate(client, args[i + 1], args[i + 2]);
+        if (r.is_error())
+          return r;
+        i += 2;
+      } else {
+        return err::hello_option(args[i]);
+      }
+    }
+  }
+  if (!client.authenticated)
+    return err::hello_noauth();
+  std::string version = client.server ? client.server->version : "";
+  return net::reply::array(
+    {net::reply::bulk("server"), net::reply::bulk("otkv"), net::reply::bulk("version"),
+     net::reply::bulk(version), net::reply::bulk("proto"), net::reply::integer(2),
+     net::reply::bulk("id"), net::reply::integer(static_cast<int64_t>(client.id)),
+     net::reply::bulk("mode"), net::reply::bulk("standalone"), net::reply::bulk("role"),
+     net::reply::bulk("master"), net::reply::bulk("modules"), net::reply::array({})});
+}
 
 /// AUTH [user] password → +OK, or -WRONGPASS (or an error when no password is set).
 net::reply conn_auth(client_context& client, net::arg_list& args) {
@@ -324,8 +307,7 @@ net::reply conn_shutdown(client_context& client, net::arg_list& args) {
 net::reply conn_debug(client_context& client, net::arg_list& args) {
   server_context* s = client.server;
   if (s == nullptr || !s->debug_enabled)
-    return net::reply::error("ERR DEBUG command not allowed. Start the server with "
-                             "--enable-debug-command yes to use it (tests only).");
+    return err::debug_disabled();
   const auto& sub = args[1];
   if (iequals(sub, "partition-of") && args.size() == 3)
     return net::reply::integer(store::partition_of(args[2], s->partitions));
@@ -347,7 +329,7 @@ net::reply conn_debug(client_context& client, net::arg_list& args) {
   else
     return err::unknown_subcommand(sub, "debug");
   if (!partition_arg(f.partition))
-    return net::reply::error("ERR no such partition");
+    return err::no_such_partition();
   if (args.size() == 4) {
     if (!net::parse_int64(args[3], value) || value < 0 || value > 3600000)
       return err::not_integer();
@@ -386,7 +368,7 @@ net::reply conn_slowlog(client_context& client, net::arg_list& args) {
   if (iequals(sub, "get") && args.size() <= 3) {
     int64_t count = 10;
     if (args.size() == 3 && (!net::parse_int64(args[2], count) || count < -1))
-      return net::reply::error("ERR count should be greater than or equal to -1");
+      return err::slowlog_count();
     size_t n = count == -1 ? stats.slowlog.size()
                            : std::min(stats.slowlog.size(), static_cast<size_t>(count));
     std::vector<net::reply> out;
@@ -430,8 +412,6 @@ net::reply conn_slowlog(client_context& client, net::arg_list& args) {
   return err::unknown_subcommand(sub, "slowlog");
 }
 
-namespace {
-
 /// Whether INFO with `args` shows `section`: named, or in "all"/"everything", or in
 /// the default set (no argument, or "default"), which leaves out the per-command ones.
 bool wants(const net::arg_list& args, std::string_view section) {
@@ -463,7 +443,12 @@ void field(std::string& out, std::string_view name, uint64_t value) {
   field(out, name, std::to_string(value));
 }
 
-} // namespace
+/// Internal part of INFO → [keys, keys with a deadline, keys expired so far].
+net::reply op_partition_stats(op_context& ctx, const net::arg_list&) {
+  return net::reply::array({net::reply::integer(static_cast<int64_t>(ctx.data.size())),
+                            net::reply::integer(static_cast<int64_t>(ctx.data.expiring())),
+                            net::reply::integer(static_cast<int64_t>(ctx.data.expired_keys()))});
+}
 
 /// INFO [section …] → bulk text with the server, clients, stats and keyspace sections;
 /// `fanout.results` holds each partition's [keys, expiring, expired].
@@ -581,6 +566,34 @@ net::reply merge_info(client_context& client, fanout& f) {
              + ",avg_ttl=0\r\n";
   }
   return net::reply::bulk(std::move(out));
+}
+
+} // namespace
+
+void register_server_family(command_registry& table) {
+  using namespace shorthand;
+  // clang-format off
+  table.insert(table.end(), {
+    // name        arity flags     keys       route handler         connection      merge          group          summary
+    {"info",       -1,  0,         0,  0, 0,  ALL, op_partition_stats, nullptr,     merge_info,    "server",     "Returns information and statistics about the server."},
+    {"ping",       -1,  F,         0,  0, 0,  C,   nullptr,         conn_ping,      nullptr,       "connection", "Returns the server's liveliness response."},
+    {"echo",        2,  F,         0,  0, 0,  C,   nullptr,         conn_echo,      nullptr,       "connection", "Returns the given string."},
+    {"quit",       -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_quit,      nullptr,       "connection", "Closes the connection."},
+    {"select",      2,  L | F,     0,  0, 0,  C,   nullptr,         conn_select,    nullptr,       "connection", "Changes the selected database."},
+    {"hello",      -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_hello,     nullptr,       "connection", "Handshakes with the server."},
+    {"auth",       -2,  N | F,     0,  0, 0,  C,   nullptr,         conn_auth,      nullptr,       "connection", "Authenticates the connection."},
+    {"client",     -2,  0,         0,  0, 0,  C,   nullptr,         conn_client,    nullptr,       "connection", "A container for client connection commands."},
+    {"command",    -1,  L,         0,  0, 0,  C,   nullptr,         conn_command,   nullptr,       "server",     "Returns detailed information about all commands."},
+    {"config",     -2,  A,         0,  0, 0,  C,   nullptr,         conn_config,    nullptr,       "server",     "A container for server configuration commands."},
+    {"time",        1,  F,         0,  0, 0,  C,   nullptr,         conn_time,      nullptr,       "server",     "Returns the server time."},
+    {"debug",      -2,  A,         0,  0, 0,  C,   nullptr,         conn_debug,     nullptr,       "server",     "Fault injection for tests (needs --enable-debug-command yes)."},
+    {"save",        1,  A,         0,  0, 0,  C,   nullptr,         conn_save,      nullptr,       "server",     "Synchronously saves the database to disk."},
+    {"bgsave",     -1,  A,         0,  0, 0,  C,   nullptr,         conn_bgsave,    nullptr,       "server",     "Asynchronously saves the database to disk."},
+    {"lastsave",    1,  F,         0,  0, 0,  C,   nullptr,         conn_lastsave,  nullptr,       "server",     "Returns the Unix timestamp of the last successful save to disk."},
+    {"slowlog",    -2,  A,         0,  0, 0,  C,   nullptr,         conn_slowlog,   nullptr,       "server",     "A container for slow log commands."},
+    {"shutdown",   -1,  A | L,     0,  0, 0,  C,   nullptr,         conn_shutdown,  nullptr,       "server",     "Stops the server, draining what is in flight."},
+  });
+  // clang-format on
 }
 
 } // namespace otkv::cmd

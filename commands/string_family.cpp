@@ -1,3 +1,6 @@
+// The string family: GET, SET, INCR, APPEND … Handlers run on the partition owning
+// the key; register_string_family adds one table row per command.
+
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -5,19 +8,20 @@
 #include <cstdlib>
 #include <limits>
 
+#include "commands/command_table.hpp"
+#include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
-#include "commands/families.hpp"
 #include "net/integer.hpp"
 
 namespace otkv::cmd {
+
+namespace {
 
 /// GET key → bulk value or null.
 net::reply op_get(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   return e ? net::reply::bulk(std::string(e->value())) : net::reply::null();
 }
-
-namespace {
 
 /// The option flags of SET and GETEX (Redis's OBJ_SET_NX … OBJ_PXAT).
 enum string_option : unsigned {
@@ -92,8 +96,6 @@ net::reply expire_millis(const string_options& o, store::millis now, std::string
   return net::reply::ok();
 }
 
-} // namespace
-
 /// SET key value [NX|XX] [GET] [EX s|PX ms|EXAT s|PXAT ms|KEEPTTL]
 /// → +OK, or null when NX/XX prevented it; with GET the old value (or null).
 net::reply op_set(op_context& ctx, const net::arg_list& args) {
@@ -115,8 +117,6 @@ net::reply op_set(op_context& ctx, const net::arg_list& args) {
   return result;
 }
 
-namespace {
-
 /// INCR / DECR / INCRBY / DECRBY: adds `delta` to the integer stored at args[1].
 net::reply incr_by(op_context& ctx, const net::arg_list& args, int64_t delta) {
   auto* e = ctx.data.find(args[1], ctx.now);
@@ -125,7 +125,7 @@ net::reply incr_by(op_context& ctx, const net::arg_list& args, int64_t delta) {
     return err::not_integer();
   if ((delta > 0 && current > std::numeric_limits<int64_t>::max() - delta)
       || (delta < 0 && current < std::numeric_limits<int64_t>::min() - delta))
-    return net::reply::error("ERR increment or decrement would overflow");
+    return err::overflow();
   int64_t next = current + delta;
   ctx.data.put(args[1], std::to_string(next), e ? e->expire_at() : 0); // keeps the TTL
   return net::reply::integer(next);
@@ -135,8 +135,6 @@ net::reply incr_by(op_context& ctx, const net::arg_list& args, int64_t delta) {
 bool delta_arg(const std::string& text, int64_t& out) {
   return net::parse_int64(text, out);
 }
-
-} // namespace
 
 /// INCR key → the value after adding 1.
 net::reply op_incr(op_context& ctx, const net::arg_list& args) {
@@ -168,7 +166,7 @@ net::reply op_decrby(op_context& ctx, const net::arg_list& args) {
 net::reply op_append(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if ((e ? e->value().size() : 0) + args[2].size() > store::max_value_size)
-    return net::reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return err::string_too_long();
   // In place, and logged as the suffix (not the whole new value).
   auto& grown = ctx.data.append(args[1], args[2], ctx.now);
   return net::reply::integer(static_cast<int64_t>(grown.value().size()));
@@ -230,8 +228,6 @@ net::reply op_setnx(op_context& ctx, const net::arg_list& args) {
   return net::reply::integer(1);
 }
 
-namespace {
-
 /// SETEX and PSETEX: `unit_ms` is 1000 or 1.
 net::reply setex_generic(op_context& ctx, const net::arg_list& args, int64_t unit_ms,
                          std::string_view name) {
@@ -259,8 +255,6 @@ bool clamp_range(int64_t& start, int64_t& end, int64_t len) {
     end = len - 1;
   return len > 0 && start <= end;
 }
-
-} // namespace
 
 /// SETEX key seconds value → +OK.
 net::reply op_setex(op_context& ctx, const net::arg_list& args) {
@@ -296,19 +290,17 @@ net::reply op_setrange(op_context& ctx, const net::arg_list& args) {
   if (!net::parse_int64(args[2], offset))
     return err::not_integer();
   if (offset < 0)
-    return net::reply::error("ERR offset is out of range");
+    return err::offset_out_of_range();
   const auto& piece = args[3];
   auto* e = ctx.data.find(args[1], ctx.now);
   if (piece.empty())
     return net::reply::integer(e ? static_cast<int64_t>(e->value().size()) : 0);
   if (static_cast<uint64_t>(offset) + piece.size() > 512ull * 1024 * 1024)
-    return net::reply::error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    return err::string_too_long();
   // In place, and logged as the changed range (not the whole new value).
   auto& changed = ctx.data.set_range(args[1], static_cast<size_t>(offset), piece, ctx.now);
   return net::reply::integer(static_cast<int64_t>(changed.value().size()));
 }
-
-namespace {
 
 /// Redis's MAX_LONG_DOUBLE_CHARS: the longest float text INCRBYFLOAT reads or writes.
 constexpr size_t max_long_double_chars = 5 * 1024;
@@ -351,18 +343,16 @@ std::string format_long_double(long double v) {
   return buf;
 }
 
-} // namespace
-
 /// INCRBYFLOAT key increment → the new value as a bulk string (Redis's formatting,
 /// exact at any magnitude: 1e130 is 131 digits).
 net::reply op_incrbyfloat(op_context& ctx, const net::arg_list& args) {
   long double incr = 0, current = 0;
   auto* e = ctx.data.find(args[1], ctx.now);
   if ((e && !parse_long_double(e->value(), current)) || !parse_long_double(args[2], incr))
-    return net::reply::error("ERR value is not a valid float");
+    return err::not_float();
   long double next = current + incr;
   if (std::isnan(next) || std::isinf(next))
-    return net::reply::error("ERR increment would produce NaN or Infinity");
+    return err::nan_or_infinity();
   std::string text = format_long_double(next);
   ctx.data.put(args[1], text, e ? e->expire_at() : 0);
   return net::reply::bulk(std::move(text));
@@ -395,6 +385,37 @@ net::reply op_mset(op_context& ctx, const net::arg_list& args) {
   for (size_t i = 1; i + 1 < args.size(); i += 2)
     ctx.data.put(args[i], args[i + 1], 0);
   return net::reply::ok();
+}
+
+} // namespace
+
+void register_string_family(command_registry& table) {
+  using namespace shorthand;
+  // clang-format off
+  table.insert(table.end(), {
+    // name        arity flags     keys       route handler         connection      merge          group          summary
+    {"get",         2,  R | F,     1,  1, 1,  K,   op_get,          nullptr,        nullptr,       "string",     "Returns the string value of a key."},
+    {"set",        -3,  W,         1,  1, 1,  K,   op_set,          nullptr,        nullptr,       "string",     "Sets the string value of a key, ignoring its type."},
+    {"mget",       -2,  R | F,     1, -1, 1,  KS,  op_mget,         nullptr,        merge_by_key,  "string",     "Atomically returns the string values of one or more keys."},
+    {"mset",       -3,  W,         1, -1, 2,  KS,  op_mset,         nullptr,        merge_ok,      "string",     "Sets the string values of one or more keys."},
+    {"incr",        2,  W | F,     1,  1, 1,  K,   op_incr,         nullptr,        nullptr,       "string",     "Increments the integer value of a key by one."},
+    {"decr",        2,  W | F,     1,  1, 1,  K,   op_decr,         nullptr,        nullptr,       "string",     "Decrements the integer value of a key by one."},
+    {"incrby",      3,  W | F,     1,  1, 1,  K,   op_incrby,       nullptr,        nullptr,       "string",     "Increments the integer value of a key by a number."},
+    {"decrby",      3,  W | F,     1,  1, 1,  K,   op_decrby,       nullptr,        nullptr,       "string",     "Decrements a number from the integer value of a key."},
+    {"incrbyfloat", 3,  W | F,     1,  1, 1,  K,   op_incrbyfloat,  nullptr,        nullptr,       "string",     "Increment the floating point value of a key by a number."},
+    {"append",      3,  W,         1,  1, 1,  K,   op_append,       nullptr,        nullptr,       "string",     "Appends a string to the value of a key."},
+    {"strlen",      2,  R | F,     1,  1, 1,  K,   op_strlen,       nullptr,        nullptr,       "string",     "Returns the length of a string value."},
+    {"getdel",      2,  W | F,     1,  1, 1,  K,   op_getdel,       nullptr,        nullptr,       "string",     "Returns the string value of a key after deleting the key."},
+    {"getset",      3,  W,         1,  1, 1,  K,   op_getset,       nullptr,        nullptr,       "string",     "Returns the previous string value of a key after setting it to a new value."},
+    {"getex",      -2,  W | F,     1,  1, 1,  K,   op_getex,        nullptr,        nullptr,       "string",     "Returns the string value of a key after setting its expiration time."},
+    {"setnx",       3,  W | F,     1,  1, 1,  K,   op_setnx,        nullptr,        nullptr,       "string",     "Set the string value of a key only when the key doesn't exist."},
+    {"setex",       4,  W,         1,  1, 1,  K,   op_setex,        nullptr,        nullptr,       "string",     "Sets the string value and expiration time of a key."},
+    {"psetex",      4,  W,         1,  1, 1,  K,   op_psetex,       nullptr,        nullptr,       "string",     "Sets both string value and expiration time in milliseconds of a key."},
+    {"getrange",    4,  R,         1,  1, 1,  K,   op_getrange,     nullptr,        nullptr,       "string",     "Returns a substring of the string stored at a key."},
+    {"setrange",    4,  W,         1,  1, 1,  K,   op_setrange,     nullptr,        nullptr,       "string",     "Overwrites a part of a string value with another by an offset."},
+    {"msetnx",     -3,  W | ONE,   1, -1, 2,  KS,  op_msetnx,       nullptr,        merge_ok,      "string",     "Atomically sets multiple keys only when none of them exist (keys in one partition)."},
+  });
+  // clang-format on
 }
 
 } // namespace otkv::cmd

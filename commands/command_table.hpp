@@ -1,0 +1,43 @@
+#pragma once
+
+// How the command families fill the command table: each family file registers its own
+// commands, one line each; command_table.cpp calls the families in a fixed order.
+// Adding a command = one line in its family's register function + its handler there +
+// tests + a row in docs/commands.md.
+
+#include <cstdint>
+#include <vector>
+
+#include "commands/command.hpp"
+
+namespace otkv::cmd {
+
+/// The command table being built; a family's register function appends its rows.
+using command_registry = std::vector<command>;
+
+/// Short names for the flags and routes in the families' one-line rows.
+namespace shorthand {
+constexpr uint32_t W = flag::write;
+constexpr uint32_t R = flag::readonly;
+constexpr uint32_t F = flag::fast;
+constexpr uint32_t A = flag::admin;
+constexpr uint32_t N = flag::noauth | flag::loading | flag::stale; ///< allowed before AUTH
+constexpr uint32_t L = flag::loading | flag::stale;
+constexpr uint32_t ONE = flag::one_partition; ///< keys must share a partition (CROSSSLOT)
+
+constexpr route C = route::connection;
+constexpr route K = route::key;
+constexpr route KS = route::keys;
+constexpr route ALL = route::all;
+} // namespace shorthand
+
+/// Appends the string commands (GET, SET, INCR, …; string_family.cpp).
+void register_string_family(command_registry& table);
+
+/// Appends the keyspace commands (DEL, EXPIRE, SCAN, …, DBSIZE, FLUSHALL; keyspace_family.cpp).
+void register_keyspace_family(command_registry& table);
+
+/// Appends the server and connection commands (INFO, PING, CLIENT, CONFIG, …; server_family.cpp).
+void register_server_family(command_registry& table);
+
+} // namespace otkv::cmd
