@@ -1,0 +1,232 @@
+// The front-end core on its own: a fake host stands in for the workers and the
+// supervisor, and the test passes the clocks in, so timeouts are exact and a step of the
+// wall clock can be injected.
+
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/front_core.hpp"
+#include "commands/dispatch.hpp"
+#include "store/key_hash.hpp"
+
+using namespace otkv;
+
+namespace {
+
+/// Records what the core asks for; runs batches on plain partitions when told.
+struct fake_host : front_host {
+  std::vector<std::shared_ptr<const work_batch>> sent;
+  std::vector<uint32_t> restarts;
+  std::vector<uint64_t> dropped;
+  std::vector<store::partition> parts;
+
+  explicit fake_host(uint32_t partitions) : parts(partitions) {}
+
+  void send_batch(std::shared_ptr<const work_batch> batch) override { sent.push_back(batch); }
+  void restart_worker(uint32_t p) override { restarts.push_back(p); }
+  void over_output_limit(front_session& s) override { dropped.push_back(s.client.id); }
+
+  /// What a worker would answer to `batch`.
+  done_batch run(const work_batch& batch, store::millis now) {
+    done_batch d{batch.partition, batch.id, {}};
+    for (const auto& item : batch.items) {
+      cmd::op_context ctx{parts[batch.partition], now, batch.partition};
+      auto r = cmd::run_on_partition(*item.cmd, ctx, item.args);
+      if (item.encode)
+        r = net::reply::raw(net::encode(r));
+      d.items.push_back({item.conn, item.seq, item.part, std::move(r), 1000});
+    }
+    return d;
+  }
+};
+
+struct fixture {
+  explicit fixture(uint32_t partitions = 4)
+    : host(partitions), core(host, server, partitions), s(core.open<front_session>(1)) {
+    core.settings.request_timeout_ms = 500;
+    core.settings.request_attempts = 2;
+  }
+  /// Submits `args` at wall-clock `wall` and monotonic `t`; returns its sequence number.
+  uint64_t submit(net::arg_list args, store::millis wall, store::millis t) {
+    uint64_t seq = s.next_seq();
+    core.submit(s, std::move(args), wall, t);
+    return seq;
+  }
+  /// The reply of request `seq` if it is ready, else "".
+  std::string reply(uint64_t seq) {
+    auto* slot = s.slot(seq);
+    return slot != nullptr && slot->ready ? slot->reply.text : std::string();
+  }
+  cmd::server_context server;
+  fake_host host;
+  front_core core;
+  front_session& s;
+};
+
+constexpr store::millis wall = 1'700'000'000'000; // the wall clock at the start
+constexpr store::millis t0 = 10'000;              // the monotonic clock at the start
+constexpr store::millis hour = 3'600'000;
+
+} // namespace
+
+TEST_CASE("a request a worker never answers gets -TIMEOUT on the monotonic clock, "
+          "whatever the wall clock does", "[front_core]") {
+  fixture f;
+  auto seq = f.submit({"GET", "k"}, wall, t0);
+  f.core.dispatch(t0);
+  REQUIRE(f.host.sent.size() == 1);
+  uint32_t p = f.host.sent[0]->partition;
+
+  f.core.tick(t0 + 499);
+  CHECK(f.host.restarts.empty());
+  f.core.tick(t0 + 500); // the first attempt is overdue: a fresh worker
+  CHECK(f.host.restarts == std::vector<uint32_t>{p});
+
+  // The wall clock steps back an hour just as the fresh worker arrives: nothing moves.
+  f.core.worker_replaced(p, wall - hour, t0 + 520);
+  REQUIRE(f.host.sent.size() == 2);
+  CHECK(f.host.sent[1] == f.host.sent[0]); // the same batch, resent
+  f.core.tick(t0 + 1019);
+  CHECK(f.reply(seq).empty());
+  f.core.tick(t0 + 1020); // the second attempt is overdue too: out of attempts
+  CHECK(f.reply(seq)
+        == "-TIMEOUT request to partition " + std::to_string(p) + " timed out after 2 attempts\r\n");
+  CHECK(f.server.partition_counters[p].timeouts == 1);
+  CHECK(f.server.partition_counters[p].resends == 1);
+  CHECK(f.server.partition_counters[p].restarts == 1);
+}
+
+TEST_CASE("a wall-clock step forward does not time out a healthy batch", "[front_core]") {
+  fixture f;
+  auto set = f.submit({"SET", "k", "v"}, wall, t0);
+  f.core.dispatch(t0);
+  // A day later on the wall clock, 100 ms later on the monotonic one, the worker answers.
+  f.core.tick(t0 + 100);
+  auto done = f.host.run(*f.host.sent[0], wall + 24 * hour);
+  f.core.on_done(done, wall + 24 * hour);
+  CHECK(f.reply(set) == "+OK\r\n");
+  CHECK(f.host.restarts.empty());
+  for (store::millis t = t0; t <= t0 + 5000; t += 50)
+    f.core.tick(t);
+  CHECK(f.host.restarts.empty());
+  CHECK(f.reply(set) == "+OK\r\n");
+}
+
+TEST_CASE("with no fresh worker ever, the final deadline still answers", "[front_core]") {
+  fixture f;
+  auto seq = f.submit({"GET", "k"}, wall, t0);
+  f.core.dispatch(t0);
+  f.core.tick(t0 + 500);
+  CHECK(f.host.restarts.size() == 1); // asked once; the supervisor never answers
+  f.core.tick(t0 + 1999);
+  CHECK(f.reply(seq).empty());
+  f.core.tick(t0 + f.core.settings.final_deadline_ms()); // 2 × 500 + 1000
+  CHECK(f.reply(seq).rfind("-TIMEOUT request to partition", 0) == 0);
+}
+
+TEST_CASE("replies are released in request order", "[front_core]") {
+  fixture f;
+  // Two keys on different partitions.
+  std::string a = "a", b = "b";
+  while (store::partition_of(b, 4) == store::partition_of(a, 4))
+    b += "b";
+  auto first = f.submit({"SET", a, "1"}, wall, t0);
+  auto second = f.submit({"SET", b, "2"}, wall, t0);
+  f.core.dispatch(t0);
+  REQUIRE(f.host.sent.size() == 2);
+  auto batch_of = [&](const std::string& key) {
+    for (auto& sent : f.host.sent)
+      if (sent->partition == store::partition_of(key, 4))
+        return sent;
+    return f.host.sent[0];
+  };
+  auto later = f.host.run(*batch_of(b), wall);
+  f.core.on_done(later, wall);
+  CHECK(f.reply(second) == "+OK\r\n");
+  CHECK(f.core.take_touched().empty()); // ready, but the first is not: nothing to write
+  auto earlier = f.host.run(*batch_of(a), wall);
+  f.core.on_done(earlier, wall);
+  auto touched = f.core.take_touched();
+  REQUIRE(touched.size() == 1);
+  CHECK(touched[0].second == first);
+}
+
+TEST_CASE("a split request is merged in key order whatever order its parts come in",
+          "[front_core]") {
+  fixture f;
+  f.submit({"MSET", "k1", "v1", "k2", "v2", "k3", "v3", "k4", "v4", "k5", "v5"}, wall, t0);
+  f.core.dispatch(t0);
+  for (auto& b : f.host.sent) {
+    auto d = f.host.run(*b, wall);
+    f.core.on_done(d, wall);
+  }
+  f.host.sent.clear();
+  auto seq = f.submit({"MGET", "k5", "nope", "k1", "k3", "k2", "k4"}, wall, t0);
+  f.core.dispatch(t0);
+  REQUIRE(f.host.sent.size() > 1);
+  for (auto i = f.host.sent.rbegin(); i != f.host.sent.rend(); ++i) {
+    auto d = f.host.run(**i, wall);
+    f.core.on_done(d, wall);
+  }
+  CHECK(f.reply(seq)
+        == "*6\r\n$2\r\nv5\r\n$-1\r\n$2\r\nv1\r\n$2\r\nv3\r\n$2\r\nv2\r\n$2\r\nv4\r\n");
+  CHECK(f.server.total_commands == 2);
+}
+
+TEST_CASE("a connection command's effect holds its slot until the front answers it",
+          "[front_core]") {
+  fixture f;
+  auto fx = f.core.submit(f.s, {"CONFIG", "SET", "maxclients", "10"}, wall, t0);
+  CHECK(fx.effect.what == cmd::effect::kind::config_set);
+  auto ping = f.submit({"PING"}, wall, t0);
+  CHECK(f.reply(ping) == "+PONG\r\n");
+  CHECK(f.core.take_touched().empty()); // PONG waits behind CONFIG SET
+  f.core.answer(f.s, fx.seq, net::reply::error("ERR refused here"));
+  CHECK(f.reply(fx.seq) == "-ERR refused here\r\n");
+  CHECK(f.core.take_touched().size() == 1);
+}
+
+TEST_CASE("refused requests are answered at once and never reach a worker", "[front_core]") {
+  fixture f;
+  auto unknown = f.submit({"NOPE"}, wall, t0);
+  auto arity = f.submit({"GET"}, wall, t0);
+  auto cross = f.submit({"RENAME", "a", "bb"}, wall, t0);
+  f.s.client.authenticated = false;
+  auto noauth = f.submit({"GET", "k"}, wall, t0);
+  f.core.dispatch(t0);
+  CHECK(f.host.sent.empty());
+  CHECK(f.reply(unknown).rfind("-ERR unknown command 'NOPE'", 0) == 0);
+  CHECK(f.reply(arity) == "-ERR wrong number of arguments for 'get' command\r\n");
+  bool same = store::partition_of("a", 4) == store::partition_of("bb", 4);
+  if (!same)
+    CHECK(f.reply(cross) == "-CROSSSLOT Keys in request don't hash to the same slot\r\n");
+  CHECK(f.reply(noauth) == "-NOAUTH Authentication required.\r\n");
+}
+
+TEST_CASE("a session over its output limit is handed to the front end to drop",
+          "[front_core]") {
+  fixture f;
+  f.submit({"GET", "k"}, wall, t0);
+  f.core.dispatch(t0);
+  auto d = f.host.run(*f.host.sent[0], wall);
+  d.items[0].over_limit = true;
+  f.core.on_done(d, wall);
+  CHECK(f.host.dropped == std::vector<uint64_t>{1});
+}
+
+TEST_CASE("results for a closed session are dropped", "[front_core]") {
+  fixture f;
+  f.submit({"GET", "k"}, wall, t0);
+  f.core.dispatch(t0);
+  f.s.closed = true;
+  auto d = f.host.run(*f.host.sent[0], wall);
+  f.core.on_done(d, wall);
+  CHECK(f.core.take_touched().empty());
+  size_t gone = 0;
+  f.core.reap([&](front_session&) { ++gone; });
+  CHECK(gone == 1);
+  CHECK(f.core.find(1) == nullptr);
+}
