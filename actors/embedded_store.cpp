@@ -18,6 +18,7 @@
 #include "commands/dispatch.hpp"
 #include "actors/config.hpp"
 #include "actors/front_core.hpp"
+#include "commands/errors.hpp"
 #include "actors/partition_worker.hpp"
 #include "actors/server_broker.hpp"
 #include "actors/store_system.hpp"
@@ -90,11 +91,10 @@ net::reply config_set(front_ptr self,
   auto& st = self->state;
   for (const auto& [name, value] : changes)
     if (runtime_settable(name) && name != "request-timeout-ms" && name != "request-attempts")
-      return net::reply::error("ERR CONFIG SET '" + name + "' does not apply to an embedded "
-                               "store (only request-timeout-ms and request-attempts do)");
+      return cmd::err::config_not_embedded(name);
   server_config cfg;
   if (auto err = check_config_set(cfg, changes); !err.empty())
-    return net::reply::error(err);
+    return cmd::err::text(err);
   for (const auto& [name, value] : changes) {
     if (name == "request-timeout-ms")
       st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
@@ -126,17 +126,15 @@ net::reply perform(front_ptr self, const cmd::effect& fx, net::reply r,
     case kind::config_set:
       return config_set(self, fx.config);
     case kind::close:
-      return net::reply::error("ERR QUIT does not apply to an embedded store: it has no "
-                               "connection to close");
+      return cmd::err::quit_not_embedded();
     case kind::shutdown:
-      return net::reply::error("ERR SHUTDOWN does not apply to an embedded store: stop it "
-                               "with an exit message to its actor (see docs/embedding.md)");
+      return cmd::err::shutdown_not_embedded();
     case kind::save:
     case kind::bgsave:
       break;
   }
   if (!st.actors.snapshotter)
-    return net::reply::error("ERR snapshots are off: the store has no data directory");
+    return cmd::err::snapshots_off();
   if (fx.what == kind::bgsave) {
     self->send(st.actors.snapshotter, save_atom::value);
     return r;
@@ -144,16 +142,16 @@ net::reply perform(front_ptr self, const cmd::effect& fx, net::reply r,
   self->request(st.actors.snapshotter, std::chrono::minutes(30), save_atom::value)
     .then(
       [=](bool ok) {
-        later(ok ? net::reply::ok() : net::reply::error("ERR snapshot failed; see the server log"));
+        later(ok ? net::reply::ok() : cmd::err::snapshot_failed());
       },
-      [=](caf::error& e) { later(net::reply::error("ERR snapshot failed: " + to_string(e))); });
+      [=](caf::error& e) { later(cmd::err::snapshot_failed(to_string(e))); });
   return {};
 }
 
 caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
   auto& st = self->state;
   if (args.empty())
-    return net::reply::error("ERR empty command");
+    return cmd::err::empty_command();
   auto& s = *st.session;
   auto promise = self->make_response_promise<net::reply>();
   st.waiting.emplace(s.next_seq(), promise);
@@ -251,14 +249,15 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       if (!self->system().has_middleman())
         return caf::make_error(caf::sec::runtime_error);
       broker_options opts;
-      opts.bind = bind;
-      opts.port = port;
+      for (const auto& [name, value] : st.server.config) // the store's own settings
+        set_option(opts.cfg, name, value);
+      opts.cfg.bind = bind;
+      opts.cfg.port = port;
+      opts.cfg.request_timeout_ms = static_cast<uint32_t>(st.core->settings.request_timeout_ms);
+      opts.cfg.request_attempts = st.core->settings.request_attempts;
+      opts.cfg.enable_debug_command = st.server.debug_enabled;
       opts.snapshotter = st.actors.snapshotter;
-      opts.request_timeout_ms = st.core->settings.request_timeout_ms;
-      opts.request_attempts = st.core->settings.request_attempts;
-      opts.debug_enabled = st.server.debug_enabled;
       opts.log_error = st.actors.health;
-      opts.config = server_config{}.as_pairs();
       auto broker = self->system().middleman().spawn_broker(
         server_broker, opts, worker_table{st.workers}, st.actors.supervisor);
       st.brokers.push_back(broker);

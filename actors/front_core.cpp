@@ -1,6 +1,7 @@
 #include "actors/front_core.hpp"
 
 #include "commands/dispatch.hpp"
+#include "commands/errors.hpp"
 #include "store/key_hash.hpp"
 
 namespace otkv {
@@ -195,7 +196,7 @@ void front_core::fail_batch(const work_batch& batch, uint32_t attempts) {
     if (slot == nullptr || slot->ready)
       continue;
     ++server_.partition_counters[batch.partition].timeouts;
-    complete(*s, item.seq, *slot, timeout_reply(batch.partition, attempts));
+    complete(*s, item.seq, *slot, cmd::err::timeout(batch.partition, attempts));
   }
 }
 
@@ -227,7 +228,7 @@ void front_core::tick(store::millis tnow) {
         continue;
       ++server_.partition_counters[slot.partition].timeouts;
       complete(*s, s->first_seq + i, slot,
-               timeout_reply(slot.partition, settings.request_attempts));
+               cmd::err::timeout(slot.partition, settings.request_attempts));
     }
   }
 }

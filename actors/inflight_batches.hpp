@@ -10,13 +10,6 @@
 
 namespace otkv {
 
-/// The error a request gets after its last attempt.
-inline net::reply timeout_reply(uint32_t partition, uint32_t attempts) {
-  return net::reply::error("TIMEOUT request to partition " + std::to_string(partition)
-                           + " timed out after " + std::to_string(attempts)
-                           + (attempts == 1 ? " attempt" : " attempts"));
-}
-
 /// The batches a front end (TCP broker or embedded store) sent to partition workers and
 /// that are not answered yet, per partition in send order: the request-timeout policy.
 /// A partition whose oldest batch is overdue gets a fresh worker; the fresh worker gets

@@ -155,26 +155,8 @@ int main(int argc, char** argv) {
     auto store = otkv::start_store(sys, rec, store_opts);
     caf::scoped_actor self{sys};
     otkv::broker_options opts;
-    opts.bind = cfg.bind;
-    opts.port = cfg.port;
-    opts.request_timeout_ms = cfg.request_timeout_ms;
-    opts.request_attempts = cfg.request_attempts;
-    opts.debug_enabled = cfg.enable_debug_command;
-    opts.config = cfg.as_pairs();
-    opts.config_file = cfg.config_file;
+    opts.cfg = cfg;
     opts.snapshotter = store.snapshotter;
-    opts.requirepass = cfg.requirepass;
-    opts.maxclients = cfg.maxclients;
-    opts.protected_mode = cfg.protected_mode;
-    opts.output_limit = cfg.output_limit;
-    opts.limits = cfg.limits;
-    opts.idle_timeout_s = cfg.timeout;
-    opts.slowlog_threshold_us = cfg.slowlog_log_slower_than;
-    opts.slowlog_max_len = cfg.slowlog_max_len;
-    opts.latency_tracking = cfg.latency_tracking;
-    opts.aof_enabled = cfg.appendonly;
-    opts.save_on_shutdown = !cfg.appendonly && cfg.save_interval > 0;
-    opts.appendfsync = cfg.appendfsync;
     opts.recovery_summary = summary;
     opts.log_error = store.health;
     auto broker = sys.middleman().spawn_broker(otkv::server_broker, opts, store.table,

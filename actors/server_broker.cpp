@@ -14,11 +14,10 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/clock.hpp"
-#include "commands/dispatch.hpp"
 #include "actors/config.hpp"
 #include "actors/partition_worker.hpp"
 #include "actors/protected_mode.hpp"
-#include "store/key_hash.hpp"
+#include "commands/errors.hpp"
 
 namespace otkv {
 
@@ -260,6 +259,12 @@ void finish_shutdown(broker_ptr self) {
   self->quit();
 }
 
+/// Whether stopping takes a snapshot unless told NOSAVE: the op log is off and snapshots
+/// are on, so the data since the last snapshot would be lost otherwise.
+bool save_on_shutdown(const server_config& cfg) {
+  return !cfg.appendonly && cfg.save_interval > 0;
+}
+
 /// During shutdown: stops once no connection waits for a reply (after a snapshot,
 /// for SHUTDOWN SAVE).
 void check_drained(broker_ptr self) {
@@ -271,7 +276,7 @@ void check_drained(broker_ptr self) {
       return;
   using choice = cmd::effect::save_choice;
   bool save = st.shutdown_save == choice::save
-              || (st.opts.save_on_shutdown && st.shutdown_save == choice::configured);
+              || (save_on_shutdown(st.opts.cfg) && st.shutdown_save == choice::configured);
   if (save && st.opts.snapshotter) {
     st.saving_for_shutdown = true;
     spdlog::info("taking a snapshot before exiting ({})",
@@ -287,57 +292,28 @@ void check_drained(broker_ptr self) {
 void flush_touched(broker_ptr self);
 
 /// CONFIG SET: validates every pair on a copy of the settings, then applies them all (or
-/// none) to the running broker and to what CONFIG GET reports.
+/// none) to the running broker; CONFIG GET then shows the new values.
 net::reply apply_config_set(broker_ptr self,
                             const std::vector<std::pair<std::string, std::string>>& changes) {
   auto& st = self->state;
-  server_config cfg;
+  auto cfg = st.opts.cfg;
   if (auto err = check_config_set(cfg, changes); !err.empty())
-    return net::reply::error(err);
-  for (const auto& [name, value] : changes) {
-    set_option(cfg, name, value);
-    if (name == "timeout")
-      st.opts.idle_timeout_s = cfg.timeout;
-    else if (name == "maxclients")
-      st.opts.maxclients = cfg.maxclients;
-    else if (name == "client-output-limit")
-      st.core->settings.output_limit = cfg.output_limit;
-    else if (name == "proto-max-bulk-len") // new connections, and clients authenticating
-      st.opts.limits.max_bulk = cfg.limits.max_bulk;
-    else if (name == "client-query-buffer-limit")
-      st.opts.limits.max_query = cfg.limits.max_query;
-    else if (name == "proto-inline-max-size")
-      st.opts.limits.max_inline = cfg.limits.max_inline;
-    else if (name == "proto-max-multibulk-len")
-      st.opts.limits.max_multibulk = cfg.limits.max_multibulk;
-    else if (name == "loglevel")
-      spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
-    else if (name == "request-timeout-ms")
-      st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
-    else if (name == "request-attempts")
-      st.core->settings.request_attempts = cfg.request_attempts;
-    else if (name == "protected-mode")
-      st.opts.protected_mode = cfg.protected_mode;
-    else if (name == "slowlog-log-slower-than")
-      st.server.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
-    else if (name == "slowlog-max-len") {
-      st.server.stats.slowlog_max_len = cfg.slowlog_max_len;
-      st.server.stats.slowlog.resize(std::min(st.server.stats.slowlog.size(),
-                                              static_cast<size_t>(cfg.slowlog_max_len)));
-    }
-    else if (name == "latency-tracking")
-      st.server.stats.latency_tracking = cfg.latency_tracking;
-    else if (name == "requirepass")
-      st.opts.requirepass = st.server.requirepass = value;
-    bool listed = false;
-    for (auto& [key, shown] : st.server.config)
-      if (key == name) {
-        shown = value;
-        listed = true;
-      }
-    if (!listed && name != "requirepass")
-      st.server.config.emplace_back(name, value);
-  }
+    return cmd::err::text(err);
+  st.opts.cfg = cfg;
+  // What is read where it is used (limits, maxclients, timeout, protected mode) needs
+  // nothing more; these live in the core, the statistics and the logger.
+  auto& settings = st.core->settings;
+  settings.request_timeout_ms = cfg.request_timeout_ms;
+  settings.request_attempts = cfg.request_attempts;
+  settings.output_limit = cfg.output_limit;
+  auto& stats = st.server.stats;
+  stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
+  stats.slowlog_max_len = cfg.slowlog_max_len;
+  stats.slowlog.resize(std::min(stats.slowlog.size(), static_cast<size_t>(cfg.slowlog_max_len)));
+  stats.latency_tracking = cfg.latency_tracking;
+  st.server.requirepass = cfg.requirepass;
+  st.server.config = cfg.as_pairs();
+  spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
   spdlog::info("CONFIG SET: {} setting(s) changed", changes.size());
   return net::reply::ok();
 }
@@ -382,11 +358,10 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
       };
       self->request(st.opts.snapshotter, std::chrono::minutes(30), save_atom::value)
         .then([=](bool ok) {
-                answer(ok ? net::reply::ok()
-                          : net::reply::error("ERR snapshot failed; see the server log"));
+                answer(ok ? net::reply::ok() : cmd::err::snapshot_failed());
               },
               [=](caf::error& e) {
-                answer(net::reply::error("ERR snapshot failed: " + to_string(e)));
+                answer(cmd::err::snapshot_failed(to_string(e)));
               });
       return;
     }
@@ -402,7 +377,7 @@ void handle_request(broker_ptr self, connection& c, net::arg_list&& args, store:
   bool was_authenticated = c.client.authenticated;
   auto fx = st.core->submit(c, std::move(args), now, tnow);
   if (c.client.authenticated && !was_authenticated)
-    c.parser.set_limits(st.opts.limits); // the pre-AUTH limits no longer apply
+    c.parser.set_limits(st.opts.cfg.limits); // the pre-AUTH limits no longer apply
   if (fx.effect.what != cmd::effect::kind::none)
     perform(self, c, std::move(fx));
   else if (st.core->has_batches())
@@ -438,7 +413,7 @@ void parse_input(broker_ptr self, connection& c, const char* pos, const char* en
         args.clear();
         break;
       case net::parse_status::error:
-        st.core->push_ready(c, net::reply::error("ERR Protocol error: " + c.parser.error()), true);
+        st.core->push_ready(c, cmd::err::protocol(c.parser.error()), true);
         c.closing = true;
         break;
       case net::parse_status::abuse:
@@ -462,7 +437,7 @@ void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
   c.last_active_ms = steady_ms();
   if (c.paused) { // parsed on resuming, in order; bounded as Redis bounds a query buffer
     c.stash.append(buf.data(), buf.size());
-    if (c.stash.size() > self->state.opts.limits.max_query) {
+    if (c.stash.size() > self->state.opts.cfg.limits.max_query) {
       spdlog::warn("client {} closed: {} bytes of unprocessed requests exceed "
                    "client-query-buffer-limit", c.client.addr, c.stash.size());
       c.queue.clear();
@@ -502,7 +477,7 @@ void resume_paused(broker_ptr self) {
 /// their deadline.
 void check_connections(broker_ptr self, store::millis now) {
   auto& st = self->state;
-  auto idle = st.opts.idle_timeout_s;
+  auto idle = st.opts.cfg.timeout;
   for_each_conn(st, [&](connection& c) {
     if (c.peer_fd >= 0)
       write_ready(self, c);
@@ -558,12 +533,13 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   st.host.self = self;
   st.core = std::make_unique<front_core>(st.host, st.server,
                                          static_cast<uint32_t>(st.workers.size()));
-  st.core->settings.request_timeout_ms = st.opts.request_timeout_ms;
-  st.core->settings.request_attempts = st.opts.request_attempts;
-  st.core->settings.output_limit = st.opts.output_limit;
-  auto bound = self->add_tcp_doorman(st.opts.port, st.opts.bind.c_str(), true);
+  auto& cfg = st.opts.cfg;
+  st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
+  st.core->settings.request_attempts = cfg.request_attempts;
+  st.core->settings.output_limit = cfg.output_limit;
+  auto bound = self->add_tcp_doorman(cfg.port, cfg.bind.c_str(), true);
   if (!bound) {
-    spdlog::error("cannot listen on {}:{}: {}", st.opts.bind, st.opts.port,
+    spdlog::error("cannot listen on {}:{}: {}", cfg.bind, cfg.port,
                   self->system().render(bound.error()));
     // Answer the port request with the error, then stop.
     return {
@@ -576,30 +552,27 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   st.acceptor = bound->first;
   auto& srv = st.server;
   srv.version = version;
-  srv.bind = st.opts.bind;
-  srv.port = bound->second;
+  srv.bind = cfg.bind;
+  srv.port = cfg.port = bound->second;
   srv.pid = static_cast<int64_t>(::getpid());
   char exe[4096];
   auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   if (len > 0)
     srv.executable.assign(exe, static_cast<size_t>(len));
   srv.started_ms = now_ms();
-  srv.aof_enabled = st.opts.aof_enabled;
-  srv.appendfsync = st.opts.appendfsync;
+  srv.aof_enabled = cfg.appendonly;
+  srv.appendfsync = cfg.appendfsync;
   srv.recovery_summary = st.opts.recovery_summary;
   srv.log_error = st.opts.log_error;
   if (st.opts.snapshotter)
     self->send(st.opts.snapshotter, caf::subscribe_atom_v);
-  srv.debug_enabled = st.opts.debug_enabled;
-  srv.stats.slowlog_threshold_us = st.opts.slowlog_threshold_us;
-  srv.stats.slowlog_max_len = st.opts.slowlog_max_len;
-  srv.stats.latency_tracking = st.opts.latency_tracking;
-  srv.requirepass = st.opts.requirepass;
-  srv.config = st.opts.config;
-  for (auto& [name, value] : srv.config)
-    if (name == "port")
-      value = std::to_string(srv.port);
-  srv.config_file = st.opts.config_file;
+  srv.debug_enabled = cfg.enable_debug_command;
+  srv.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
+  srv.stats.slowlog_max_len = cfg.slowlog_max_len;
+  srv.stats.latency_tracking = cfg.latency_tracking;
+  srv.requirepass = cfg.requirepass;
+  srv.config = cfg.as_pairs();
+  srv.config_file = cfg.config_file;
   srv.client_list = [self] { return client_list(self); };
   self->send(supervisor, caf::subscribe_atom_v);
   self->delayed_send(self, tick_interval, caf::tick_atom_v);
@@ -611,7 +584,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         return;
       }
       auto remote = self->remote_addr(msg.handle);
-      if (protected_mode_denies(st.opts.protected_mode, !st.opts.requirepass.empty(), remote)) {
+      if (protected_mode_denies(st.opts.cfg.protected_mode, !st.opts.cfg.requirepass.empty(), remote)) {
         spdlog::warn("protected mode: refused {} (no --requirepass set)", remote);
         self->write(msg.handle, std::strlen(protected_mode_error), protected_mode_error);
         self->flush(msg.handle);
@@ -619,8 +592,8 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         ++st.server.rejected_connections;
         return;
       }
-      if (st.server.connected_clients >= st.opts.maxclients) {
-        static constexpr char full[] = "-ERR max number of clients reached\r\n";
+      if (st.server.connected_clients >= st.opts.cfg.maxclients) {
+        auto& full = cmd::err::max_clients_line;
         self->write(msg.handle, sizeof(full) - 1, full);
         self->flush(msg.handle);
         self->close(msg.handle);
@@ -631,12 +604,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       uint64_t id = st.next_client_id++;
       auto& c = st.core->open<connection>(id);
       c.hdl = msg.handle;
-      c.client.authenticated = st.opts.requirepass.empty();
-      c.parser.set_limits(c.client.authenticated ? st.opts.limits
-                                                 : net::unauthenticated_limits(st.opts.limits));
+      c.client.authenticated = st.opts.cfg.requirepass.empty();
+      c.parser.set_limits(c.client.authenticated ? st.opts.cfg.limits
+                                                 : net::unauthenticated_limits(st.opts.cfg.limits));
       c.client.addr = self->remote_addr(msg.handle) + ":"
                       + std::to_string(self->remote_port(msg.handle));
-      c.client.laddr = st.opts.bind + ":" + std::to_string(st.server.port);
+      c.client.laddr = st.opts.cfg.bind + ":" + std::to_string(st.server.port);
       c.client.created_ms = now_ms();
       c.last_active_ms = steady_ms();
       st.by_handle[msg.handle.id()] = id;

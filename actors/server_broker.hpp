@@ -9,6 +9,7 @@
 
 #include <caf/io/broker.hpp>
 
+#include "actors/config.hpp"
 #include "actors/front_core.hpp"
 #include "actors/messages.hpp"
 #include "net/request_parser.hpp"
@@ -17,29 +18,11 @@ namespace otkv {
 
 /// What the broker needs to know at start.
 struct broker_options {
-  std::string bind = "127.0.0.1";
-  uint16_t port = 0;
-  store::millis request_timeout_ms = 500;  ///< time one attempt may take (as server_config)
-  uint32_t request_attempts = 2;           ///< attempts before a -TIMEOUT error
-  bool debug_enabled = false;              ///< allow DEBUG fault commands
-  caf::actor snapshotter;                  ///< answers save_atom
-  std::string requirepass;                 ///< empty: no AUTH needed
-  uint64_t maxclients = 10000;
-  bool protected_mode = true;         ///< refuse non-loopback clients without a password
-  uint64_t output_limit = 1ull << 30; ///< unsent reply bytes before a client is dropped
-  uint32_t idle_timeout_s = 0;        ///< close clients idle this long; 0 = never
-  int64_t slowlog_threshold_us = 10000; ///< SLOWLOG threshold; negative = off
-  uint64_t slowlog_max_len = 128;
-  bool latency_tracking = true;
-  bool aof_enabled = false;
-  /// Snapshot on SHUTDOWN/SIGTERM unless NOSAVE (the op log is off, snapshots are on).
-  bool save_on_shutdown = false;
-  std::string appendfsync;
-  std::string recovery_summary;
-  log_health log_error;                ///< the op log's state (null: none)
-  net::limits limits;
-  std::vector<std::pair<std::string, std::string>> config; ///< for CONFIG GET
-  std::string config_file;
+  /// The settings (the option table's); CONFIG SET changes the broker's copy.
+  server_config cfg;
+  caf::actor snapshotter;       ///< answers save_atom (null: no snapshots)
+  std::string recovery_summary; ///< what start-up loaded, for INFO
+  log_health log_error;         ///< the op log's state (null: none)
 };
 
 /// One client connection: its session in the front-end core, and its socket.

@@ -201,4 +201,64 @@ inline net::reply slowlog_count() {
   return net::reply::error("ERR count should be greater than or equal to -1");
 }
 
+// -- front ends (actors/): what a front end answers itself ----------------------------
+
+/// `-ERR Protocol error: <what>` (Redis's text; the connection is closed after it)
+inline net::reply protocol(std::string_view what) {
+  return net::reply::error("ERR Protocol error: " + std::string(what));
+}
+
+/// `-ERR max number of clients reached`, as the raw RESP line a refused connection gets
+inline constexpr char max_clients_line[] = "-ERR max number of clients reached\r\n";
+
+/// `-TIMEOUT request to partition <p> timed out after <n> attempt(s)` (OTKV's: the
+/// request-timeout policy gave up)
+inline net::reply timeout(uint32_t partition, uint32_t attempts) {
+  return net::reply::error("TIMEOUT request to partition " + std::to_string(partition)
+                           + " timed out after " + std::to_string(attempts)
+                           + (attempts == 1 ? " attempt" : " attempts"));
+}
+
+/// `-ERR snapshot failed; see the server log` (SAVE)
+inline net::reply snapshot_failed() {
+  return net::reply::error("ERR snapshot failed; see the server log");
+}
+
+/// `-ERR snapshot failed: <why>` (SAVE: the snapshot actor did not answer)
+inline net::reply snapshot_failed(std::string_view why) {
+  return net::reply::error("ERR snapshot failed: " + std::string(why));
+}
+
+/// `-ERR snapshots are off: the store has no data directory` (embedded SAVE/BGSAVE)
+inline net::reply snapshots_off() {
+  return net::reply::error("ERR snapshots are off: the store has no data directory");
+}
+
+/// `-ERR empty command` (embedded execute with no words)
+inline net::reply empty_command() { return net::reply::error("ERR empty command"); }
+
+/// `-ERR CONFIG SET '<name>' does not apply to an embedded store (only request-timeout-ms
+/// and request-attempts do)`
+inline net::reply config_not_embedded(std::string_view name) {
+  return net::reply::error("ERR CONFIG SET '" + std::string(name)
+                           + "' does not apply to an embedded store (only request-timeout-ms "
+                             "and request-attempts do)");
+}
+
+/// `-ERR QUIT does not apply to an embedded store: it has no connection to close`
+inline net::reply quit_not_embedded() {
+  return net::reply::error("ERR QUIT does not apply to an embedded store: it has no "
+                           "connection to close");
+}
+
+/// `-ERR SHUTDOWN does not apply to an embedded store: stop it with an exit message to its
+/// actor (see docs/embedding.md)`
+inline net::reply shutdown_not_embedded() {
+  return net::reply::error("ERR SHUTDOWN does not apply to an embedded store: stop it with an "
+                           "exit message to its actor (see docs/embedding.md)");
+}
+
+/// `-ERR <text>`: a message made elsewhere (the option table's CONFIG SET checks)
+inline net::reply text(std::string message) { return net::reply::error(std::move(message)); }
+
 } // namespace otkv::cmd::err

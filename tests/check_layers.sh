@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The layers below actors/ never include CAF: store/ (data, log and snapshot formats), net/
 # (protocol) and commands/ (the command table and families). Fails, naming the files, when
-# one does, or when commands/ builds an error reply outside commands/errors.hpp.
+# one does, or when an error reply is built outside commands/errors.hpp.
 set -u
 cd "$(dirname "$0")/.."
 found=$(grep -rlE '#include *[<"]caf/' store net commands 2>/dev/null)
@@ -10,8 +10,8 @@ if [ -n "$found" ]; then
   echo "$found"
   exit 1
 fi
-# Every error text of the command layer lives in commands/errors.hpp.
-found=$(grep -rl 'reply::error(' commands | grep -vx 'commands/errors.hpp')
+# Every error text of the command layer and the front ends lives in commands/errors.hpp.
+found=$(grep -rl 'reply::error(' commands actors net store | grep -vx 'commands/errors.hpp')
 if [ -n "$found" ]; then
   echo "error reply built outside commands/errors.hpp (add it there):"
   grep -Hn 'reply::error(' $found
