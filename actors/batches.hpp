@@ -22,6 +22,7 @@ struct work_item {
   bool encode;              ///< the result is the final reply: encode it on the worker
   const cmd::command* cmd;  ///< entry of the static command table
   net::arg_list args;
+  uint64_t hash = 0;        ///< store::key_hash of the first key if known (else 0)
 };
 
 /// A new batch id, unique in the process: the broker and embedded fronts share the

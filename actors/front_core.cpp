@@ -72,10 +72,17 @@ pending_effect front_core::submit(front_session& s, net::arg_list&& args, store:
   }
   slot.deadline = tnow + settings.final_deadline_ms();
   if (c->where == cmd::route::key) { // the common case: no split, no merge
-    auto p = store::partition_of(args[static_cast<size_t>(c->first_key)], partitions);
+    // The key is hashed once: its hash picks the partition and, without a hash tag,
+    // its bucket in the partition too.
+    std::string_view key = args[static_cast<size_t>(c->first_key)];
+    auto routing = store::routing_key(key);
+    uint64_t hash = store::key_hash(routing);
+    auto p = static_cast<uint32_t>(hash % partitions);
     slot.missing = 1;
     slot.partition = p;
     queue_part(s, seq, p, 0, s.encode, c, std::move(args));
+    if (routing.size() == key.size())
+      batches_[p].items.back().hash = hash;
     return {};
   }
   cmd::fanout f;

@@ -93,6 +93,8 @@ bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
       slot.partial_ns.push_back(0);
       continue;
     }
+    ctx.encode = item.encode;
+    ctx.key_hash = item.hash;
     net::reply r = cmd::run_on_partition(*item.cmd, ctx, item.args);
     if (item.encode && r.type != net::reply::kind::raw)
       r = net::reply::raw(net::encode(r));

@@ -14,6 +14,7 @@
 #include "commands/command_stats.hpp"
 #include "net/reply.hpp"
 #include "net/request_parser.hpp"
+#include "store/key_hash.hpp"
 #include "store/partition.hpp"
 
 namespace otkv::cmd {
@@ -43,6 +44,17 @@ struct op_context {
   store::partition& data;
   store::millis now;
   uint32_t partition = 0; ///< which partition `data` is
+  /// The reply goes to the client as it is: a handler may return it RESP-encoded (a raw
+  /// reply made straight from the stored bytes). Else it is one part of a merge.
+  bool encode = false;
+  /// store::key_hash of the first key when the front end computed it already (routing
+  /// the request), else 0.
+  uint64_t key_hash = 0;
+
+  /// store::key_hash(key) for the request's first key `key`, computed at most once.
+  uint64_t first_key_hash(std::string_view key) const {
+    return key_hash != 0 ? key_hash : store::key_hash(key);
+  }
 };
 
 /// Supervision counters of one partition (INFO partitions).

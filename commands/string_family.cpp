@@ -19,8 +19,10 @@ namespace {
 
 /// GET key → bulk value or null.
 net::reply op_get(op_context& ctx, const net::arg_list& args) {
-  auto* e = ctx.data.find(args[1], ctx.now);
-  return e ? net::reply::bulk(std::string(e->value())) : net::reply::null();
+  auto* e = ctx.data.find(args[1], ctx.first_key_hash(args[1]), ctx.now);
+  if (e == nullptr)
+    return net::reply::null();
+  return ctx.encode ? net::encoded_bulk(e->value()) : net::reply::bulk(std::string(e->value()));
 }
 
 /// The option flags of SET and GETEX (Redis's OBJ_SET_NX … OBJ_PXAT).
@@ -107,13 +109,14 @@ net::reply op_set(op_context& ctx, const net::arg_list& args) {
     if (auto r = expire_millis(o, ctx.now, "set", expire_at); r.is_error())
       return r;
   bool get = o.flags & opt_get;
-  auto* old = ctx.data.find(args[1], ctx.now);
+  uint64_t hash = ctx.first_key_hash(args[1]);
+  auto* old = ctx.data.find(args[1], hash, ctx.now);
   net::reply result = get ? (old ? net::reply::bulk(std::string(old->value())) : net::reply::null())
                           : net::reply::ok();
   if (((o.flags & opt_nx) && old) || ((o.flags & opt_xx) && !old))
     return get ? result : net::reply::null();
   bool keepttl = o.flags & opt_keepttl;
-  ctx.data.put(args[1], args[2], old && keepttl ? old->expire_at() : expire_at);
+  ctx.data.put(args[1], hash, args[2], old && keepttl ? old->expire_at() : expire_at);
   return result;
 }
 

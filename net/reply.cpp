@@ -33,6 +33,13 @@ void append_bulk(std::string& out, std::string_view data) {
   out += "\r\n";
 }
 
+reply encoded_bulk(std::string_view data) {
+  std::string out;
+  out.reserve(data.size() + 16);
+  append_bulk(out, data);
+  return reply::raw(std::move(out));
+}
+
 void append_integer(std::string& out, int64_t n) {
   out.push_back(':');
   append_number(out, n);

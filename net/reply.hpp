@@ -64,6 +64,10 @@ void encode(const reply& r, std::string& out);
 /// Returns the RESP2 encoding of `r`.
 std::string encode(const reply& r);
 
+/// The bulk string `data` already encoded (a raw reply): made straight from the stored
+/// bytes, with one copy, when the reply goes to a connection as it is.
+reply encoded_bulk(std::string_view data);
+
 /// Appends `$len\r\ndata\r\n` to `out`.
 void append_bulk(std::string& out, std::string_view data);
 

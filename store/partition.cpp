@@ -142,9 +142,13 @@ void partition::unlink_free(entry** link) {
 }
 
 entry* partition::find(std::string_view key, millis now) {
+  return size_ == 0 ? nullptr : find(key, key_hash(key), now);
+}
+
+entry* partition::find(std::string_view key, uint64_t hash, millis now) {
   if (size_ == 0)
     return nullptr;
-  entry** link = slot_of(key, key_hash(key));
+  entry** link = slot_of(key, hash);
   entry* e = *link;
   if (e == nullptr)
     return nullptr;
@@ -157,11 +161,15 @@ entry* partition::find(std::string_view key, millis now) {
 }
 
 entry& partition::put(std::string_view key, std::string_view value, millis expire_at) {
+  return put(key, key_hash(key), value, expire_at);
+}
+
+entry& partition::put(std::string_view key, uint64_t hash, std::string_view value,
+                      millis expire_at) {
   if (size_ >= buckets_.size)
     grow();
   else if (old_.slots != nullptr)
     rehash_step(2); // done long before the next doubling: size grows by at most 1 a step
-  uint64_t hash = key_hash(key);
   entry** link = slot_of(key, hash);
   entry* old = *link;
   if (old != nullptr)

@@ -81,10 +81,14 @@ public:
 
   /// The live entry for `key`, or nullptr. An expired entry is removed on access.
   entry* find(std::string_view key, millis now);
+  /// As find(key, now), with `hash` = key_hash(key) computed by the caller already.
+  entry* find(std::string_view key, uint64_t hash, millis now);
 
   /// Stores `value` under `key` with the given deadline (0 = none); returns the entry.
   /// Entries returned earlier for the same key are invalid afterwards.
   entry& put(std::string_view key, std::string_view value, millis expire_at);
+  /// As put(key, value, expire_at), with `hash` = key_hash(key) computed by the caller.
+  entry& put(std::string_view key, uint64_t hash, std::string_view value, millis expire_at);
 
   /// APPEND: adds `suffix` to the live value of `key` (creating it without a deadline
   /// if there is none); returns the entry. The value grows in its own allocation

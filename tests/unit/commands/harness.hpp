@@ -73,7 +73,7 @@ private:
     done_batch d{batch->partition, batch->id, {}};
     for (const auto& item : batch->items) {
       uint64_t started = cmd::monotonic_ns();
-      cmd::op_context ctx{parts_[batch->partition], now, batch->partition};
+      cmd::op_context ctx{parts_[batch->partition], now, batch->partition, item.encode, item.hash};
       auto r = cmd::run_on_partition(*item.cmd, ctx, item.args);
       if (item.encode && r.type != net::reply::kind::raw)
         r = net::reply::raw(net::encode(r));

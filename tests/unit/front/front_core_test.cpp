@@ -33,7 +33,7 @@ struct fake_host : front_host {
   done_batch run(const work_batch& batch, store::millis now) {
     done_batch d{batch.partition, batch.id, {}};
     for (const auto& item : batch.items) {
-      cmd::op_context ctx{parts[batch.partition], now, batch.partition};
+      cmd::op_context ctx{parts[batch.partition], now, batch.partition, item.encode, item.hash};
       auto r = cmd::run_on_partition(*item.cmd, ctx, item.args);
       if (item.encode)
         r = net::reply::raw(net::encode(r));
@@ -229,4 +229,35 @@ TEST_CASE("results for a closed session are dropped", "[front_core]") {
   f.core.reap([&](front_session&) { ++gone; });
   CHECK(gone == 1);
   CHECK(f.core.find(1) == nullptr);
+}
+
+TEST_CASE("a key is hashed once: its hash travels to the worker, except for a hash tag",
+          "[front_core]") {
+  fixture f;
+  auto set_plain = f.submit({"SET", "plain", "1"}, wall, t0);
+  auto set_tagged = f.submit({"SET", "user:{42}:name", "2"}, wall, t0);
+  f.core.dispatch(t0);
+  for (auto& b : f.host.sent)
+    for (auto& item : b->items) {
+      if (item.args[1] == "plain")
+        CHECK(item.hash == store::key_hash("plain")); // partition and bucket: one hash
+      else
+        CHECK(item.hash == 0); // the partition came from the tag; the bucket needs the key
+    }
+  for (auto& b : f.host.sent) {
+    auto d = f.host.run(*b, wall);
+    f.core.on_done(d, wall);
+  }
+  CHECK(f.reply(set_plain) == "+OK\r\n");
+  CHECK(f.reply(set_tagged) == "+OK\r\n");
+  f.host.sent.clear();
+  auto get_plain = f.submit({"GET", "plain"}, wall, t0);
+  auto get_tagged = f.submit({"GET", "user:{42}:name"}, wall, t0);
+  f.core.dispatch(t0);
+  for (auto& b : f.host.sent) {
+    auto d = f.host.run(*b, wall);
+    f.core.on_done(d, wall);
+  }
+  CHECK(f.reply(get_plain) == "$1\r\n1\r\n");
+  CHECK(f.reply(get_tagged) == "$1\r\n2\r\n");
 }

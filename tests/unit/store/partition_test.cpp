@@ -20,6 +20,26 @@ TEST_CASE("put, find and erase", "[partition]") {
   CHECK(p.size() == 0);
 }
 
+TEST_CASE("find and put with a hash the caller computed are find and put", "[partition]") {
+  using otkv::store::key_hash;
+  partition p;
+  for (int i = 0; i < 1000; ++i) { // through several doublings of the table
+    auto key = "key:" + std::to_string(i);
+    if (i % 2 == 0)
+      p.put(key, key_hash(key), "v" + std::to_string(i), 0);
+    else
+      p.put(key, "v" + std::to_string(i), 0);
+  }
+  for (int i = 0; i < 1000; ++i) {
+    auto key = "key:" + std::to_string(i);
+    auto* by_hash = p.find(key, key_hash(key), 0);
+    REQUIRE(by_hash != nullptr);
+    CHECK(by_hash == p.find(key, 0));
+    CHECK(by_hash->value() == "v" + std::to_string(i));
+  }
+  CHECK(p.find("nope", key_hash("nope"), 0) == nullptr);
+}
+
 TEST_CASE("an expired key is gone on access and counted", "[partition][expiry]") {
   partition p;
   p.put("k", "v", 1000);
