@@ -346,9 +346,16 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
       c.closing = true;
       return;
     case kind::bgsave:
-      caf::anon_send(st.opts.snapshotter, save_atom::value);
+      if (!st.opts.snapshotter)
+        fx.reply = cmd::err::snapshots_off();
+      else
+        caf::anon_send(st.opts.snapshotter, save_atom::value);
       break;
     case kind::save: { // the reply waits for the snapshot
+      if (!st.opts.snapshotter) {
+        fx.reply = cmd::err::snapshots_off();
+        break;
+      }
       auto answer = [self, id = c.client.id, seq = fx.seq](net::reply r) {
         auto& st = self->state;
         if (auto* c = find_conn(st, id)) {
