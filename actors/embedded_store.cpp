@@ -100,7 +100,7 @@ net::reply config_set(front_ptr self,
       st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
     else
       st.core->settings.request_attempts = cfg.request_attempts;
-    auto& shown = st.server.config;
+    auto& shown = st.server.info.config;
     auto i = std::find_if(shown.begin(), shown.end(), [&](auto& kv) { return kv.first == name; });
     if (i != shown.end())
       i->second = value;
@@ -182,7 +182,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
                           store::millis timeout_ms, uint32_t attempts, bool debug_enabled,
                           std::vector<std::pair<std::string, std::string>> config) {
   auto& st = self->state;
-  st.server.config = std::move(config);
+  st.server.info.config = std::move(config);
   st.actors = std::move(actors);
   st.workers = st.actors.table.workers;
   st.host.self = self;
@@ -194,10 +194,10 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
   s.encode = false;   // callers get reply objects
   s.in_order = false; // each as soon as it is ready
   st.session = &s;
-  st.server.debug_enabled = debug_enabled;
-  st.server.log_error = st.actors.health;
-  st.server.version = version;
-  st.server.started_ms = now_ms();
+  st.server.info.debug_enabled = debug_enabled;
+  st.server.info.log_error = st.actors.health;
+  st.server.info.version = version;
+  st.server.info.started_ms = now_ms();
   self->delayed_send(self, tick_interval, caf::tick_atom_v);
   self->send(st.actors.supervisor, caf::subscribe_atom_v);
   if (st.actors.snapshotter) // LASTSAVE and INFO persistence follow the snapshots
@@ -240,22 +240,22 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
     [=](execute_atom, std::vector<std::string>& args) { return execute(self, std::move(args)); },
     [=](saved_atom, store::millis when, bool ok) {
       auto& srv = self->state.server;
-      srv.last_save_ok = ok;
+      srv.counters.last_save_ok = ok;
       if (ok)
-        srv.last_save_ms = when;
+        srv.counters.last_save_ms = when;
     },
     [=](listen_atom, const std::string& bind, uint16_t port) -> caf::result<uint16_t> {
       auto& st = self->state;
       if (!self->system().has_middleman())
         return caf::make_error(caf::sec::runtime_error);
       broker_options opts;
-      for (const auto& [name, value] : st.server.config) // the store's own settings
+      for (const auto& [name, value] : st.server.info.config) // the store's own settings
         set_option(opts.cfg, name, value);
       opts.cfg.bind = bind;
       opts.cfg.port = port;
       opts.cfg.request_timeout_ms = static_cast<uint32_t>(st.core->settings.request_timeout_ms);
       opts.cfg.request_attempts = st.core->settings.request_attempts;
-      opts.cfg.enable_debug_command = st.server.debug_enabled;
+      opts.cfg.enable_debug_command = st.server.info.debug_enabled;
       opts.snapshotter = st.actors.snapshotter;
       opts.log_error = st.actors.health;
       auto broker = self->system().middleman().spawn_broker(

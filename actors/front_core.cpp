@@ -34,23 +34,23 @@ front_core::front_core(front_host& host, cmd::server_context& server, uint32_t p
   : ns_clock(cmd::monotonic_ns), host_(host), server_(server) {
   batches_.resize(partitions);
   inflight_.resize(partitions);
-  server_.partitions = partitions;
-  server_.partition_counters.resize(partitions);
+  server_.info.partitions = partitions;
+  server_.counters.partition_counters.resize(partitions);
 }
 
 pending_effect front_core::submit(front_session& s, net::arg_list&& args, store::millis now,
                                   store::millis tnow) {
-  ++server_.total_commands;
+  ++server_.counters.total_commands;
   auto partitions = static_cast<uint32_t>(batches_.size());
   net::reply error;
   const cmd::command* c = cmd::resolve(args, error);
   if (c == nullptr || !cmd::check_auth(*c, s.client, error)
       || !cmd::check_partitions(*c, args, partitions, error)
-      || !cmd::check_writable(*c, server_, error)) {
+      || !cmd::check_writable(*c, server_.info, error)) {
     if (c == nullptr && !args.empty())
       c = cmd::find_command(args[0]); // known, but the arity was wrong
     if (c != nullptr)
-      server_.stats.reject(*c);
+      server_.counters.stats.reject(*c);
     push_ready(s, error);
     return {};
   }
@@ -143,7 +143,7 @@ void front_core::dispatch(store::millis tnow) {
     if (batches_[p].items.empty())
       continue;
     size_t n = batches_[p].items.size();
-    server_.partition_counters[p].requests += n;
+    server_.counters.partition_counters[p].requests += n;
     auto batch = std::make_shared<work_batch>(std::move(batches_[p]));
     batch->id = next_batch_id();
     batch->partition = p;
@@ -202,13 +202,13 @@ void front_core::fail_batch(const work_batch& batch, uint32_t attempts) {
     auto* slot = s->slot(item.seq);
     if (slot == nullptr || slot->ready)
       continue;
-    ++server_.partition_counters[batch.partition].timeouts;
+    ++server_.counters.partition_counters[batch.partition].timeouts;
     complete(*s, item.seq, *slot, cmd::err::timeout(batch.partition, attempts));
   }
 }
 
 void front_core::worker_replaced(uint32_t p, store::millis now, store::millis tnow) {
-  auto& counters = server_.partition_counters[p];
+  auto& counters = server_.counters.partition_counters[p];
   ++counters.restarts;
   counters.last_restart_ms = now;
   inflight_.replaced(
@@ -233,7 +233,7 @@ void front_core::tick(store::millis tnow) {
       auto& slot = s->queue[i];
       if (slot.ready || slot.cmd == nullptr || slot.deadline == 0 || slot.deadline > tnow)
         continue;
-      ++server_.partition_counters[slot.partition].timeouts;
+      ++server_.counters.partition_counters[slot.partition].timeouts;
       complete(*s, s->first_seq + i, slot,
                cmd::err::timeout(slot.partition, settings.request_attempts));
     }
@@ -242,7 +242,7 @@ void front_core::tick(store::millis tnow) {
 
 void front_core::count(const front_session& s, const cmd::command& c, uint64_t ns, bool failed,
                        const net::arg_list* args, store::millis now) {
-  auto& stats = server_.stats;
+  auto& stats = server_.counters.stats;
   if (stats.record(c, ns, failed) && args != nullptr)
     stats.log_slow(c, ns, *args, now, s.client.addr, s.client.name);
 }

@@ -116,7 +116,8 @@ public:
     auto owned = std::make_unique<S>();
     S& s = *owned;
     s.client.id = id;
-    s.client.server = &server_;
+    s.client.info = &server_.info;
+    s.client.counters = &server_.counters;
     sessions_[id] = std::move(owned);
     return s;
   }

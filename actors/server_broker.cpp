@@ -147,7 +147,7 @@ void write_ready(broker_ptr self, connection& c) {
     while (!c.queue.empty() && c.queue.front().ready) {
       auto& bytes = c.queue.front().reply.text;
       c.peer_out += bytes;
-      self->state.server.net_output_bytes += bytes.size();
+      self->state.server.counters.net_output_bytes += bytes.size();
       bool close = c.queue.front().close_after;
       c.pop_front();
       if (close)
@@ -166,7 +166,7 @@ void write_ready(broker_ptr self, connection& c) {
   while (!c.queue.empty() && c.queue.front().ready) {
     auto& slot = c.queue.front();
     auto& bytes = slot.reply.text; // encoded: the session encodes
-    self->state.server.net_output_bytes += bytes.size();
+    self->state.server.counters.net_output_bytes += bytes.size();
     if (direct) {
       out += bytes;
     } else {
@@ -214,7 +214,7 @@ void reap(broker_ptr self) {
     auto h = st.by_handle.find(static_cast<connection&>(s).hdl.id());
     if (h != st.by_handle.end() && h->second == s.client.id)
       st.by_handle.erase(h);
-    --st.server.connected_clients;
+    --st.server.counters.connected_clients;
   });
 }
 
@@ -306,13 +306,13 @@ net::reply apply_config_set(broker_ptr self,
   settings.request_timeout_ms = cfg.request_timeout_ms;
   settings.request_attempts = cfg.request_attempts;
   settings.output_limit = cfg.output_limit;
-  auto& stats = st.server.stats;
+  auto& stats = st.server.counters.stats;
   stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
   stats.slowlog_max_len = cfg.slowlog_max_len;
   stats.slowlog.resize(std::min(stats.slowlog.size(), static_cast<size_t>(cfg.slowlog_max_len)));
   stats.latency_tracking = cfg.latency_tracking;
-  st.server.requirepass = cfg.requirepass;
-  st.server.config = cfg.as_pairs();
+  st.server.info.requirepass = cfg.requirepass;
+  st.server.info.config = cfg.as_pairs();
   spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
   spdlog::info("CONFIG SET: {} setting(s) changed", changes.size());
   return net::reply::ok();
@@ -438,7 +438,7 @@ void parse_input(broker_ptr self, connection& c, const char* pos, const char* en
 }
 
 void handle_data(broker_ptr self, connection& c, const std::vector<char>& buf) {
-  self->state.server.net_input_bytes += buf.size();
+  self->state.server.counters.net_input_bytes += buf.size();
   if (c.closing)
     return;
   c.last_active_ms = steady_ms();
@@ -558,29 +558,29 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   }
   st.acceptor = bound->first;
   auto& srv = st.server;
-  srv.version = version;
-  srv.bind = cfg.bind;
-  srv.port = cfg.port = bound->second;
-  srv.pid = static_cast<int64_t>(::getpid());
+  srv.info.version = version;
+  srv.info.bind = cfg.bind;
+  srv.info.port = cfg.port = bound->second;
+  srv.info.pid = static_cast<int64_t>(::getpid());
   char exe[4096];
   auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
   if (len > 0)
-    srv.executable.assign(exe, static_cast<size_t>(len));
-  srv.started_ms = now_ms();
-  srv.aof_enabled = cfg.appendonly;
-  srv.appendfsync = cfg.appendfsync;
-  srv.recovery_summary = st.opts.recovery_summary;
-  srv.log_error = st.opts.log_error;
+    srv.info.executable.assign(exe, static_cast<size_t>(len));
+  srv.info.started_ms = now_ms();
+  srv.info.aof_enabled = cfg.appendonly;
+  srv.info.appendfsync = cfg.appendfsync;
+  srv.info.recovery_summary = st.opts.recovery_summary;
+  srv.info.log_error = st.opts.log_error;
   if (st.opts.snapshotter)
     self->send(st.opts.snapshotter, caf::subscribe_atom_v);
-  srv.debug_enabled = cfg.enable_debug_command;
-  srv.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
-  srv.stats.slowlog_max_len = cfg.slowlog_max_len;
-  srv.stats.latency_tracking = cfg.latency_tracking;
-  srv.requirepass = cfg.requirepass;
-  srv.config = cfg.as_pairs();
-  srv.config_file = cfg.config_file;
-  srv.client_list = [self] { return client_list(self); };
+  srv.info.debug_enabled = cfg.enable_debug_command;
+  srv.counters.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
+  srv.counters.stats.slowlog_max_len = cfg.slowlog_max_len;
+  srv.counters.stats.latency_tracking = cfg.latency_tracking;
+  srv.info.requirepass = cfg.requirepass;
+  srv.info.config = cfg.as_pairs();
+  srv.info.config_file = cfg.config_file;
+  srv.info.client_list = [self] { return client_list(self); };
   self->send(supervisor, caf::subscribe_atom_v);
   self->delayed_send(self, tick_interval, caf::tick_atom_v);
   return {
@@ -596,15 +596,15 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
         self->write(msg.handle, std::strlen(protected_mode_error), protected_mode_error);
         self->flush(msg.handle);
         self->close(msg.handle);
-        ++st.server.rejected_connections;
+        ++st.server.counters.rejected_connections;
         return;
       }
-      if (st.server.connected_clients >= st.opts.cfg.maxclients) {
+      if (st.server.counters.connected_clients >= st.opts.cfg.maxclients) {
         auto& full = cmd::err::max_clients_line;
         self->write(msg.handle, sizeof(full) - 1, full);
         self->flush(msg.handle);
         self->close(msg.handle);
-        ++st.server.rejected_connections;
+        ++st.server.counters.rejected_connections;
         return;
       }
       self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk));
@@ -616,12 +616,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
                                                  : net::unauthenticated_limits(st.opts.cfg.limits));
       c.client.addr = self->remote_addr(msg.handle) + ":"
                       + std::to_string(self->remote_port(msg.handle));
-      c.client.laddr = st.opts.cfg.bind + ":" + std::to_string(st.server.port);
+      c.client.laddr = st.opts.cfg.bind + ":" + std::to_string(st.server.info.port);
       c.client.created_ms = now_ms();
       c.last_active_ms = steady_ms();
       st.by_handle[msg.handle.id()] = id;
-      ++st.server.connected_clients;
-      ++st.server.total_connections;
+      ++st.server.counters.connected_clients;
+      ++st.server.counters.total_connections;
     },
     [=](const caf::io::new_data_msg& msg) {
       auto& st = self->state;
@@ -711,12 +711,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       begin_shutdown(self, "signal");
       check_drained(self);
     },
-    [=](port_atom) { return self->state.server.port; },
+    [=](port_atom) { return self->state.server.info.port; },
     [=](saved_atom, store::millis when, bool ok) {
       auto& srv = self->state.server;
-      srv.last_save_ok = ok;
+      srv.counters.last_save_ok = ok;
       if (ok)
-        srv.last_save_ms = when;
+        srv.counters.last_save_ms = when;
     },
   };
 }

@@ -96,8 +96,9 @@ struct effect {
   save_choice save = save_choice::configured;
 };
 
-/// Server-wide facts and counters that connection-side commands read or change.
-struct server_context {
+/// What a server is and how it is set up: filled in by its front end (at start, and by
+/// the effects it performs), read-only to commands.
+struct server_info {
   std::string version;
   std::string bind;
   uint16_t port = 0;
@@ -106,6 +107,25 @@ struct server_context {
   store::millis started_ms = 0;
   std::string executable;
   std::string config_file;
+  /// Whether DEBUG fault commands are allowed (--enable-debug-command yes).
+  bool debug_enabled = false;
+  /// The password clients must give with AUTH (empty: none needed).
+  std::string requirepass;
+  /// Parameters CONFIG GET reports, in order.
+  std::vector<std::pair<std::string, std::string>> config;
+  /// Produces the CLIENT LIST text (one line per client); empty: no connections.
+  std::function<std::string()> client_list;
+  /// Persistence, for INFO persistence.
+  bool aof_enabled = false;
+  std::string appendfsync;
+  std::string recovery_summary;   ///< what start-up loaded
+  /// The op log's state (0 or the errno that stops it); null: no op log to watch.
+  std::shared_ptr<const std::atomic<int>> log_error;
+};
+
+/// What a front end counts. Commands read them (INFO, LASTSAVE, SLOWLOG) and reset some
+/// (CONFIG RESETSTAT, SLOWLOG RESET).
+struct server_counters {
   uint64_t connected_clients = 0;
   uint64_t total_connections = 0;
   uint64_t total_commands = 0;
@@ -114,24 +134,16 @@ struct server_context {
   uint64_t net_output_bytes = 0;
   /// Per-partition supervision counters.
   std::vector<partition_stats> partition_counters;
-  /// Whether DEBUG fault commands are allowed (--enable-debug-command yes).
-  bool debug_enabled = false;
-  /// The password clients must give with AUTH (empty: none needed).
-  std::string requirepass;
-  /// Parameters CONFIG GET reports, in order.
-  std::vector<std::pair<std::string, std::string>> config;
-  /// Produces the CLIENT LIST text (one line per client).
-  std::function<std::string()> client_list;
-  /// Persistence, for INFO persistence and LASTSAVE.
-  bool aof_enabled = false;
-  std::string appendfsync;
   store::millis last_save_ms = 0; ///< last successful snapshot (0: none)
   bool last_save_ok = true;
-  std::string recovery_summary;   ///< what start-up loaded
-  /// The op log's state (0 or the errno that stops it); null: no op log to watch.
-  std::shared_ptr<const std::atomic<int>> log_error;
   /// Per-command counters, latency percentiles and the slow log.
   command_stats stats;
+};
+
+/// A front end's server: what it is, and what it counts.
+struct server_context {
+  server_info info;
+  server_counters counters;
 };
 
 /// One client connection's state as commands see it.
@@ -149,7 +161,8 @@ struct client_context {
   /// What the last command asked of its front end beyond its reply; the front end
   /// takes it (std::exchange) after each connection command.
   effect pending;
-  server_context* server = nullptr;
+  const server_info* info = nullptr; ///< the server (read-only)
+  server_counters* counters = nullptr; ///< its counters
 };
 
 /// A multi-partition request being gathered: one result per part, in part order.

@@ -42,7 +42,7 @@ bool check_auth(const command& c, const client_context& client, net::reply& erro
   return false;
 }
 
-bool check_writable(const command& c, const server_context& server, net::reply& error) {
+bool check_writable(const command& c, const server_info& server, net::reply& error) {
   if ((c.flags & flag::write) == 0 || !server.log_error)
     return true;
   int err = server.log_error->load(std::memory_order_relaxed);

@@ -27,7 +27,7 @@ bool check_auth(const command& c, const client_context& client, net::reply& erro
 
 /// For write commands: false, with Redis's -MISCONF error in `error`, while the op log
 /// cannot be written (an acknowledged write must reach the log).
-bool check_writable(const command& c, const server_context& server, net::reply& error);
+bool check_writable(const command& c, const server_info& server, net::reply& error);
 
 /// For commands flagged one_partition: false, with Redis Cluster's -CROSSSLOT error in
 /// `error`, if the request's keys live in different partitions.

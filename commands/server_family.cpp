@@ -168,8 +168,8 @@ net::reply conn_client(client_context& client, net::arg_list& args) {
   if (iequals(sub, "info") && args.size() == 2)
     return net::reply::bulk(client_info_line(client));
   if (iequals(sub, "list") && args.size() == 2)
-    return net::reply::bulk(client.server && client.server->client_list
-                              ? client.server->client_list()
+    return net::reply::bulk(client.info && client.info->client_list
+                              ? client.info->client_list()
                               : client_info_line(client));
   if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && args.size() == 3)
     return net::reply::ok();
@@ -191,7 +191,7 @@ bool constant_time_equal(const std::string& given, const std::string& secret) {
 /// Checks `user`/`password` (user "default" is the only one) and marks the client.
 net::reply authenticate(client_context& client, const std::string& user,
                         const std::string& password) {
-  server_context* s = client.server;
+  const server_info* s = client.info;
   if (s == nullptr || s->requirepass.empty())
     return err::auth_not_configured();
   if (!iequals(user, "default") || !constant_time_equal(password, s->requirepass)) {
@@ -227,7 +227,7 @@ net::reply conn_hello(client_context& client, net::arg_list& args) {
   }
   if (!client.authenticated)
     return err::hello_noauth();
-  std::string version = client.server ? client.server->version : "";
+  std::string version = client.info ? client.info->version : "";
   return net::reply::array(
     {net::reply::bulk("server"), net::reply::bulk("otkv"), net::reply::bulk("version"),
      net::reply::bulk(version), net::reply::bulk("proto"), net::reply::integer(2),
@@ -248,8 +248,8 @@ net::reply conn_auth(client_context& client, net::arg_list& args) {
 net::reply conn_config(client_context& client, net::arg_list& args) {
   if (iequals(args[1], "get") && args.size() >= 3) {
     std::vector<net::reply> out;
-    if (client.server)
-      for (const auto& [name, value] : client.server->config)
+    if (client.info)
+      for (const auto& [name, value] : client.info->config)
         for (size_t i = 2; i < args.size(); ++i)
           if (store::glob_match(args[i], name, true)) {
             out.push_back(net::reply::bulk(name));
@@ -265,13 +265,13 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
     return net::reply::ok(); // the front end applies the change and answers instead
   }
   if (iequals(args[1], "resetstat") && args.size() == 2) {
-    if (client.server) {
-      client.server->total_commands = 0;
-      client.server->total_connections = 0;
-      client.server->rejected_connections = 0;
-      client.server->net_input_bytes = 0;
-      client.server->net_output_bytes = 0;
-      client.server->stats.reset();
+    if (client.counters) {
+      client.counters->total_commands = 0;
+      client.counters->total_connections = 0;
+      client.counters->rejected_connections = 0;
+      client.counters->net_input_bytes = 0;
+      client.counters->net_output_bytes = 0;
+      client.counters->stats.reset();
     }
     return net::reply::ok();
   }
@@ -305,7 +305,7 @@ net::reply conn_shutdown(client_context& client, net::arg_list& args) {
 /// DEBUG PARTITION-OF key | SLEEP-PARTITION p ms | CRASH-PARTITION p | DROP-PARTITION p n
 /// → the key's partition, or +OK once the fault is handed to the worker.
 net::reply conn_debug(client_context& client, net::arg_list& args) {
-  server_context* s = client.server;
+  const server_info* s = client.info;
   if (s == nullptr || !s->debug_enabled)
     return err::debug_disabled();
   const auto& sub = args[1];
@@ -356,14 +356,14 @@ net::reply conn_bgsave(client_context& client, net::arg_list& args) {
 
 /// LASTSAVE → Unix time of the last successful snapshot (0 if none yet).
 net::reply conn_lastsave(client_context& client, net::arg_list&) {
-  return net::reply::integer(client.server ? client.server->last_save_ms / 1000 : 0);
+  return net::reply::integer(client.counters ? client.counters->last_save_ms / 1000 : 0);
 }
 
 /// SLOWLOG GET [count] | LEN | RESET | HELP: the commands that ran at least
 /// slowlog-log-slower-than microseconds, newest first.
 net::reply conn_slowlog(client_context& client, net::arg_list& args) {
   static command_stats none;
-  auto& stats = client.server ? client.server->stats : none;
+  auto& stats = client.counters ? client.counters->stats : none;
   const auto& sub = args[1];
   if (iequals(sub, "get") && args.size() <= 3) {
     int64_t count = 10;
@@ -461,8 +461,9 @@ net::reply merge_info(client_context& client, fanout& f) {
     expiring += static_cast<uint64_t>(r.items[1].number);
     expired += static_cast<uint64_t>(r.items[2].number);
   }
-  server_context empty;
-  const server_context& s = client.server ? *client.server : empty;
+  server_context none; // a front end without a server: nothing to report
+  const server_info& s = client.info ? *client.info : none.info;
+  const server_counters& counts = client.counters ? *client.counters : none.counters;
   std::string out;
   const auto& args = f.args;
   if (wants(args, "server")) {
@@ -485,24 +486,24 @@ net::reply merge_info(client_context& client, fanout& f) {
   }
   if (wants(args, "clients")) {
     out += "# Clients\r\n";
-    field(out, "connected_clients", s.connected_clients);
+    field(out, "connected_clients", counts.connected_clients);
     out += "\r\n";
   }
   if (wants(args, "stats")) {
     out += "# Stats\r\n";
-    field(out, "total_connections_received", s.total_connections);
-    field(out, "total_commands_processed", s.total_commands);
-    field(out, "total_net_input_bytes", s.net_input_bytes);
-    field(out, "total_net_output_bytes", s.net_output_bytes);
-    field(out, "rejected_connections", s.rejected_connections);
+    field(out, "total_connections_received", counts.total_connections);
+    field(out, "total_commands_processed", counts.total_commands);
+    field(out, "total_net_input_bytes", counts.net_input_bytes);
+    field(out, "total_net_output_bytes", counts.net_output_bytes);
+    field(out, "rejected_connections", counts.rejected_connections);
     field(out, "expired_keys", expired);
     out += "\r\n";
   }
   if (wants(args, "persistence")) {
     out += "# Persistence\r\n";
     field(out, "loading", "0");
-    field(out, "rdb_last_save_time", static_cast<uint64_t>(s.last_save_ms / 1000));
-    field(out, "rdb_last_bgsave_status", s.last_save_ok ? "ok" : "err");
+    field(out, "rdb_last_save_time", static_cast<uint64_t>(counts.last_save_ms / 1000));
+    field(out, "rdb_last_bgsave_status", counts.last_save_ok ? "ok" : "err");
     field(out, "aof_enabled", s.aof_enabled ? "1" : "0");
     field(out, "aof_last_write_status",
           s.log_error && s.log_error->load(std::memory_order_relaxed) != 0 ? "err" : "ok");
@@ -513,8 +514,8 @@ net::reply merge_info(client_context& client, fanout& f) {
   if (wants(args, "partitions")) {
     out += "# Partitions\r\n";
     partition_stats total;
-    for (size_t i = 0; i < s.partition_counters.size(); ++i) {
-      const auto& p = s.partition_counters[i];
+    for (size_t i = 0; i < counts.partition_counters.size(); ++i) {
+      const auto& p = counts.partition_counters[i];
       out += "partition" + std::to_string(i) + ":requests=" + std::to_string(p.requests)
              + ",timeouts=" + std::to_string(p.timeouts) + ",resends=" + std::to_string(p.resends)
              + ",restarts=" + std::to_string(p.restarts)
@@ -533,8 +534,8 @@ net::reply merge_info(client_context& client, fanout& f) {
   if (wants(args, "commandstats")) {
     out += "# Commandstats\r\n";
     const auto& table = command_table();
-    for (size_t i = 0; i < table.size() && i < s.stats.counters.size(); ++i) {
-      const auto& k = s.stats.counters[i];
+    for (size_t i = 0; i < table.size() && i < counts.stats.counters.size(); ++i) {
+      const auto& k = counts.stats.counters[i];
       if (k.calls == 0 && k.rejected_calls == 0 && k.failed_calls == 0)
         continue;
       double us = static_cast<double>(k.ns) / 1000.0;
@@ -549,8 +550,8 @@ net::reply merge_info(client_context& client, fanout& f) {
   if (wants(args, "latencystats")) {
     out += "# Latencystats\r\n";
     const auto& table = command_table();
-    for (size_t i = 0; i < table.size() && i < s.stats.counters.size(); ++i) {
-      const auto& h = s.stats.counters[i].latency;
+    for (size_t i = 0; i < table.size() && i < counts.stats.counters.size(); ++i) {
+      const auto& h = counts.stats.counters[i].latency;
       if (!h || h->count() == 0)
         continue;
       auto us = [&](double p) { return fixed(static_cast<double>(h->percentile(p)) / 1000.0, 3); };

@@ -29,8 +29,8 @@ std::map<std::string, std::pair<std::string, int64_t>> contents(
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   otkv::test::harness h(4);
-  h.server_.stats.slowlog_threshold_us = 0; // every command goes through the slow log too
-  h.server_.stats.slowlog_max_len = 8;
+  h.server_.counters.stats.slowlog_threshold_us = 0; // every command goes through the slow log too
+  h.server_.counters.stats.slowlog_max_len = 8;
   std::vector<otkv::store::journal_buffer> journals;
   for (uint32_t i = 0; i < 4; ++i)
     journals.emplace_back(i, 0);

@@ -24,12 +24,12 @@ public:
       core_(*this, server_, partitions),
       client_(core_.open<front_session>(7).client),
       session_(*core_.find(7)) {
-    server_.version = "test";
+    server_.info.version = "test";
     core_.ns_clock = [this] { return run_ns != 0 ? fake_ns_ += run_ns : cmd::monotonic_ns(); };
   }
 
   /// Runs one command; returns the RESP bytes of its reply. Counts it in
-  /// `server_.stats` as the server does, each run taking `run_ns` (0: the measured time).
+  /// `server_.counters.stats` as the server does, each run taking `run_ns` (0: the measured time).
   std::string run(std::vector<std::string> args) {
     effect = {};
     auto fx = core_.submit(session_, std::move(args), now, now);

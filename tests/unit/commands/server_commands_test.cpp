@@ -74,7 +74,7 @@ TEST_CASE("COMMAND COUNT, INFO and DOCS describe the table", "[server]") {
 
 TEST_CASE("CONFIG GET matches globs", "[server]") {
   harness h;
-  h.server_.config = {{"save", ""}, {"appendonly", "no"}, {"port", "7379"}};
+  h.server_.info.config = {{"save", ""}, {"appendonly", "no"}, {"port", "7379"}};
   CHECK(h.run({"CONFIG", "GET", "save"}) == "*2\r\n" + bulk("save") + bulk(""));
   CHECK(h.run({"CONFIG", "GET", "APPEND*"}) == "*2\r\n" + bulk("appendonly") + bulk("no"));
   CHECK(h.run({"CONFIG", "GET", "nothing"}) == "*0\r\n");
@@ -112,7 +112,7 @@ TEST_CASE("SHUTDOWN asks the server to stop", "[server]") {
 
 TEST_CASE("AUTH guards every command but AUTH, HELLO and QUIT", "[server][auth]") {
   harness h;
-  h.server_.requirepass = "s3cret";
+  h.server_.info.requirepass = "s3cret";
   h.client_.authenticated = false;
   CHECK(h.run({"GET", "k"}) == "-NOAUTH Authentication required.\r\n");
   CHECK(h.run({"SELECT", "0"}) == "-NOAUTH Authentication required.\r\n");
@@ -136,7 +136,7 @@ TEST_CASE("AUTH guards every command but AUTH, HELLO and QUIT", "[server][auth]"
 
 TEST_CASE("HELLO 2 AUTH authenticates", "[server][auth]") {
   harness h;
-  h.server_.requirepass = "pw";
+  h.server_.info.requirepass = "pw";
   h.client_.authenticated = false;
   CHECK(h.run({"HELLO", "2", "AUTH", "default", "bad"})
         == "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
@@ -153,7 +153,7 @@ TEST_CASE("AUTH without a configured password says so", "[server][auth]") {
 TEST_CASE("Write commands are refused with -MISCONF while the op log fails", "[server][persistence]") {
   harness h;
   auto health = std::make_shared<std::atomic<int>>(0);
-  h.server_.log_error = health;
+  h.server_.info.log_error = health;
   CHECK(h.run({"SET", "k", "v"}) == ok);
   CHECK(h.run({"INFO", "persistence"}).find("aof_last_write_status:ok\r\n") != std::string::npos);
   health->store(ENOSPC);

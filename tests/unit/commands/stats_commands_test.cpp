@@ -125,7 +125,7 @@ TEST_CASE("INFO latencystats reports p50, p99 and p99.9 per command", "[stats]")
   CHECK(h.run({"INFO"}).find("# Latencystats") == std::string::npos);
 
   harness off;
-  off.server_.stats.latency_tracking = false;
+  off.server_.counters.stats.latency_tracking = false;
   off.run({"GET", "k"});
   CHECK(info_line(off.run({"INFO", "latencystats"}), "latency_percentiles_usec_get:").empty());
   CHECK(!info_line(off.run({"INFO", "commandstats"}), "cmdstat_get:").empty());
@@ -162,7 +162,7 @@ TEST_CASE("SLOWLOG keeps the slow commands, newest first, abridged like Redis", 
   CHECK(h.run({"SLOWLOG", "HELP"}).rfind("*12\r\n", 0) == 0);
 
   // Long arguments and long argument lists are cut; secrets are not kept.
-  h.server_.stats.slowlog_threshold_us = 0;
+  h.server_.counters.stats.slowlog_threshold_us = 0;
   h.run({"SLOWLOG", "RESET"});
   h.run({"SET", "k", std::string(200, 'v')});
   std::vector<std::string> many{"DEL"};
@@ -178,11 +178,11 @@ TEST_CASE("SLOWLOG keeps the slow commands, newest first, abridged like Redis", 
   CHECK(all.find(bulk("AUTH") + bulk("(redacted)")) != std::string::npos);
 
   // The length is bounded; negative thresholds log nothing.
-  h.server_.stats.slowlog_max_len = 3;
+  h.server_.counters.stats.slowlog_max_len = 3;
   for (int i = 0; i < 10; ++i)
     h.run({"PING"});
   CHECK(h.run({"SLOWLOG", "LEN"}) == integer(3));
-  h.server_.stats.slowlog_threshold_us = -1;
+  h.server_.counters.stats.slowlog_threshold_us = -1;
   h.run({"SLOWLOG", "RESET"});
   h.run({"PING"});
   CHECK(h.run({"SLOWLOG", "LEN"}) == integer(0));

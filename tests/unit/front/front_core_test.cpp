@@ -94,9 +94,9 @@ TEST_CASE("a request a worker never answers gets -TIMEOUT on the monotonic clock
   f.core.tick(t0 + 1020); // the second attempt is overdue too: out of attempts
   CHECK(f.reply(seq)
         == "-TIMEOUT request to partition " + std::to_string(p) + " timed out after 2 attempts\r\n");
-  CHECK(f.server.partition_counters[p].timeouts == 1);
-  CHECK(f.server.partition_counters[p].resends == 1);
-  CHECK(f.server.partition_counters[p].restarts == 1);
+  CHECK(f.server.counters.partition_counters[p].timeouts == 1);
+  CHECK(f.server.counters.partition_counters[p].resends == 1);
+  CHECK(f.server.counters.partition_counters[p].restarts == 1);
 }
 
 TEST_CASE("a wall-clock step forward does not time out a healthy batch", "[front_core]") {
@@ -173,7 +173,7 @@ TEST_CASE("a split request is merged in key order whatever order its parts come 
   }
   CHECK(f.reply(seq)
         == "*6\r\n$2\r\nv5\r\n$-1\r\n$2\r\nv1\r\n$2\r\nv3\r\n$2\r\nv2\r\n$2\r\nv4\r\n");
-  CHECK(f.server.total_commands == 2);
+  CHECK(f.server.counters.total_commands == 2);
 }
 
 TEST_CASE("a connection command's effect holds its slot until the front answers it",
