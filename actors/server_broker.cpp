@@ -515,6 +515,108 @@ std::string client_list(broker_ptr self) {
   return out;
 }
 
+/// Fills in what INFO, CONFIG GET and CLIENT LIST report about this server.
+void describe_server(broker_ptr self) {
+  auto& st = self->state;
+  auto& cfg = st.opts.cfg;
+  auto& srv = st.server;
+  srv.info.version = version;
+  srv.info.bind = cfg.bind;
+  srv.info.port = cfg.port;
+  srv.info.pid = static_cast<int64_t>(::getpid());
+  char exe[4096];
+  auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  if (len > 0)
+    srv.info.executable.assign(exe, static_cast<size_t>(len));
+  srv.info.started_ms = now_ms();
+  srv.info.aof_enabled = cfg.appendonly;
+  srv.info.appendfsync = cfg.appendfsync;
+  srv.info.recovery_summary = st.opts.recovery_summary;
+  srv.info.log_error = st.opts.log_error;
+  srv.info.debug_enabled = cfg.enable_debug_command;
+  srv.counters.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
+  srv.counters.stats.slowlog_max_len = cfg.slowlog_max_len;
+  srv.counters.stats.latency_tracking = cfg.latency_tracking;
+  srv.info.requirepass = cfg.requirepass;
+  srv.info.config = cfg.as_pairs();
+  srv.info.config_file = cfg.config_file;
+  srv.info.client_list = [self] { return client_list(self); };
+}
+
+/// A new client: refused (protected mode, maxclients, shutting down) or given a session.
+void accept(broker_ptr self, const caf::io::new_connection_msg& msg) {
+  auto& st = self->state;
+  if (st.draining) {
+    self->close(msg.handle);
+    return;
+  }
+  auto remote = self->remote_addr(msg.handle);
+  if (protected_mode_denies(st.opts.cfg.protected_mode, !st.opts.cfg.requirepass.empty(), remote)) {
+    spdlog::warn("protected mode: refused {} (no --requirepass set)", remote);
+    self->write(msg.handle, std::strlen(protected_mode_error), protected_mode_error);
+    self->flush(msg.handle);
+    self->close(msg.handle);
+    ++st.server.counters.rejected_connections;
+    return;
+  }
+  if (st.server.counters.connected_clients >= st.opts.cfg.maxclients) {
+    auto& full = cmd::err::max_clients_line;
+    self->write(msg.handle, sizeof(full) - 1, full);
+    self->flush(msg.handle);
+    self->close(msg.handle);
+    ++st.server.counters.rejected_connections;
+    return;
+  }
+  self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk));
+  uint64_t id = st.next_client_id++;
+  auto& c = st.core->open<connection>(id);
+  c.hdl = msg.handle;
+  c.client.authenticated = st.opts.cfg.requirepass.empty();
+  c.parser.set_limits(c.client.authenticated ? st.opts.cfg.limits
+                                             : net::unauthenticated_limits(st.opts.cfg.limits));
+  c.client.addr = self->remote_addr(msg.handle) + ":"
+                  + std::to_string(self->remote_port(msg.handle));
+  c.client.laddr = st.opts.cfg.bind + ":" + std::to_string(st.server.info.port);
+  c.client.created_ms = now_ms();
+  c.last_active_ms = steady_ms();
+  st.by_handle[msg.handle.id()] = id;
+  ++st.server.counters.connected_clients;
+  ++st.server.counters.total_connections;
+}
+
+/// The peer closed its side (or the connection failed).
+void peer_closed(broker_ptr self, const caf::io::connection_closed_msg& msg) {
+  auto& st = self->state;
+  auto h = st.by_handle.find(msg.handle.id());
+  if (h == st.by_handle.end())
+    return;
+  auto* found = find_conn(st, h->second);
+  if (found == nullptr)
+    return;
+  auto& c = *found;
+  // The peer may only have shut down its sending side: CAF cannot write to this
+  // handle any more, but replies still owed go out on a duplicate of the socket
+  // (CAF's connection handle id is the socket descriptor, still open here).
+  st.by_handle.erase(h);
+  if (c.paused && !c.closing) // requests it sent before closing are answered too
+    unpause(self, c, false);
+  for (auto& bytes : c.backlog) // replies that CAF never got go out first
+    c.peer_out += bytes;
+  c.backlog.clear();
+  c.backlog_bytes = 0;
+  if (!c.queue.empty() || !c.peer_out.empty()) {
+    c.peer_fd = ::fcntl(static_cast<int>(msg.handle.id()), F_DUPFD_CLOEXEC, 0);
+    c.peer_deadline = steady_ms() + st.core->settings.final_deadline_ms();
+    c.closing = true;
+  }
+  if (c.peer_fd < 0)
+    mark_closed(st, c);
+  else
+    write_ready(self, c);
+  reap(self);
+  check_drained(self);
+}
+
 } // namespace
 
 void broker_host::send_batch(std::shared_ptr<const work_batch> batch) {
@@ -557,72 +659,14 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     };
   }
   st.acceptor = bound->first;
-  auto& srv = st.server;
-  srv.info.version = version;
-  srv.info.bind = cfg.bind;
-  srv.info.port = cfg.port = bound->second;
-  srv.info.pid = static_cast<int64_t>(::getpid());
-  char exe[4096];
-  auto len = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-  if (len > 0)
-    srv.info.executable.assign(exe, static_cast<size_t>(len));
-  srv.info.started_ms = now_ms();
-  srv.info.aof_enabled = cfg.appendonly;
-  srv.info.appendfsync = cfg.appendfsync;
-  srv.info.recovery_summary = st.opts.recovery_summary;
-  srv.info.log_error = st.opts.log_error;
-  if (st.opts.snapshotter)
+  cfg.port = bound->second;
+  describe_server(self);
+  if (st.opts.snapshotter) // LASTSAVE and INFO persistence follow the snapshots
     self->send(st.opts.snapshotter, caf::subscribe_atom_v);
-  srv.info.debug_enabled = cfg.enable_debug_command;
-  srv.counters.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
-  srv.counters.stats.slowlog_max_len = cfg.slowlog_max_len;
-  srv.counters.stats.latency_tracking = cfg.latency_tracking;
-  srv.info.requirepass = cfg.requirepass;
-  srv.info.config = cfg.as_pairs();
-  srv.info.config_file = cfg.config_file;
-  srv.info.client_list = [self] { return client_list(self); };
   self->send(supervisor, caf::subscribe_atom_v);
   self->delayed_send(self, tick_interval, caf::tick_atom_v);
   return {
-    [=](const caf::io::new_connection_msg& msg) {
-      auto& st = self->state;
-      if (st.draining) {
-        self->close(msg.handle);
-        return;
-      }
-      auto remote = self->remote_addr(msg.handle);
-      if (protected_mode_denies(st.opts.cfg.protected_mode, !st.opts.cfg.requirepass.empty(), remote)) {
-        spdlog::warn("protected mode: refused {} (no --requirepass set)", remote);
-        self->write(msg.handle, std::strlen(protected_mode_error), protected_mode_error);
-        self->flush(msg.handle);
-        self->close(msg.handle);
-        ++st.server.counters.rejected_connections;
-        return;
-      }
-      if (st.server.counters.connected_clients >= st.opts.cfg.maxclients) {
-        auto& full = cmd::err::max_clients_line;
-        self->write(msg.handle, sizeof(full) - 1, full);
-        self->flush(msg.handle);
-        self->close(msg.handle);
-        ++st.server.counters.rejected_connections;
-        return;
-      }
-      self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk));
-      uint64_t id = st.next_client_id++;
-      auto& c = st.core->open<connection>(id);
-      c.hdl = msg.handle;
-      c.client.authenticated = st.opts.cfg.requirepass.empty();
-      c.parser.set_limits(c.client.authenticated ? st.opts.cfg.limits
-                                                 : net::unauthenticated_limits(st.opts.cfg.limits));
-      c.client.addr = self->remote_addr(msg.handle) + ":"
-                      + std::to_string(self->remote_port(msg.handle));
-      c.client.laddr = st.opts.cfg.bind + ":" + std::to_string(st.server.info.port);
-      c.client.created_ms = now_ms();
-      c.last_active_ms = steady_ms();
-      st.by_handle[msg.handle.id()] = id;
-      ++st.server.counters.connected_clients;
-      ++st.server.counters.total_connections;
-    },
+    [=](const caf::io::new_connection_msg& msg) { accept(self, msg); },
     [=](const caf::io::new_data_msg& msg) {
       auto& st = self->state;
       auto h = st.by_handle.find(msg.handle.id());
@@ -633,37 +677,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       reap(self);
       check_drained(self);
     },
-    [=](const caf::io::connection_closed_msg& msg) {
-      auto& st = self->state;
-      auto h = st.by_handle.find(msg.handle.id());
-      if (h == st.by_handle.end())
-        return;
-      auto* found = find_conn(st, h->second);
-      if (found == nullptr)
-        return;
-      auto& c = *found;
-      // The peer may only have shut down its sending side: CAF cannot write to this
-      // handle any more, but replies still owed go out on a duplicate of the socket
-      // (CAF's connection handle id is the socket descriptor, still open here).
-      st.by_handle.erase(h);
-      if (c.paused && !c.closing) // requests it sent before closing are answered too
-        unpause(self, c, false);
-      for (auto& bytes : c.backlog) // replies that CAF never got go out first
-        c.peer_out += bytes;
-      c.backlog.clear();
-      c.backlog_bytes = 0;
-      if (!c.queue.empty() || !c.peer_out.empty()) {
-        c.peer_fd = ::fcntl(static_cast<int>(msg.handle.id()), F_DUPFD_CLOEXEC, 0);
-        c.peer_deadline = steady_ms() + st.core->settings.final_deadline_ms();
-        c.closing = true;
-      }
-      if (c.peer_fd < 0)
-        mark_closed(st, c);
-      else
-        write_ready(self, c);
-      reap(self);
-      check_drained(self);
-    },
+    [=](const caf::io::connection_closed_msg& msg) { peer_closed(self, msg); },
     [=](const caf::io::acceptor_closed_msg&) {},
     [=](const caf::io::data_transferred_msg& msg) {
       auto& st = self->state;
