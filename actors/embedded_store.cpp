@@ -52,6 +52,7 @@ struct front_state {
   front_session* session = nullptr;
   /// Callers waiting, by request sequence of the session.
   std::unordered_map<uint64_t, caf::typed_response_promise<net::reply>> waiting;
+  std::vector<std::pair<uint64_t, uint64_t>> touched; ///< scratch: replies ready
   bool dispatch_scheduled = false;
   bool stopping = false; ///< an exit message arrived: draining the logger
   static const char* name;
@@ -72,7 +73,8 @@ void embedded_host::restart_worker(uint32_t p) {
 /// Hands the replies that became ready to their callers; releases delivered slots.
 void deliver_ready(front_ptr self) {
   auto& st = self->state;
-  for (auto& [id, seq] : st.core->take_touched()) {
+  st.core->take_touched(st.touched);
+  for (auto& [id, seq] : st.touched) {
     auto i = st.waiting.find(seq);
     auto* slot = st.session->slot(seq);
     if (i == st.waiting.end() || slot == nullptr)
@@ -155,8 +157,8 @@ caf::result<net::reply> execute(front_ptr self, std::vector<std::string> args) {
   auto& s = *st.session;
   auto promise = self->make_response_promise<net::reply>();
   st.waiting.emplace(s.next_seq(), promise);
-  auto fx = st.core->submit(s, std::move(args), now_ms(), steady_ms());
-  if (fx.effect.what != cmd::effect::kind::none) {
+  if (st.core->submit(s, std::move(args), now_ms(), steady_ms())) {
+    auto fx = st.core->take_effect();
     auto answer = [self, seq = fx.seq](net::reply r) {
       auto& st = self->state;
       st.core->answer(*st.session, seq, std::move(r));

@@ -38,8 +38,8 @@ front_core::front_core(front_host& host, cmd::server_context& server, uint32_t p
   server_.counters.partition_counters.resize(partitions);
 }
 
-pending_effect front_core::submit(front_session& s, net::arg_list&& args, store::millis now,
-                                  store::millis tnow) {
+bool front_core::submit(front_session& s, net::arg_list&& args, store::millis now,
+                        store::millis tnow) {
   ++server_.counters.total_commands;
   auto partitions = static_cast<uint32_t>(batches_.size());
   net::reply error;
@@ -52,7 +52,7 @@ pending_effect front_core::submit(front_session& s, net::arg_list&& args, store:
     if (c != nullptr)
       server_.counters.stats.reject(*c);
     push_ready(s, error);
-    return {};
+    return false;
   }
   uint64_t seq = s.next_seq();
   auto& slot = s.queue.emplace_back();
@@ -60,15 +60,14 @@ pending_effect front_core::submit(front_session& s, net::arg_list&& args, store:
   if (c->where == cmd::route::connection) {
     slot.ns = ns_clock();
     s.client.now = now;
-    pending_effect out;
-    out.reply = c->on_connection(s.client, args);
-    out.effect = std::exchange(s.client.pending, cmd::effect{});
-    out.seq = seq;
-    if (out.effect.what == cmd::effect::kind::none) {
-      count(s, *c, ns_clock() - slot.ns, failed(out.reply), &args, now);
-      complete(s, seq, slot, std::move(out.reply));
+    auto r = c->on_connection(s.client, args);
+    if (s.client.pending.what != cmd::effect::kind::none) {
+      effect_ = {std::exchange(s.client.pending, cmd::effect{}), std::move(r), seq};
+      return true;
     }
-    return out;
+    count(s, *c, ns_clock() - slot.ns, failed(r), &args, now);
+    complete(s, seq, slot, std::move(r));
+    return false;
   }
   slot.deadline = tnow + settings.final_deadline_ms();
   if (c->where == cmd::route::key) { // the common case: no split, no merge
@@ -83,7 +82,7 @@ pending_effect front_core::submit(front_session& s, net::arg_list&& args, store:
     queue_part(s, seq, p, 0, s.encode, c, std::move(args));
     if (routing.size() == key.size())
       batches_[p].items.back().hash = hash;
-    return {};
+    return false;
   }
   cmd::fanout f;
   auto parts = cmd::split(*c, std::move(args), partitions, f);
@@ -98,7 +97,7 @@ pending_effect front_core::submit(front_session& s, net::arg_list&& args, store:
   }
   for (uint32_t i = 0; i < parts.size(); ++i)
     queue_part(s, seq, parts[i].partition, i, s.encode && !merge, c, std::move(parts[i].args));
-  return {};
+  return false;
 }
 
 void front_core::queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
@@ -121,11 +120,11 @@ void front_core::push_ready(front_session& s, const net::reply& r, bool close_af
   uint64_t seq = s.next_seq();
   auto& slot = s.queue.emplace_back();
   slot.close_after = close_after;
-  complete(s, seq, slot, r);
+  complete(s, seq, slot, net::reply(r));
 }
 
 /// Makes `slot` ready with `r` (encoded for an encoding session) and reports it.
-void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply r) {
+void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r) {
   if (s.encode && r.type != net::reply::kind::raw)
     r = net::reply::raw(net::encode(r));
   if (s.encode)
@@ -173,23 +172,19 @@ void front_core::apply(done_item& item, const net::arg_list* args, store::millis
   if (item.over_limit) // the worker stopped running its requests: it is over its limit
     return host_.over_output_limit(*s);
   slot->ns += item.ns;
-  net::reply r;
-  if (slot->fan) {
-    slot->fan->results[item.part] = std::move(item.result);
-    if (--slot->missing > 0)
-      return;
-    s->client.now = now;
-    r = slot->cmd->on_merge(s->client, *slot->fan);
-    if (args != nullptr && slot->cmd != nullptr) // the whole request, not its last part
-      count(*s, *slot->cmd, slot->ns, failed(r), &slot->fan->args, now);
-    return complete(*s, item.seq, *slot, std::move(r));
-  } else {
-    r = std::move(item.result);
+  if (!slot->fan) { // the common case: the whole request, answered by one worker
+    if (args != nullptr && slot->cmd != nullptr)
+      count(*s, *slot->cmd, slot->ns, failed(item.result), args, now);
+    return complete(*s, item.seq, *slot, std::move(item.result));
   }
-  // Counted with the worker time of all its parts; `args` are those of the part that
-  // completed it (the whole request unless it was split).
+  slot->fan->results[item.part] = std::move(item.result);
+  if (--slot->missing > 0)
+    return;
+  s->client.now = now;
+  auto r = slot->cmd->on_merge(s->client, *slot->fan);
+  // Counted with the worker time of all its parts, as the whole request.
   if (args != nullptr && slot->cmd != nullptr)
-    count(*s, *slot->cmd, slot->ns, failed(r), args, now);
+    count(*s, *slot->cmd, slot->ns, failed(r), &slot->fan->args, now);
   complete(*s, item.seq, *slot, std::move(r));
 }
 

@@ -145,10 +145,13 @@ public:
 
   /// Admits one request of `s` at wall-clock `now` and monotonic `tnow`: refuses it
   /// (unknown, arity, NOAUTH, CROSSSLOT, MISCONF), runs it (connection commands) or
-  /// queues it for its partitions (dispatch() sends them). Returns the effect a connection
-  /// command asks for: unless its kind is none, the request's slot waits for answer().
-  pending_effect submit(front_session& s, net::arg_list&& args, store::millis now,
-                        store::millis tnow);
+  /// queues it for its partitions (dispatch() sends them). Returns true when it is a
+  /// connection command with an effect: take_effect() says which, and the request's slot
+  /// waits for answer().
+  bool submit(front_session& s, net::arg_list&& args, store::millis now, store::millis tnow);
+
+  /// The effect the last submit() returned true for.
+  pending_effect take_effect() { return std::move(effect_); }
 
   /// Gives slot `seq` of `s` its reply (after a connection command's effect).
   void answer(front_session& s, uint64_t seq, net::reply r, bool close_after = false);
@@ -173,13 +176,17 @@ public:
   /// of attempts and requests past their final deadline get -TIMEOUT.
   void tick(store::millis tnow);
 
-  /// Sessions with replies that became ready (id, request sequence) since the last call.
-  std::vector<std::pair<uint64_t, uint64_t>> take_touched() { return std::move(touched_); }
+  /// Sessions with replies that became ready since the last call: (id, request sequence)
+  /// pairs into `out` (replacing its content; its capacity is reused).
+  void take_touched(std::vector<std::pair<uint64_t, uint64_t>>& out) {
+    out.clear();
+    out.swap(touched_);
+  }
 
 private:
   void queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
                   bool encode, const cmd::command* c, net::arg_list&& args);
-  void complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply r);
+  void complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r);
   void apply(done_item& item, const net::arg_list* args, store::millis now);
   void fail_batch(const work_batch& batch, uint32_t attempts);
   void count(const front_session& s, const cmd::command& c, uint64_t ns, bool failed,
@@ -192,6 +199,7 @@ private:
   size_t queued_ = 0;
   inflight_batches inflight_;       ///< sent to workers, not answered yet
   std::vector<std::pair<uint64_t, uint64_t>> touched_;
+  pending_effect effect_; ///< the last connection command's effect (see submit)
 };
 
 } // namespace otkv

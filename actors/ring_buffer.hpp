@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <new>
 #include <utility>
 #include <vector>
 
@@ -17,18 +18,19 @@ public:
   T& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
   T& front() { return (*this)[0]; }
 
-  /// Appends a default-constructed element and returns it.
+  /// Appends a default-constructed element and returns it (a slot is reset when it is
+  /// popped, so it is default-constructed already).
   T& emplace_back() {
     if (size_ == slots_.size())
       grow();
-    T& slot = (*this)[size_++];
-    slot = T{};
-    return slot;
+    return (*this)[size_++];
   }
 
-  /// Removes the front element (its storage is reset when reused).
+  /// Removes the front element (its slot is default-constructed again, for reuse).
   void pop_front() {
-    front() = T{};
+    T& slot = front();
+    slot.~T();
+    new (&slot) T();
     head_ = (head_ + 1) & (slots_.size() - 1);
     --size_;
   }

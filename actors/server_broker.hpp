@@ -30,6 +30,7 @@ struct connection : front_session {
   caf::io::connection_handle hdl;
   net::request_parser parser;
   bool closing = false;            ///< read nothing more (QUIT, protocol error, shutdown)
+  size_t read_size = 0;            ///< bytes CAF asks of the socket per read
   /// After the peer half-closed (shut down its sending side) while replies were
   /// pending, CAF drops its socket; a duplicate of it (`peer_fd`) carries the
   /// remaining replies, as Redis answers `printf 'GET k\r\n' | nc -q1 …`.
@@ -74,6 +75,7 @@ struct server_broker_state {
   bool dispatch_scheduled = false;
   std::unordered_map<int64_t, uint64_t> by_handle; ///< connection handle id → client id
   std::vector<uint64_t> paused;   ///< connections whose parsing is paused
+  std::vector<std::pair<uint64_t, uint64_t>> touched; ///< scratch: replies that became ready
   std::string out;                ///< scratch: the replies of one write
   caf::io::accept_handle acceptor;
   uint64_t next_client_id = 1;

@@ -39,6 +39,12 @@ public:
   /// Whether a request has begun but is not complete yet.
   bool mid_request() const noexcept { return state_ != state::start; }
 
+  /// Bytes the bulk being read still needs, with its CRLF (0 when not inside a bulk's
+  /// data): the least the request needs before it can complete.
+  size_t bulk_remaining() const noexcept {
+    return state_ == state::bulk_body ? bulk_len_ - args_.back().size() + 2 - line_.size() : 0;
+  }
+
 private:
   enum class state { start, inline_line, count_line, bulk_line, bulk_body };
 

@@ -32,8 +32,8 @@ public:
   /// `server_.counters.stats` as the server does, each run taking `run_ns` (0: the measured time).
   std::string run(std::vector<std::string> args) {
     effect = {};
-    auto fx = core_.submit(session_, std::move(args), now, now);
-    if (fx.effect.what != cmd::effect::kind::none) {
+    if (core_.submit(session_, std::move(args), now, now)) {
+      auto fx = core_.take_effect();
       effect = fx.effect; // a front end would perform it now
       core_.answer(session_, fx.seq, std::move(fx.reply));
     }
@@ -43,7 +43,8 @@ public:
     done_.clear();
     for (auto& d : done)
       core_.on_done(d, now);
-    core_.take_touched();
+    std::vector<std::pair<uint64_t, uint64_t>> touched;
+    core_.take_touched(touched);
     std::string out = std::move(session_.queue.front().reply.text);
     session_.pop_front();
     return out;

@@ -55,6 +55,12 @@ struct fixture {
     core.submit(s, std::move(args), wall, t);
     return seq;
   }
+  /// What the core reports as ready since the last call.
+  std::vector<std::pair<uint64_t, uint64_t>> touched() {
+    std::vector<std::pair<uint64_t, uint64_t>> out;
+    core.take_touched(out);
+    return out;
+  }
   /// The reply of request `seq` if it is ready, else "".
   std::string reply(uint64_t seq) {
     auto* slot = s.slot(seq);
@@ -146,10 +152,10 @@ TEST_CASE("replies are released in request order", "[front_core]") {
   auto later = f.host.run(*batch_of(b), wall);
   f.core.on_done(later, wall);
   CHECK(f.reply(second) == "+OK\r\n");
-  CHECK(f.core.take_touched().empty()); // ready, but the first is not: nothing to write
+  CHECK(f.touched().empty()); // ready, but the first is not: nothing to write
   auto earlier = f.host.run(*batch_of(a), wall);
   f.core.on_done(earlier, wall);
-  auto touched = f.core.take_touched();
+  auto touched = f.touched();
   REQUIRE(touched.size() == 1);
   CHECK(touched[0].second == first);
 }
@@ -179,14 +185,15 @@ TEST_CASE("a split request is merged in key order whatever order its parts come 
 TEST_CASE("a connection command's effect holds its slot until the front answers it",
           "[front_core]") {
   fixture f;
-  auto fx = f.core.submit(f.s, {"CONFIG", "SET", "maxclients", "10"}, wall, t0);
+  REQUIRE(f.core.submit(f.s, {"CONFIG", "SET", "maxclients", "10"}, wall, t0));
+  auto fx = f.core.take_effect();
   CHECK(fx.effect.what == cmd::effect::kind::config_set);
   auto ping = f.submit({"PING"}, wall, t0);
   CHECK(f.reply(ping) == "+PONG\r\n");
-  CHECK(f.core.take_touched().empty()); // PONG waits behind CONFIG SET
+  CHECK(f.touched().empty()); // PONG waits behind CONFIG SET
   f.core.answer(f.s, fx.seq, net::reply::error("ERR refused here"));
   CHECK(f.reply(fx.seq) == "-ERR refused here\r\n");
-  CHECK(f.core.take_touched().size() == 1);
+  CHECK(f.touched().size() == 1);
 }
 
 TEST_CASE("refused requests are answered at once and never reach a worker", "[front_core]") {
@@ -224,7 +231,7 @@ TEST_CASE("results for a closed session are dropped", "[front_core]") {
   f.s.closed = true;
   auto d = f.host.run(*f.host.sent[0], wall);
   f.core.on_done(d, wall);
-  CHECK(f.core.take_touched().empty());
+  CHECK(f.touched().empty());
   size_t gone = 0;
   f.core.reap([&](front_session&) { ++gone; });
   CHECK(gone == 1);

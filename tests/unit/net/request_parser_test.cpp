@@ -166,3 +166,30 @@ TEST_CASE("a large bulk arriving in small pieces is not rescanned", "[parser]") 
   REQUIRE(r.requests.size() == 1);
   CHECK(r.requests[0][2] == value);
 }
+
+TEST_CASE("bulk_remaining counts down the bytes of the bulk being read, at every split",
+          "[parser]") {
+  const std::string value(300, 'x');
+  const std::string input = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$300\r\n" + value + "\r\n";
+  // Where each bulk's data begins, and its length.
+  const std::vector<std::pair<size_t, size_t>> bulks = {{8, 3}, {17, 1}, {26, 300}};
+  for (size_t cut = 0; cut <= input.size(); ++cut) {
+    request_parser p;
+    const char* pos = input.data();
+    const char* split = pos + cut;
+    arg_list args;
+    while (pos < split && p.feed(pos, split, args) == parse_status::need_more) {
+    }
+    INFO("input split after byte " << cut);
+    size_t expected = 0; // outside a bulk's data and CRLF
+    for (auto [start, len] : bulks)
+      if (cut >= start && cut < start + len + 2)
+        expected = start + len + 2 - cut;
+    CHECK(p.bulk_remaining() == expected);
+    const char* end = input.data() + input.size();
+    while (pos < end && p.feed(pos, end, args) == parse_status::need_more) {
+    }
+    CHECK(args == arg_list{"SET", "k", value});
+    CHECK(p.bulk_remaining() == 0);
+  }
+}
