@@ -45,7 +45,7 @@ constexpr uint64_t session_id = 1;
 struct front_state {
   store_actors actors;
   std::vector<caf::actor> brokers; ///< TCP front ends opened with listen_atom
-  std::vector<caf::actor> workers;
+  std::vector<worker_actor> workers;
   embedded_host host;
   cmd::server_context server;
   std::unique_ptr<front_core> core;

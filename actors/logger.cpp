@@ -14,7 +14,7 @@ const char* logger_state::name = "logger";
 
 namespace {
 
-using logger_ptr = caf::stateful_actor<logger_state>*;
+using logger_ptr = logger_actor::stateful_pointer<logger_state>;
 
 /// While the log is failing, tries again every second.
 void watch(logger_ptr self) {
@@ -42,8 +42,8 @@ void flush_waiting(logger_ptr self) {
 
 } // namespace
 
-caf::behavior logger(caf::stateful_actor<logger_state>* self,
-                     std::shared_ptr<store::log_file> file, fsync_policy policy) {
+logger_actor::behavior_type logger(logger_ptr self, std::shared_ptr<store::log_file> file,
+                                   fsync_policy policy) {
   auto& st = self->state;
   st.file = std::move(file);
   st.policy = policy;

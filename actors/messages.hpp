@@ -1,35 +1,31 @@
 #pragma once
 
-// Messages between the connection broker, the supervisor and the partition workers.
-// They never leave the process, so they are allowed as unsafe (unserialised) types.
+// The atoms and data of the messages between the front ends (TCP broker, embedded
+// front), the supervisor, the partition workers, the logger and the snapshot actor.
+// Which actor accepts which message: the typed interfaces in actors/interfaces.hpp.
+// Messages never leave the process, so they are allowed as unsafe (unserialised) types.
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
-#include <vector>
+#include <string>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
-#include <caf/typed_actor.hpp>
 
 #include "actors/batches.hpp"
-#include "commands/command.hpp"
-#include "net/reply.hpp"
-#include "net/request_parser.hpp"
-#include "store/log_file.hpp"
-#include "store/partition.hpp"
 
 namespace otkv {
 
-/// Sent by the broker to itself: route the requests gathered in this mailbox turn.
+/// Sent by a front end to itself: route the requests gathered in this mailbox turn.
 using dispatch_atom = caf::atom_constant<caf::atom("dispatch")>;
 /// Asks the server to stop: stop accepting, answer what is in flight, exit.
 using shutdown_atom = caf::atom_constant<caf::atom("shutdown")>;
 /// Asks the broker for the port it listens on.
 using port_atom = caf::atom_constant<caf::atom("port")>;
-/// Broker → supervisor: replace the worker of a partition that stopped answering.
+/// Front end → supervisor: replace the worker of a partition that stopped answering.
 using restart_atom = caf::atom_constant<caf::atom("restart")>;
-/// Worker → itself: try again to take the partition (its previous worker still holds it).
+/// Worker or logger → itself: try again (to take the partition / to write the log).
 using retry_atom = caf::atom_constant<caf::atom("retry")>;
 /// Faults for tests (DEBUG SLEEP-PARTITION / CRASH-PARTITION / DROP-PARTITION).
 using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
@@ -42,16 +38,11 @@ using saved_atom = caf::atom_constant<caf::atom("saved")>;
 /// Worker: the partition's image, or its last op-log record number.
 using image_atom = caf::atom_constant<caf::atom("image")>;
 using seq_atom = caf::atom_constant<caf::atom("seq")>;
+/// Worker → itself: encode the next slice of the snapshot image under way.
+using image_step_atom = caf::atom_constant<caf::atom("imgstep")>;
 /// Logger: start a new log generation / delete generations before the given one.
 using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
 using compact_atom = caf::atom_constant<caf::atom("compact")>;
-
-/// appendfsync always: the replies of a batch whose records the worker wrote; the logger
-/// forwards `batch` to `reply_to` once they are fsynced.
-struct log_append_ack {
-  done_batch batch;
-  caf::actor reply_to;
-};
 
 /// One partition's point-in-time image for a snapshot.
 struct partition_image {
@@ -64,21 +55,8 @@ struct partition_image {
 /// logger sets it; front ends refuse write commands while it is not 0 (Redis's -MISCONF).
 using log_health = std::shared_ptr<std::atomic<int>>;
 
-/// Where partition workers put their op-log records.
-struct op_log {
-  std::shared_ptr<store::log_file> file; ///< null: --appendonly no
-  caf::actor syncer; ///< appendfsync always: the logger (replies wait for its fsync)
-};
-
-/// The current partition → worker table (index = partition).
-struct worker_table {
-  std::vector<caf::actor> workers;
-};
-
 } // namespace otkv
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::batch_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::done_batch)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::worker_table)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::log_append_ack)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::partition_image)

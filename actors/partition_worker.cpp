@@ -15,7 +15,7 @@ namespace otkv {
 
 namespace {
 
-using worker_ptr = caf::stateful_actor<partition_worker_state>*;
+using worker_ptr = worker_actor::stateful_pointer<partition_worker_state>;
 
 /// How often the active expiry sweep runs, and how many keys one run may remove.
 constexpr auto sweep_interval = std::chrono::milliseconds(100);
@@ -24,8 +24,6 @@ constexpr size_t sweep_budget = 1000;
 constexpr auto retry_interval = std::chrono::milliseconds(2);
 /// Entries a snapshot image encodes per slice (~0.1–0.2 ms); batches run in between.
 constexpr size_t image_slice = 256;
-/// Continues the snapshot image under way (sent to itself between slices).
-using image_step_atom = caf::atom_constant<caf::atom("imgstep")>;
 
 /// Reply bytes made per connection in one batch, counting replies of 1 KiB or more
 /// only (so the common small reply costs one comparison).
@@ -72,7 +70,7 @@ void retire(worker_ptr self) {
 
 /// Applies one batch while holding the token. Returns false if the worker was revoked
 /// half-way (the slot keeps the progress for its successor).
-bool apply(worker_ptr self, const work_batch& batch, caf::actor reply_to) {
+bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to) {
   auto& slot = *self->state.slot;
   if (slot.completed.count(batch.id) > 0)
     return true; // a resent copy of a batch already answered
@@ -202,7 +200,7 @@ void step_image(worker_ptr self) {
 
 const char* partition_worker_state::name = "partition_worker";
 
-void deliver_fault(const caf::actor& worker, const cmd::fault_request& f) {
+void deliver_fault(const worker_actor& worker, const cmd::fault_request& f) {
   switch (f.what) {
     case cmd::fault_request::kind::sleep:
       caf::anon_send(worker, sleep_atom::value, static_cast<uint32_t>(f.value));
@@ -218,8 +216,8 @@ void deliver_fault(const caf::actor& worker, const cmd::fault_request& f) {
   }
 }
 
-caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
-                               uint32_t index, uint64_t epoch, op_log log) {
+worker_actor::behavior_type
+partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch, op_log log) {
   self->state.slot = std::move(slot);
   self->state.index = index;
   self->state.epoch = epoch;
@@ -233,7 +231,7 @@ caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self
         st.drop_remaining -= std::min<uint64_t>(st.drop_remaining, n);
         return;
       }
-      st.backlog.emplace_back(std::move(ref), caf::actor_cast<caf::actor>(self->current_sender()));
+      st.backlog.emplace_back(std::move(ref), caf::actor_cast<batch_sink>(self->current_sender()));
       drain(self);
     },
     [=](retry_atom) {
@@ -250,11 +248,11 @@ caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self
       }
       self->delayed_send(self, sweep_interval, caf::tick_atom_v);
     },
-    [=](image_atom) {
+    [=](image_atom) -> caf::typed_response_promise<partition_image> {
       // The image is of this moment (seq = the last record made so far), taken in
       // slices between batches (step_image); the answer comes when it is complete.
       auto& st = self->state;
-      auto rp = self->make_response_promise();
+      auto rp = self->make_response_promise<partition_image>();
       if (revoked(self) || !st.slot->claim(st.epoch)) {
         rp.deliver(caf::make_error(caf::sec::request_timeout)); // hung predecessor: retry later
         return rp;

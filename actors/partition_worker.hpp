@@ -3,10 +3,11 @@
 #include <cstdint>
 #include <deque>
 
-#include <caf/event_based_actor.hpp>
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
-#include "actors/messages.hpp"
+#include "actors/interfaces.hpp"
 #include "actors/partition_slot.hpp"
 
 namespace otkv {
@@ -16,7 +17,7 @@ namespace otkv {
 /// and the next one starts over).
 struct image_job {
   bool active = false;
-  caf::response_promise promise;
+  caf::typed_response_promise<partition_image> promise;
   partition_image image;
   image_job() = default;
   image_job(const image_job&) = delete;
@@ -36,21 +37,23 @@ struct partition_worker_state {
   image_job image;                 ///< the snapshot image under way, if any
   uint32_t index = 0;
   uint64_t epoch = 0;              ///< this worker's epoch in the slot
-  /// Batches waiting for the token, in order, with the actor to answer.
-  std::deque<std::pair<batch_ref, caf::actor>> backlog;
+  /// Batches waiting for the token, in order, with the front end to answer.
+  std::deque<std::pair<batch_ref, batch_sink>> backlog;
   bool retry_scheduled = false;
   uint64_t drop_remaining = 0;     ///< DEBUG DROP-PARTITION: requests still to drop
   op_log log;
   static const char* name;
 };
 
-/// Serves one partition: applies each batch in order and answers its sender with a
-/// done_batch; sweeps expired keys on a timer. Stops when it is no longer the slot's
-/// current worker. Fault messages (sleep_atom, crash_atom, drop_atom) exist for tests.
-caf::behavior partition_worker(caf::stateful_actor<partition_worker_state>* self, slot_ptr slot,
-                               uint32_t index, uint64_t epoch, op_log log);
+/// Serves one partition (worker_actor): applies each batch in order and answers its
+/// sender with a done_batch; sweeps expired keys on a timer. Stops when it is no longer
+/// the slot's current worker. Fault messages (sleep_atom, crash_atom, drop_atom) exist
+/// for tests.
+worker_actor::behavior_type
+partition_worker(worker_actor::stateful_pointer<partition_worker_state> self, slot_ptr slot,
+                 uint32_t index, uint64_t epoch, op_log log);
 
 /// Hands a DEBUG fault (SLEEP-/CRASH-/DROP-PARTITION, tests only) to `worker`.
-void deliver_fault(const caf::actor& worker, const cmd::fault_request& f);
+void deliver_fault(const worker_actor& worker, const cmd::fault_request& f);
 
 } // namespace otkv

@@ -647,7 +647,8 @@ void broker_host::over_output_limit(front_session& s) {
 }
 
 caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
-                            broker_options opts, worker_table table, caf::actor supervisor) {
+                            broker_options opts, worker_table table,
+                            supervisor_actor supervisor) {
   auto& st = self->state;
   st.opts = std::move(opts);
   st.workers = std::move(table.workers);

@@ -11,7 +11,7 @@
 
 #include "actors/config.hpp"
 #include "actors/front_core.hpp"
-#include "actors/messages.hpp"
+#include "actors/interfaces.hpp"
 #include "net/request_parser.hpp"
 
 namespace otkv {
@@ -20,7 +20,7 @@ namespace otkv {
 struct broker_options {
   /// The settings (the option table's); CONFIG SET changes the broker's copy.
   server_config cfg;
-  caf::actor snapshotter;       ///< answers save_atom (null: no snapshots)
+  snapshot_actor snapshotter;   ///< answers save_atom (null: no snapshots)
   std::string recovery_summary; ///< what start-up loaded, for INFO
   log_health log_error;         ///< the op log's state (null: none)
 };
@@ -68,8 +68,8 @@ struct broker_host : front_host {
 struct server_broker_state {
   broker_options opts;
   cmd::server_context server;
-  std::vector<caf::actor> workers;
-  caf::actor supervisor;
+  std::vector<worker_actor> workers;
+  supervisor_actor supervisor;
   broker_host host;
   std::unique_ptr<front_core> core; ///< sessions (connections), batches, timeouts, stats
   bool dispatch_scheduled = false;
@@ -92,6 +92,7 @@ struct server_broker_state {
 /// request order. Answers `port_atom` with the bound port and `shutdown_atom` by
 /// draining and stopping.
 caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
-                            broker_options opts, worker_table table, caf::actor supervisor);
+                            broker_options opts, worker_table table,
+                            supervisor_actor supervisor);
 
 } // namespace otkv

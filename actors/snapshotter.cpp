@@ -80,14 +80,14 @@ bool write_snapshot(const std::string& dir, const std::vector<std::string>& imag
 
 } // namespace
 
-void snapshotter(caf::blocking_actor* self, std::string dir, caf::actor logger,
-                 caf::actor supervisor, uint32_t interval_s) {
+void snapshotter(caf::blocking_actor* self, std::string dir, logger_actor logger,
+                 supervisor_actor supervisor, uint32_t interval_s) {
   // Background work: checksumming and writing the file yield the CPU to the threads that
   // serve requests (Linux applies a thread's nice value to that thread alone).
   ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 10);
-  std::vector<caf::actor> workers;
+  std::vector<worker_actor> workers;
   std::vector<uint64_t> saved_seqs;
-  std::vector<caf::actor> subscribers;
+  std::vector<save_listener> subscribers;
   bool running = true;
   self->send(supervisor, caf::subscribe_atom_v);
 
@@ -170,7 +170,7 @@ void snapshotter(caf::blocking_actor* self, std::string dir, caf::actor logger,
   self->receive_while(running)(
     [&](caf::update_atom, worker_table& t) { workers = std::move(t.workers); },
     [&](caf::subscribe_atom) {
-      if (auto s = caf::actor_cast<caf::actor>(self->current_sender()))
+      if (auto s = caf::actor_cast<save_listener>(self->current_sender()))
         subscribers.push_back(s);
     },
     [&](save_atom) {
@@ -189,6 +189,14 @@ void snapshotter(caf::blocking_actor* self, std::string dir, caf::actor logger,
       if (r != 0)
         announce(r > 0);
     });
+}
+
+snapshot_actor spawn_snapshotter(caf::actor_system& sys, std::string dir, logger_actor logger,
+                                 supervisor_actor supervisor, uint32_t interval_s) {
+  // Blocking actors are dynamically typed in CAF 0.17: the cast gives senders the
+  // interface's checks (actors/interfaces.hpp).
+  return caf::actor_cast<snapshot_actor>(sys.spawn(snapshotter, std::move(dir), std::move(logger),
+                                                   std::move(supervisor), interval_s));
 }
 
 } // namespace otkv

@@ -34,11 +34,11 @@ store_actors start_store(caf::actor_system& sys, store::recovery_result& recover
   auto data = std::make_shared<recovered_data>();
   data->parts = std::move(recovered.parts);
   data->seqs = std::move(recovered.seqs);
-  op_log log{file, policy == fsync_policy::always ? out.logger : caf::actor{}};
-  out.supervisor = sys.spawn(supervisor, data, std::move(log));
+  op_log log{file, policy == fsync_policy::always ? out.logger : logger_actor{}};
+  out.supervisor = sys.spawn(supervisor, data, std::move(log), worker_threads::own);
   if (!opts.dir.empty())
-    out.snapshotter = sys.spawn(snapshotter, opts.dir, out.logger, out.supervisor,
-                                opts.save_interval);
+    out.snapshotter = spawn_snapshotter(sys, opts.dir, out.logger, out.supervisor,
+                                        opts.save_interval);
   caf::scoped_actor self{sys};
   self->request(out.supervisor, caf::infinite, caf::get_atom_v)
     .receive([&](worker_table& t) { out.table = std::move(t); },

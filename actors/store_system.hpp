@@ -6,7 +6,7 @@
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
 
-#include "actors/messages.hpp"
+#include "actors/interfaces.hpp"
 #include "store/recovery.hpp"
 
 namespace otkv {
@@ -21,9 +21,9 @@ struct store_options {
 
 /// The actors behind one store, started by start_store.
 struct store_actors {
-  caf::actor logger;      ///< invalid without an op log
-  caf::actor supervisor;  ///< owns the partitions and their workers
-  caf::actor snapshotter; ///< invalid without a data directory
+  logger_actor logger;         ///< invalid without an op log
+  supervisor_actor supervisor; ///< owns the partitions and their workers
+  snapshot_actor snapshotter;  ///< invalid without a data directory
   worker_table table;     ///< the workers as started
   log_health health;      ///< the op log's state; write commands are refused while not 0
 };

@@ -14,7 +14,7 @@ const char* supervisor_state::name = "supervisor";
 
 namespace {
 
-using supervisor_ptr = caf::stateful_actor<supervisor_state>*;
+using supervisor_ptr = supervisor_actor::stateful_pointer<supervisor_state>;
 
 /// Starts a worker for partition `index` under a new epoch; the previous worker (if
 /// any) notices it was revoked at its next request and stops.
@@ -22,7 +22,9 @@ void start_worker(supervisor_ptr self, uint32_t index) {
   auto& st = self->state;
   uint64_t epoch = st.next_epoch++;
   st.slots[index]->epoch.store(epoch);
-  auto w = self->spawn<caf::detached>(partition_worker, st.slots[index], index, epoch, st.log);
+  auto w = st.threads == worker_threads::own
+             ? self->spawn<caf::detached>(partition_worker, st.slots[index], index, epoch, st.log)
+             : self->spawn(partition_worker, st.slots[index], index, epoch, st.log);
   self->monitor(w);
   st.workers[index] = w;
   st.epochs[index] = epoch;
@@ -35,11 +37,13 @@ void publish(supervisor_ptr self) {
 
 } // namespace
 
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
-                         std::shared_ptr<recovered_data> data, op_log log) {
+supervisor_actor::behavior_type
+supervisor(supervisor_ptr self, std::shared_ptr<recovered_data> data, op_log log,
+           worker_threads threads) {
   auto& st = self->state;
   auto partitions = static_cast<uint32_t>(data->parts.size());
   st.log = std::move(log);
+  st.threads = threads;
   st.workers.resize(partitions);
   st.epochs.resize(partitions);
   for (uint32_t i = 0; i < partitions; ++i) {
@@ -69,20 +73,20 @@ caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self,
     // A retired worker or a subscriber went away.
     auto& subs = st.subscribers;
     subs.erase(std::remove_if(subs.begin(), subs.end(),
-                              [&](const caf::actor& s) { return s.address() == msg.source; }),
+                              [&](const table_listener& s) { return s.address() == msg.source; }),
                subs.end());
   });
   return {
     [=](caf::get_atom) { return worker_table{self->state.workers}; },
     [=](caf::subscribe_atom) {
-      auto s = caf::actor_cast<caf::actor>(self->current_sender());
+      auto s = caf::actor_cast<table_listener>(self->current_sender());
       if (!s)
         return;
       self->monitor(s);
       self->state.subscribers.push_back(s);
       self->send(s, caf::update_atom_v, worker_table{self->state.workers});
     },
-    [=](restart_atom, uint32_t index, const caf::actor& old) {
+    [=](restart_atom, uint32_t index, const worker_actor& old) {
       auto& st = self->state;
       if (index >= st.workers.size() || st.workers[index] != old)
         return; // already replaced
