@@ -89,6 +89,11 @@ void snapshotter(caf::blocking_actor* self, std::string dir, logger_actor logger
   std::vector<uint64_t> saved_seqs;
   std::vector<save_listener> subscribers;
   bool running = true;
+  // The worker table before any request: a SAVE sent as soon as the store is up (the
+  // embedded store's first requests) must not find it empty and fail. Replacements
+  // arrive through the subscription.
+  self->request(supervisor, caf::infinite, caf::get_atom_v)
+    .receive([&](worker_table& t) { workers = std::move(t.workers); }, [&](caf::error&) {});
   self->send(supervisor, caf::subscribe_atom_v);
 
   // Last record number of every partition; empty if a worker did not answer.
