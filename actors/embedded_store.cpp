@@ -280,11 +280,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
     },
     [=](caf::update_atom, worker_table& t) {
       auto& st = self->state;
-      auto old = std::move(st.workers);
-      st.workers = std::move(t.workers);
-      for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p)
-        if (st.workers[p] != old[p])
-          st.core->worker_replaced(p, now_ms(), steady_ms());
+      st.core->take_workers(st.workers, std::move(t.workers), now_ms(), steady_ms());
       deliver_ready(self);
     },
     [=](caf::tick_atom) {

@@ -172,6 +172,18 @@ public:
   /// out of attempts).
   void worker_replaced(uint32_t partition, store::millis now, store::millis tnow);
 
+  /// Takes a new partition → worker table (`W`: the front end's worker handle): each
+  /// partition whose worker changed gets its unanswered batches again (worker_replaced).
+  template <class W>
+  void take_workers(std::vector<W>& current, std::vector<W>&& fresh, store::millis now,
+                    store::millis tnow) {
+    auto old = std::move(current);
+    current = std::move(fresh);
+    for (uint32_t p = 0; p < current.size() && p < old.size(); ++p)
+      if (current[p] != old[p])
+        worker_replaced(p, now, tnow);
+  }
+
   /// Supervision at monotonic `tnow`: overdue partitions get a fresh worker, batches out
   /// of attempts and requests past their final deadline get -TIMEOUT.
   void tick(store::millis tnow);

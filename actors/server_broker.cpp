@@ -718,11 +718,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     },
     [=](caf::update_atom, worker_table& t) {
       auto& st = self->state;
-      auto old = std::move(st.workers);
-      st.workers = std::move(t.workers);
-      for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p)
-        if (st.workers[p] != old[p])
-          st.core->worker_replaced(p, now_ms(), steady_ms());
+      st.core->take_workers(st.workers, std::move(t.workers), now_ms(), steady_ms());
       flush_touched(self);
     },
     [=](caf::tick_atom) {

@@ -86,11 +86,7 @@ caf::behavior test_front(front_ptr self, supervisor_actor sup, uint32_t partitio
     [=](done_batch& batch) { self->state.core->on_done(batch, now_of(self)); },
     [=](caf::update_atom, worker_table& t) {
       auto& st = self->state;
-      auto old = std::move(st.workers);
-      st.workers = std::move(t.workers);
-      for (uint32_t p = 0; p < st.workers.size() && p < old.size(); ++p)
-        if (st.workers[p] != old[p])
-          st.core->worker_replaced(p, now_of(self), now_of(self));
+      st.core->take_workers(st.workers, std::move(t.workers), now_of(self), now_of(self));
     },
     [=](caf::tick_atom) {
       self->state.core->tick(now_of(self));

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "actors/config.hpp"
+#include "markdown_table.hpp"
 
 using otkv::parse_config;
 using otkv::server_config;
@@ -142,30 +143,13 @@ using otkv::option_type;
 /// Flags that are commands rather than settings: not in the option table.
 const std::set<std::string> command_flags = {"config", "repair-log", "help", "version"};
 
-/// The cells of a Markdown table row (`\|` inside a cell is not a separator).
-std::vector<std::string> row_cells(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  for (size_t i = 1; i < line.size(); ++i) {
-    if (line[i] == '|' && line[i - 1] != '\\') {
-      out.push_back(cell);
-      cell.clear();
-    } else {
-      cell += line[i];
-    }
-  }
-  return out;
-}
-
 /// `cell` without spaces around it and without backticks.
 std::string plain(const std::string& cell) {
   std::string out;
   for (char ch : cell)
     if (ch != '`')
       out += ch;
-  auto b = out.find_first_not_of(' ');
-  auto e = out.find_last_not_of(' ');
-  return b == std::string::npos ? "" : out.substr(b, e - b + 1);
+  return otkv::test::trim(out);
 }
 
 /// The flag names in a first cell: "`--appendonly yes\|no`" → appendonly.
@@ -187,7 +171,7 @@ std::map<std::string, std::string> readme_flags() {
   while (std::getline(in, line)) {
     if (line.rfind("| `--", 0) != 0)
       continue;
-    auto cells = row_cells(line);
+    auto cells = otkv::test::row_cells(line);
     REQUIRE(cells.size() >= 3);
     for (const auto& name : flag_names(cells[0])) {
       INFO(line);

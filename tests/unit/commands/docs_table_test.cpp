@@ -11,31 +11,11 @@
 #include <vector>
 
 #include "commands/command.hpp"
+#include "markdown_table.hpp"
 
 using namespace otkv;
 
 namespace {
-
-/// The cells of a Markdown table row (`\|` inside a cell is not a separator).
-std::vector<std::string> cells(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  for (size_t i = 1; i < line.size(); ++i) {
-    if (line[i] == '|' && line[i - 1] != '\\') {
-      out.push_back(cell);
-      cell.clear();
-    } else {
-      cell += line[i];
-    }
-  }
-  return out;
-}
-
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(' ');
-  auto e = s.find_last_not_of(' ');
-  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
-}
 
 /// The command names a first cell documents: the first word of each `code` span.
 std::vector<std::string> names_in(const std::string& cell) {
@@ -68,10 +48,10 @@ TEST_CASE("docs/commands.md lists every command with its arity and route", "[doc
   while (std::getline(in, line)) {
     if (line.rfind("| `", 0) != 0)
       continue;
-    auto row = cells(line);
+    auto row = test::row_cells(line);
     REQUIRE(row.size() >= 3);
-    auto arity = trim(row[1]);
-    auto where = trim(row[2]);
+    auto arity = test::trim(row[1]);
+    auto where = test::trim(row[2]);
     for (const auto& name : names_in(row[0])) {
       INFO(line);
       const cmd::command* c = cmd::find_command(name);
