@@ -13,15 +13,15 @@ rounds (--rounds) when the difference is small.
 import argparse
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+from run_bench import free_port, wait_port  # noqa: E402  (the same helpers as make bench)
 
 WORKLOADS = {
     "SET P1": ["--set-percent", "100", "--pipeline", "1"],
@@ -29,25 +29,6 @@ WORKLOADS = {
     "SET P16": ["--set-percent", "100", "--pipeline", "16"],
     "GET P16": ["--set-percent", "0", "--pipeline", "16"],
 }
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(port, proc, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("server exited early")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError("server did not start")
 
 
 def measure(server, bench, args, extra, duration):
@@ -58,7 +39,8 @@ def measure(server, bench, args, extra, duration):
              "--save-interval", "0", "--loglevel", "warn"] + extra,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
-            wait_for(port, proc)
+            if not wait_port(port, proc):
+                raise RuntimeError(f"{server} did not start")
             out = subprocess.run(
                 [bench, "--port", str(port), "--duration", str(duration), "--warmup", "1",
                  "--json"] + args, check=True, capture_output=True, text=True, timeout=120)
