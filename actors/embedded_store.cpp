@@ -1,5 +1,6 @@
-// spawn_store: the embedding API's front actor. It routes commands to the partition
-// workers like the broker does (resolve, split, merge), for one request at a time.
+// spawn_store: the embedding API's front actor. It runs requests through the same
+// front-end core as the TCP broker (actors/front_core), one session whose replies go to
+// their callers as reply objects, each as soon as it is ready.
 
 #include <algorithm>
 #include <chrono>

@@ -87,9 +87,9 @@ struct server_broker_state {
   static const char* name;
 };
 
-/// The TCP front end: accepts connections, parses requests, routes them in batches
-/// to partition workers, merges multi-partition results and writes replies in
-/// request order. Answers `port_atom` with the bound port and `shutdown_atom` by
+/// The TCP front end: accepts connections, reads and parses requests, hands them to its
+/// front-end core (which batches them to the partition workers and merges the results)
+/// and writes the replies in request order. Answers `port_atom` with the bound port and `shutdown_atom` by
 /// draining and stopping.
 caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
                             broker_options opts, worker_table table,
