@@ -122,6 +122,10 @@ net::reply perform(front_ptr self, const cmd::effect& fx, net::reply r,
   switch (fx.what) {
     case kind::none:
     case kind::auth_failed:
+    // One front end, whose counters are the store's: server_info::shards stays 1, so
+    // nothing is gathered and no other shard resets.
+    case kind::gather:
+    case kind::reset_stats:
       return r;
     case kind::fault:
       deliver_fault(st.workers[fx.fault.partition], fx.fault);

@@ -57,18 +57,57 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
   uint64_t seq = s.next_seq();
   auto& slot = s.queue.emplace_back();
   slot.cmd = c;
+  if ((c->flags & cmd::flag::server_wide) && cmd::needs_gather(s.client)) {
+    slot.ns = ns_clock();
+    effect_ = {cmd::effect{}, net::reply{}, seq};
+    effect_.effect.what = cmd::effect::kind::gather;
+    effect_.effect.args = std::move(args);
+    return true;
+  }
   if (c->where == cmd::route::connection) {
     slot.ns = ns_clock();
     s.client.now = now;
     auto r = c->on_connection(s.client, args);
     if (s.client.pending.what != cmd::effect::kind::none) {
       effect_ = {std::exchange(s.client.pending, cmd::effect{}), std::move(r), seq};
+      if (effect_.effect.what == cmd::effect::kind::gather)
+        effect_.effect.args = std::move(args);
       return true;
     }
     count(s, *c, ns_clock() - slot.ns, failed(r), &args, now);
     complete(s, seq, slot, std::move(r));
     return false;
   }
+  route(s, seq, slot, c, std::move(args), tnow);
+  return false;
+}
+
+void front_core::rerun(front_session& s, uint64_t seq, net::arg_list&& args,
+                       std::unique_ptr<cmd::server_counters> view, store::millis now,
+                       store::millis tnow) {
+  auto* slot = s.slot(seq);
+  if (slot == nullptr || slot->ready || slot->cmd == nullptr)
+    return;
+  const auto* c = slot->cmd;
+  view->server_wide = true;
+  slot->view = std::move(view);
+  slot->ns = 0; // statistics: the run time, not the wait for the other shards
+  if (c->where != cmd::route::connection)
+    return route(s, seq, *slot, c, std::move(args), tnow);
+  slot->ns = ns_clock();
+  auto* own = std::exchange(s.client.counters, slot->view.get());
+  s.client.now = now;
+  auto r = c->on_connection(s.client, args);
+  s.client.counters = own;
+  s.client.pending = cmd::effect{}; // run over the sum, it asks for nothing more
+  count(s, *c, ns_clock() - slot->ns, failed(r), &args, now);
+  complete(s, seq, *slot, std::move(r));
+}
+
+/// Queues the parts of key request `seq` (slot `slot`, command `c`) for their partitions.
+void front_core::route(front_session& s, uint64_t seq, reply_slot& slot, const cmd::command* c,
+                       net::arg_list&& args, store::millis tnow) {
+  auto partitions = static_cast<uint32_t>(batches_.size());
   slot.deadline = tnow + settings.final_deadline_ms();
   if (c->where == cmd::route::key) { // the common case: no split, no merge
     // The key is hashed once: its hash picks the partition and, without a hash tag,
@@ -82,7 +121,7 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     queue_part(s, seq, p, 0, s.encode, c, std::move(args));
     if (routing.size() == key.size())
       batches_[p].items.back().hash = hash;
-    return false;
+    return;
   }
   cmd::fanout f;
   auto parts = cmd::split(*c, std::move(args), partitions, f);
@@ -97,7 +136,6 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
   }
   for (uint32_t i = 0; i < parts.size(); ++i)
     queue_part(s, seq, parts[i].partition, i, s.encode && !merge, c, std::move(parts[i].args));
-  return false;
 }
 
 void front_core::queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
@@ -131,6 +169,7 @@ void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net:
     s.reply_avg = (s.reply_avg * 7 + r.text.size()) / 8;
   slot.reply = std::move(r);
   slot.fan.reset();
+  slot.view.reset();
   slot.ready = true;
   if (!s.in_order || seq == s.first_seq)
     touched_.emplace_back(s.client.id, seq);
@@ -181,7 +220,11 @@ void front_core::apply(done_item& item, const net::arg_list* args, store::millis
   if (--slot->missing > 0)
     return;
   s->client.now = now;
+  auto* own = s->client.counters;
+  if (slot->view) // a gathered request reports every shard's counters
+    s->client.counters = slot->view.get();
   auto r = slot->cmd->on_merge(s->client, *slot->fan);
+  s->client.counters = own;
   // Counted with the worker time of all its parts, as the whole request.
   if (args != nullptr && slot->cmd != nullptr)
     count(*s, *slot->cmd, slot->ns, failed(r), &slot->fan->args, now);

@@ -27,6 +27,8 @@ struct reply_slot {
   net::reply reply;                  ///< once ready; kind raw in an encoding session
   const cmd::command* cmd = nullptr; ///< the command (null: refused at admission)
   std::unique_ptr<cmd::fanout> fan;  ///< results gathered so far (merged requests)
+  /// Every shard's counters, which a gathered command reports instead of its own shard's.
+  std::unique_ptr<cmd::server_counters> view;
   uint64_t ns = 0;                   ///< worker time so far; start time (connection commands)
   size_t missing = 0;                ///< parts not answered yet
   uint32_t partition = 0;            ///< partition of the first part (for errors)
@@ -152,6 +154,11 @@ public:
 
   /// The effect the last submit() returned true for.
   pending_effect take_effect() { return std::move(effect_); }
+  /// Runs request `seq` of `s` (`args`), which asked for effect::kind::gather, again
+  /// over `view`: the sum of every shard's counters. (route::all requests are queued:
+  /// dispatch() sends them.)
+  void rerun(front_session& s, uint64_t seq, net::arg_list&& args,
+             std::unique_ptr<cmd::server_counters> view, store::millis now, store::millis tnow);
 
   /// Gives slot `seq` of `s` its reply (after a connection command's effect).
   void answer(front_session& s, uint64_t seq, net::reply r, bool close_after = false);
@@ -196,6 +203,8 @@ public:
   }
 
 private:
+  void route(front_session& s, uint64_t seq, reply_slot& slot, const cmd::command* c,
+             net::arg_list&& args, store::millis tnow);
   void queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
                   bool encode, const cmd::command* c, net::arg_list&& args);
   void complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r);

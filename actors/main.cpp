@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
+#include <optional>
 #include <iostream>
 #include <thread>
 
@@ -24,6 +25,7 @@
 #include "actors/clock.hpp"
 #include "actors/config.hpp"
 #include "actors/server_broker.hpp"
+#include "actors/shards.hpp"
 #include "actors/store_system.hpp"
 #include "store/recovery.hpp"
 
@@ -98,6 +100,12 @@ int main(int argc, char** argv) {
     spdlog::error("cannot start: {}", err);
     return 1;
   }
+  // The port first: a second server on it fails at once, before it reads the data.
+  auto listening = otkv::open_listener(cfg.bind, cfg.port);
+  if (listening.fd < 0) {
+    spdlog::error("cannot listen on {}:{}: {}", cfg.bind, cfg.port, listening.error);
+    return 1;
+  }
   // Recovery: the newest snapshot, then the op log after it.
   auto rec = otkv::store::recover(cfg.dir, cfg.partitions, otkv::now_ms());
   if (!rec.error.empty()) {
@@ -156,22 +164,24 @@ int main(int argc, char** argv) {
     caf::scoped_actor self{sys};
     otkv::broker_options opts;
     opts.cfg = cfg;
+    opts.cfg.port = listening.port;
     opts.snapshotter = store.snapshotter;
     opts.recovery_summary = summary;
     opts.log_error = store.health;
-    auto broker = sys.middleman().spawn_broker(otkv::server_broker, opts, store.table,
-                                                store.supervisor);
-    uint16_t port = 0;
-    self->request(broker, caf::infinite, otkv::port_atom::value)
-      .receive([&](uint16_t p) { port = p; }, [&](caf::error&) { rc = 1; });
+    opts.shards = cfg.effective_threads();
+    std::optional<otkv::server_shards> shards;
+    shards.emplace(sys, opts, store.table, store.supervisor, listening.fd);
+    auto broker = shards->brokers().front(); // signals go to shard 0, which stops them all
+    uint16_t port = listening.port;
     std::thread signals;
     if (rc == 0) {
       // Scripts read the port from this line, so it is printed at any level but "off".
       auto level = spdlog::get_level();
       if (level != spdlog::level::off)
         spdlog::set_level(std::min(level, spdlog::level::info));
-      spdlog::info("OTKV {} starting: pid {}, {} partitions, {} scheduler threads, op log {}",
-                   otkv::version, ::getpid(), partitions, cfg.effective_threads(),
+      spdlog::info("OTKV {} starting: pid {}, {} partitions, {} shards (I/O threads) and {} "
+                   "scheduler threads, op log {}",
+                   otkv::version, ::getpid(), partitions, opts.shards, cfg.effective_threads(),
                    cfg.appendonly ? "on (appendfsync " + cfg.appendfsync + ")" : "off");
       if (cfg.protected_mode && cfg.requirepass.empty() && cfg.bind.rfind("127.", 0) != 0
           && cfg.bind != "::1")
@@ -180,7 +190,8 @@ int main(int argc, char** argv) {
       spdlog::info("OTKV listening on {}:{}", cfg.bind, port);
       spdlog::set_level(level);
       signals = std::thread(signal_loop, broker);
-      self->wait_for(broker);
+      for (auto& b : shards->brokers())
+        self->wait_for(b);
       // Every request is answered and every acknowledged write is in the op log (written
       // before its reply left). A worker hung inside a batch would hold the process (CAF
       // waits for every actor) until it wakes: exit anyway once the request budget is
@@ -198,6 +209,7 @@ int main(int argc, char** argv) {
       });
     }
     otkv::stop_store(sys, store);
+    shards.reset(); // the other shards' actor systems
     if (signals.joinable()) {
       pthread_kill(signals.native_handle(), SIGUSR1);
       signals.join();

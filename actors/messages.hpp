@@ -9,11 +9,14 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/atom.hpp>
 
 #include "actors/batches.hpp"
+#include "commands/command.hpp"
 
 namespace otkv {
 
@@ -44,6 +47,29 @@ using image_step_atom = caf::atom_constant<caf::atom("imgstep")>;
 using rotate_atom = caf::atom_constant<caf::atom("rotate")>;
 using compact_atom = caf::atom_constant<caf::atom("compact")>;
 
+// -- between the shards of a server (actors/shards.hpp) --------------------------------
+/// Main → each shard's broker: every shard (in shard order) and the acceptor.
+using peers_atom = caf::atom_constant<caf::atom("peers")>;
+/// Acceptor → a shard's broker: serve this accepted socket (an int descriptor).
+using adopt_atom = caf::atom_constant<caf::atom("adopt")>;
+/// Shard → shard: your counters and clients, for a server-wide command (a shard_report).
+using report_atom = caf::atom_constant<caf::atom("report")>;
+/// Shard → shard: CONFIG RESETSTAT (false) or SLOWLOG RESET (true) ran on another shard.
+using reset_atom = caf::atom_constant<caf::atom("resetstat")>;
+/// Shard → shard: stop; answer once no reply is owed (SHUTDOWN on another shard).
+using drain_atom = caf::atom_constant<caf::atom("drain")>;
+
+/// One shard's counters and CLIENT LIST lines, copied for another shard.
+struct shard_report {
+  cmd::server_counters counters;
+  std::string clients;
+};
+
+/// Shard → shard: a CONFIG SET that another shard checked and applied.
+struct config_change {
+  std::vector<std::pair<std::string, std::string>> pairs;
+};
+
 /// One partition's point-in-time image for a snapshot.
 struct partition_image {
   uint32_t partition = 0;
@@ -60,3 +86,5 @@ using log_health = std::shared_ptr<std::atomic<int>>;
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::batch_ref)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::done_batch)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::partition_image)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::shared_ptr<otkv::shard_report>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(otkv::config_change)

@@ -48,6 +48,15 @@ constexpr uint64_t reply_budget = 4 << 20;
 /// connection's backlog.
 constexpr uint64_t caf_high_water = 1 << 20;
 
+/// Sends `xs` to `dest` (an actor of the store, in the home actor system) as from the
+/// broker, to be scheduled by `dest`'s own system. (A plain send wakes the receiver on
+/// the sender's execution unit: for a broker of another shard, that shard's scheduler.)
+template <class Dest, class... Ts>
+void send_home(broker_ptr self, const Dest& dest, Ts&&... xs) {
+  if (dest)
+    dest->eq_impl(caf::make_message_id(), self->ctrl(), nullptr, std::forward<Ts>(xs)...);
+}
+
 /// The connection `id`, or nullptr.
 connection* find_conn(server_broker_state& st, uint64_t id) {
   return static_cast<connection*>(st.core->find(id));
@@ -221,6 +230,7 @@ void reap(broker_ptr self) {
     if (h != st.by_handle.end() && h->second == s.client.id)
       st.by_handle.erase(h);
     --st.server.counters.connected_clients;
+    st.opts.shared->clients.fetch_sub(1, std::memory_order_relaxed);
   });
 }
 
@@ -242,13 +252,38 @@ void unpause(broker_ptr self, connection& c, bool capped) {
   parse_input(self, c, input.data(), input.data() + input.size(), capped);
 }
 
-void begin_shutdown(broker_ptr self, const char* why) {
+void check_drained(broker_ptr self);
+
+/// Stops accepting and drains. `initiator`: this shard was told to stop (SHUTDOWN, a
+/// signal), so it stops the acceptor and the other shards too, and finishes once they
+/// have drained (so that a snapshot taken on the way out holds every reply's write).
+void begin_shutdown(broker_ptr self, const char* why, bool initiator = true) {
   auto& st = self->state;
+  if (initiator && st.feeder) {
+    caf::anon_send(st.feeder, shutdown_atom::value);
+    st.feeder = nullptr;
+  }
+  if (initiator) {
+    for (auto& peer : st.peers) {
+      ++st.peers_draining;
+      self->request(peer, caf::infinite, drain_atom::value)
+        .then([=](bool) {
+                --self->state.peers_draining;
+                check_drained(self);
+              },
+              [=](caf::error&) {
+                --self->state.peers_draining;
+                check_drained(self);
+              });
+    }
+    st.peers.clear();
+  }
   if (st.draining)
     return;
   st.draining = true;
   spdlog::info("shutting down ({}): no new connections, draining requests in flight", why);
-  self->close(st.acceptor);
+  if (!st.opts.fed)
+    self->close(st.acceptor);
   for_each_conn(st, [&](connection& c) {
     if (c.paused && !c.closing && !c.closed)
       unpause(self, c, false); // requests already read but held back are answered too
@@ -280,6 +315,11 @@ void check_drained(broker_ptr self) {
   for (auto& [id, s] : st.core->sessions())
     if (!s->closed && !s->queue.empty())
       return;
+  for (auto& rp : st.drain_waiters) // shards waiting for this one
+    rp.deliver(true);
+  st.drain_waiters.clear();
+  if (st.peers_draining > 0)
+    return; // answered here; the other shards still answer theirs
   using choice = cmd::effect::save_choice;
   bool save = st.shutdown_save == choice::save
               || (save_on_shutdown(st.opts.cfg) && st.shutdown_save == choice::configured);
@@ -299,13 +339,18 @@ void flush_touched(broker_ptr self);
 
 /// CONFIG SET: validates every pair on a copy of the settings, then applies them all (or
 /// none) to the running broker; CONFIG GET then shows the new values.
+/// The other shards apply the change too (`from_peer`: it came from one; checked there).
 net::reply apply_config_set(broker_ptr self,
-                            const std::vector<std::pair<std::string, std::string>>& changes) {
+                            const std::vector<std::pair<std::string, std::string>>& changes,
+                            bool from_peer = false) {
   auto& st = self->state;
   auto cfg = st.opts.cfg;
   if (auto err = check_config_set(cfg, changes); !err.empty())
     return cmd::err::text(err);
   st.opts.cfg = cfg;
+  if (!from_peer) // before this reply leaves, so the client's next step sees it anywhere
+    for (auto& peer : st.peers)
+      caf::anon_send(peer, config_change{changes});
   // What is read where it is used (limits, maxclients, timeout, protected mode) needs
   // nothing more; these live in the core, the statistics and the logger.
   auto& settings = st.core->settings;
@@ -320,8 +365,60 @@ net::reply apply_config_set(broker_ptr self,
   st.server.info.requirepass = cfg.requirepass;
   st.server.info.config = cfg.as_pairs();
   spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
-  spdlog::info("CONFIG SET: {} setting(s) changed", changes.size());
+  if (!from_peer)
+    spdlog::info("CONFIG SET: {} setting(s) changed", changes.size());
   return net::reply::ok();
+}
+
+std::string client_list(broker_ptr self);
+
+/// This shard's counters and client lines, copied for another shard.
+std::shared_ptr<shard_report> make_report(broker_ptr self) {
+  auto r = std::make_shared<shard_report>();
+  cmd::add_counters(r->counters, self->state.server.counters);
+  r->clients = client_list(self);
+  return r;
+}
+
+/// A server-wide command of `c` (fx.seq): asks every other shard for its counters, then
+/// runs the command again over the sum. A shard that does not answer within a second
+/// is left out (it cannot happen while it runs: brokers never block).
+void gather(broker_ptr self, connection& c, pending_effect&& fx) {
+  struct pending {
+    uint64_t conn, seq;
+    net::arg_list args;
+    std::unique_ptr<cmd::server_counters> sum;
+    size_t missing;
+  };
+  auto& st = self->state;
+  auto g = std::make_shared<pending>(pending{c.client.id, fx.seq, std::move(fx.effect.args),
+                                             std::make_unique<cmd::server_counters>(),
+                                             st.peers.size()});
+  cmd::add_counters(*g->sum, st.server.counters);
+  auto done = [self, g] {
+    auto& st = self->state;
+    if (auto* c = find_conn(st, g->conn)) {
+      st.core->rerun(*c, g->seq, std::move(g->args), std::move(g->sum), now_ms(), steady_ms());
+      if (st.core->has_batches())
+        schedule_dispatch(self);
+      flush_touched(self);
+    }
+  };
+  if (g->missing == 0)
+    return done();
+  for (auto& peer : st.peers)
+    self->request(peer, std::chrono::seconds(1), report_atom::value)
+      .then(
+        [=](std::shared_ptr<shard_report>& r) {
+          cmd::add_counters(*g->sum, r->counters);
+          g->sum->other_clients += r->clients;
+          if (--g->missing == 0)
+            done();
+        },
+        [=](caf::error&) {
+          if (--g->missing == 0)
+            done();
+        });
 }
 
 /// Performs what connection command `fx.seq` of `c` asked beyond its reply, and answers it.
@@ -351,6 +448,12 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
       core.answer(c, fx.seq, std::move(fx.reply), true);
       c.closing = true;
       return;
+    case kind::gather:
+      return gather(self, c, std::move(fx));
+    case kind::reset_stats:
+      for (auto& peer : st.peers)
+        caf::anon_send(peer, reset_atom::value, fx.effect.slowlog_only);
+      break;
     case kind::bgsave:
       if (!st.opts.snapshotter)
         fx.reply = cmd::err::snapshots_off();
@@ -522,7 +625,8 @@ std::string client_list(broker_ptr self) {
            + " db=0 qbuf=" + std::to_string(c.stash.size())
            + " omem=" + std::to_string(c.caf_unsent + c.backlog_bytes)
            + " qbuf-pending=" + std::to_string(c.queue.size())
-           + " lib-name=" + c.client.lib_name + " lib-ver=" + c.client.lib_ver + "\n";
+           + " lib-name=" + c.client.lib_name + " lib-ver=" + c.client.lib_ver
+           + " io-thread=" + std::to_string(self->state.opts.shard) + "\n";
   });
   return out;
 }
@@ -553,48 +657,51 @@ void describe_server(broker_ptr self) {
   srv.info.config = cfg.as_pairs();
   srv.info.config_file = cfg.config_file;
   srv.info.client_list = [self] { return client_list(self); };
+  srv.info.shards = st.opts.shards;
+  srv.counters.stats.shared_slowlog_ids = st.opts.shared->slowlog_ids;
 }
 
 /// A new client: refused (protected mode, maxclients, shutting down) or given a session.
-void accept(broker_ptr self, const caf::io::new_connection_msg& msg) {
+void accept(broker_ptr self, caf::io::connection_handle hdl) {
   auto& st = self->state;
   if (st.draining) {
-    self->close(msg.handle);
+    self->close(hdl);
     return;
   }
-  auto remote = self->remote_addr(msg.handle);
+  auto remote = self->remote_addr(hdl);
   if (protected_mode_denies(st.opts.cfg.protected_mode, !st.opts.cfg.requirepass.empty(), remote)) {
     spdlog::warn("protected mode: refused {} (no --requirepass set)", remote);
-    self->write(msg.handle, std::strlen(protected_mode_error), protected_mode_error);
-    self->flush(msg.handle);
-    self->close(msg.handle);
+    self->write(hdl, std::strlen(protected_mode_error), protected_mode_error);
+    self->flush(hdl);
+    self->close(hdl);
     ++st.server.counters.rejected_connections;
     return;
   }
-  if (st.server.counters.connected_clients >= st.opts.cfg.maxclients) {
+  if (st.opts.shared->clients.load(std::memory_order_relaxed) >= st.opts.cfg.maxclients) {
     auto& full = cmd::err::max_clients_line;
-    self->write(msg.handle, sizeof(full) - 1, full);
-    self->flush(msg.handle);
-    self->close(msg.handle);
+    self->write(hdl, sizeof(full) - 1, full);
+    self->flush(hdl);
+    self->close(hdl);
     ++st.server.counters.rejected_connections;
     return;
   }
-  self->configure_read(msg.handle, caf::io::receive_policy::at_most(read_chunk));
-  uint64_t id = st.next_client_id++;
+  self->configure_read(hdl, caf::io::receive_policy::at_most(read_chunk));
+  uint64_t id = st.opts.shared->next_client_id.fetch_add(1, std::memory_order_relaxed);
   auto& c = st.core->open<connection>(id);
-  c.hdl = msg.handle;
+  c.hdl = hdl;
   c.read_size = read_chunk;
   c.client.authenticated = st.opts.cfg.requirepass.empty();
   c.parser.set_limits(c.client.authenticated ? st.opts.cfg.limits
                                              : net::unauthenticated_limits(st.opts.cfg.limits));
-  c.client.addr = self->remote_addr(msg.handle) + ":"
-                  + std::to_string(self->remote_port(msg.handle));
+  c.client.addr = self->remote_addr(hdl) + ":"
+                  + std::to_string(self->remote_port(hdl));
   c.client.laddr = st.opts.cfg.bind + ":" + std::to_string(st.server.info.port);
   c.client.created_ms = now_ms();
   c.last_active_ms = steady_ms();
-  st.by_handle[msg.handle.id()] = id;
+  st.by_handle[hdl.id()] = id;
   ++st.server.counters.connected_clients;
   ++st.server.counters.total_connections;
+  st.opts.shared->clients.fetch_add(1, std::memory_order_relaxed);
 }
 
 /// The peer closed its side (or the connection failed).
@@ -634,12 +741,12 @@ void peer_closed(broker_ptr self, const caf::io::connection_closed_msg& msg) {
 
 void broker_host::send_batch(std::shared_ptr<const work_batch> batch) {
   auto p = batch->partition;
-  self->send(self->state.workers[p], batch_ref{std::move(batch)});
+  send_home(self, self->state.workers[p], batch_ref{std::move(batch)});
 }
 
 void broker_host::restart_worker(uint32_t p) {
   auto& st = self->state;
-  self->send(st.supervisor, restart_atom::value, p, st.workers[p]);
+  send_home(self, st.supervisor, restart_atom::value, p, st.workers[p]);
 }
 
 void broker_host::over_output_limit(front_session& s) {
@@ -660,7 +767,11 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
   st.core->settings.request_attempts = cfg.request_attempts;
   st.core->settings.output_limit = cfg.output_limit;
-  auto bound = self->add_tcp_doorman(cfg.port, cfg.bind.c_str(), true);
+  if (!st.opts.shared)
+    st.opts.shared = std::make_shared<shard_shared>();
+  auto bound = st.opts.fed ? caf::expected<std::pair<caf::io::accept_handle, uint16_t>>{
+                               std::make_pair(caf::io::accept_handle{}, cfg.port)}
+                           : self->add_tcp_doorman(cfg.port, cfg.bind.c_str(), true);
   if (!bound) {
     spdlog::error("cannot listen on {}:{}: {}", cfg.bind, cfg.port,
                   self->system().render(bound.error()));
@@ -676,11 +787,41 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   cfg.port = bound->second;
   describe_server(self);
   if (st.opts.snapshotter) // LASTSAVE and INFO persistence follow the snapshots
-    self->send(st.opts.snapshotter, caf::subscribe_atom_v);
-  self->send(supervisor, caf::subscribe_atom_v);
+    send_home(self, st.opts.snapshotter, caf::subscribe_atom_v);
+  send_home(self, supervisor, caf::subscribe_atom_v);
   self->delayed_send(self, tick_interval, caf::tick_atom_v);
   return {
-    [=](const caf::io::new_connection_msg& msg) { accept(self, msg); },
+    [=](const caf::io::new_connection_msg& msg) { accept(self, msg.handle); },
+    [=](adopt_atom, int fd) {
+      if (self->state.draining) {
+        ::close(fd);
+        return;
+      }
+      accept(self, self->add_scribe(fd));
+    },
+    [=](peers_atom, const std::vector<caf::actor>& shards, const caf::actor& feeder) {
+      auto& st = self->state;
+      st.peers.clear();
+      for (auto& s : shards)
+        if (s != self)
+          st.peers.push_back(s);
+      st.feeder = feeder;
+    },
+    [=](report_atom) { return make_report(self); },
+    [=](reset_atom, bool slowlog_only) {
+      cmd::reset_counters(self->state.server.counters, slowlog_only);
+    },
+    [=](const config_change& change) { apply_config_set(self, change.pairs, true); },
+    [=](drain_atom) -> caf::result<bool> {
+      auto rp = self->make_response_promise();
+      auto& st = self->state;
+      st.drain_waiters.push_back(rp);
+      if (!st.draining) // the shard that started it takes the snapshot, if any
+        st.shutdown_save = cmd::effect::save_choice::nosave;
+      begin_shutdown(self, "SHUTDOWN on another shard", false);
+      check_drained(self);
+      return rp;
+    },
     [=](const caf::io::new_data_msg& msg) {
       auto& st = self->state;
       auto h = st.by_handle.find(msg.handle.id());

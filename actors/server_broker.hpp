@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -16,6 +17,14 @@
 
 namespace otkv {
 
+/// What a server's shards share, and touch only through atomics: the client count
+/// (maxclients is server-wide) and the ids of clients and slow-log entries.
+struct shard_shared {
+  std::atomic<uint64_t> clients{0};
+  std::atomic<uint64_t> next_client_id{1};
+  std::shared_ptr<std::atomic<uint64_t>> slowlog_ids = std::make_shared<std::atomic<uint64_t>>(0);
+};
+
 /// What the broker needs to know at start.
 struct broker_options {
   /// The settings (the option table's); CONFIG SET changes the broker's copy.
@@ -23,6 +32,13 @@ struct broker_options {
   snapshot_actor snapshotter;   ///< answers save_atom (null: no snapshots)
   std::string recovery_summary; ///< what start-up loaded, for INFO
   log_health log_error;         ///< the op log's state (null: none)
+  /// One shard of several (actors/shards.hpp): the acceptor hands it its connections
+  /// (adopt_atom) and it learns the other shards from peers_atom. Else the broker
+  /// listens on cfg.bind:cfg.port itself (the embedding API's TCP port).
+  bool fed = false;
+  uint32_t shard = 0;  ///< this shard's index
+  uint32_t shards = 1; ///< shards in the server
+  std::shared_ptr<shard_shared> shared; ///< null: the broker's own
 };
 
 /// One client connection: its session in the front-end core, and its socket.
@@ -77,8 +93,13 @@ struct server_broker_state {
   std::vector<uint64_t> paused;   ///< connections whose parsing is paused
   std::vector<std::pair<uint64_t, uint64_t>> touched; ///< scratch: replies that became ready
   std::string out;                ///< scratch: the replies of one write
-  caf::io::accept_handle acceptor;
-  uint64_t next_client_id = 1;
+  caf::io::accept_handle acceptor; ///< its own listener (not fed)
+  std::vector<caf::actor> peers;   ///< the other shards
+  caf::actor feeder;               ///< the acceptor (fed)
+  /// Shutdown across shards: peers not yet drained (this shard started it), and the
+  /// shards waiting for this one to drain (drain_atom).
+  size_t peers_draining = 0;
+  std::vector<caf::response_promise> drain_waiters;
   bool draining = false;
   size_t closed_pending = 0;      ///< connections marked closed since the last reap
   bool saving_for_shutdown = false;

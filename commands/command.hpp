@@ -29,6 +29,9 @@ enum flag : uint32_t {
   loading = 1u << 5,  ///< allowed while loading
   stale = 1u << 6,    ///< allowed on a stale replica
   one_partition = 1u << 7, ///< all keys must share a partition (atomic multi-key writes)
+  /// Reports every front end's counters (INFO): on a server with several shards the front
+  /// end gathers them first (effect::kind::gather).
+  server_wide = 1u << 8,
 };
 
 /// Where a command runs.
@@ -87,6 +90,12 @@ struct effect {
     bgsave,      ///< BGSAVE: snapshot in the background
     shutdown,    ///< SHUTDOWN: stop, after a snapshot as `save` says; no reply
     fault,       ///< DEBUG …-PARTITION: deliver `fault` to its partition's worker
+    /// The command reports the counters of every shard: the front end gathers them
+    /// and runs it again over their sum (front_core::rerun); no reply yet.
+    gather,
+    /// CONFIG RESETSTAT / SLOWLOG RESET reset this shard's counters: the other shards
+    /// reset theirs too (`slowlog_only`: just the slow log).
+    reset_stats,
   };
   /// SHUTDOWN's snapshot choice: as configured, SAVE, or NOSAVE.
   enum class save_choice : uint8_t { configured, save, nosave };
@@ -94,6 +103,8 @@ struct effect {
   std::vector<std::pair<std::string, std::string>> config; ///< names lower case
   fault_request fault;
   save_choice save = save_choice::configured;
+  bool slowlog_only = false; ///< reset_stats: only the slow log
+  net::arg_list args;        ///< gather: the request, to run again
 };
 
 /// What a server is and how it is set up: filled in by its front end (at start, and by
@@ -103,6 +114,8 @@ struct server_info {
   std::string bind;
   uint16_t port = 0;
   uint32_t partitions = 1;
+  /// I/O shards serving clients, each a front end with its own counters (--threads).
+  uint32_t shards = 1;
   int64_t pid = 0;
   store::millis started_ms = 0;
   std::string executable;
@@ -138,13 +151,32 @@ struct server_counters {
   bool last_save_ok = true;
   /// Per-command counters, latency percentiles and the slow log.
   command_stats stats;
+  /// These are every shard's counters summed (gathered for a server-wide command).
+  bool server_wide = false;
+  /// With server_wide: the CLIENT LIST lines of the other shards' clients.
+  std::string other_clients;
 };
+
+/// Adds `from`'s counts to `into` (a shard's counters to the server's sum): totals and
+/// per-command counters add up, the slow logs merge newest first, the last save is the
+/// latest.
+void add_counters(server_counters& into, const server_counters& from);
+
+/// What CONFIG RESETSTAT (or, with `slowlog_only`, SLOWLOG RESET) clears.
+void reset_counters(server_counters& counters, bool slowlog_only);
 
 /// A front end's server: what it is, and what it counts.
 struct server_context {
   server_info info;
   server_counters counters;
 };
+
+/// One client connection's state as commands see it.
+struct client_context;
+
+/// Whether a command reporting server-wide counters must have them gathered first: the
+/// server has several shards and `client`'s counters are its own shard's only.
+bool needs_gather(const client_context& client);
 
 /// One client connection's state as commands see it.
 struct client_context {

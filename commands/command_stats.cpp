@@ -1,5 +1,6 @@
 #include "commands/command_stats.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -92,7 +93,8 @@ void command_stats::log_slow(const command& c, uint64_t ns, const net::arg_list&
                              store::millis now_ms, const std::string& client_addr,
                              const std::string& client_name) {
   slowlog_entry e;
-  e.id = next_slowlog_id++;
+  e.id = shared_slowlog_ids ? shared_slowlog_ids->fetch_add(1, std::memory_order_relaxed)
+                            : next_slowlog_id++;
   e.unix_time = now_ms / 1000;
   e.duration_us = ns / 1000;
   size_t kept = args.size() > slowlog_max_args ? slowlog_max_args - 1 : args.size();
@@ -115,6 +117,42 @@ void command_stats::log_slow(const command& c, uint64_t ns, const net::arg_list&
     slowlog.pop_back();
 }
 
+void latency_histogram::add(const latency_histogram& other) noexcept {
+  for (size_t i = 0; i < buckets; ++i)
+    counts_[i] += other.counts_[i];
+  count_ += other.count_;
+}
+
+void command_stats::add(const command_stats& other) {
+  if (counters.size() < other.counters.size())
+    counters.resize(other.counters.size());
+  for (size_t i = 0; i < other.counters.size(); ++i) {
+    auto& to = counters[i];
+    const auto& from = other.counters[i];
+    to.calls += from.calls;
+    to.ns += from.ns;
+    to.rejected_calls += from.rejected_calls;
+    to.failed_calls += from.failed_calls;
+    if (from.latency) {
+      if (!to.latency)
+        to.latency = std::make_unique<latency_histogram>();
+      to.latency->add(*from.latency);
+    }
+  }
+  // Both logs are newest first (ids grow with time): merge them by id.
+  std::deque<slowlog_entry> merged;
+  auto a = slowlog.begin();
+  auto b = other.slowlog.begin();
+  while (merged.size() < slowlog_max_len && (a != slowlog.end() || b != other.slowlog.end())) {
+    if (b == other.slowlog.end() || (a != slowlog.end() && a->id > b->id))
+      merged.push_back(std::move(*a++));
+    else
+      merged.push_back(*b++);
+  }
+  slowlog = std::move(merged);
+  next_slowlog_id = std::max(next_slowlog_id, other.next_slowlog_id);
+}
+
 void command_stats::reset() {
   for (auto& k : counters)
     k = command_counters{};
@@ -124,6 +162,51 @@ uint64_t monotonic_ns() noexcept {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                  std::chrono::steady_clock::now().time_since_epoch())
                                  .count());
+}
+
+
+void add_counters(server_counters& into, const server_counters& from) {
+  into.connected_clients += from.connected_clients;
+  into.total_connections += from.total_connections;
+  into.total_commands += from.total_commands;
+  into.rejected_connections += from.rejected_connections;
+  into.net_input_bytes += from.net_input_bytes;
+  into.net_output_bytes += from.net_output_bytes;
+  if (into.partition_counters.size() < from.partition_counters.size())
+    into.partition_counters.resize(from.partition_counters.size());
+  for (size_t i = 0; i < from.partition_counters.size(); ++i) {
+    auto& to = into.partition_counters[i];
+    const auto& p = from.partition_counters[i];
+    to.requests += p.requests;
+    to.timeouts += p.timeouts;
+    to.resends += p.resends;
+    // Every shard sees each worker replacement: count it once.
+    to.restarts = std::max(to.restarts, p.restarts);
+    to.last_restart_ms = std::max(to.last_restart_ms, p.last_restart_ms);
+  }
+  if (from.last_save_ms > into.last_save_ms) {
+    into.last_save_ms = from.last_save_ms;
+    into.last_save_ok = from.last_save_ok;
+  }
+  into.stats.add(from.stats);
+}
+
+void reset_counters(server_counters& counters, bool slowlog_only) {
+  if (slowlog_only) {
+    counters.stats.slowlog.clear();
+    return;
+  }
+  counters.total_commands = 0;
+  counters.total_connections = 0;
+  counters.rejected_connections = 0;
+  counters.net_input_bytes = 0;
+  counters.net_output_bytes = 0;
+  counters.stats.reset();
+}
+
+bool needs_gather(const client_context& client) {
+  return client.info != nullptr && client.info->shards > 1 && client.counters != nullptr
+         && !client.counters->server_wide;
 }
 
 } // namespace otkv::cmd

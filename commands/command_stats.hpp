@@ -5,6 +5,7 @@
 // reads them, so they run in unit tests too.
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -28,6 +29,8 @@ public:
   uint64_t percentile(double percent) const noexcept;
   /// Number of samples.
   uint64_t count() const noexcept { return count_; }
+  /// Adds the samples of `other`.
+  void add(const latency_histogram& other) noexcept;
 
 private:
   static constexpr int sub_bits = 4;
@@ -66,6 +69,9 @@ struct command_stats {
   /// Newest first; at most `slowlog_max_len` entries.
   std::deque<slowlog_entry> slowlog;
   uint64_t next_slowlog_id = 0;
+  /// Where slow-log ids come from when set (shared by a server's shards, so an id is
+  /// unique server-wide); else next_slowlog_id.
+  std::shared_ptr<std::atomic<uint64_t>> shared_slowlog_ids;
   /// Commands taking at least this many microseconds are logged; negative: none.
   int64_t slowlog_threshold_us = 10000;
   uint64_t slowlog_max_len = 128;
@@ -82,6 +88,9 @@ struct command_stats {
   void reject(const command& c) { ++of(c).rejected_calls; }
   /// Forgets every counter (CONFIG RESETSTAT); the slow log stays.
   void reset();
+  /// Adds `other`'s counters, and its slow-log entries (newest first, at most
+  /// slowlog_max_len kept).
+  void add(const command_stats& other);
 };
 
 /// Nanoseconds on a monotonic clock, for timing commands.

@@ -24,6 +24,7 @@ constexpr uint32_t A = flag::admin;
 constexpr uint32_t N = flag::noauth | flag::loading | flag::stale; ///< allowed before AUTH
 constexpr uint32_t L = flag::loading | flag::stale;
 constexpr uint32_t ONE = flag::one_partition; ///< keys must share a partition (CROSSSLOT)
+constexpr uint32_t SW = flag::server_wide;    ///< reports every shard's counters (gathered)
 
 constexpr route C = route::connection;
 constexpr route K = route::key;

@@ -167,10 +167,16 @@ net::reply conn_client(client_context& client, net::arg_list& args) {
     return net::reply::integer(static_cast<int64_t>(client.id));
   if (iequals(sub, "info") && args.size() == 2)
     return net::reply::bulk(client_info_line(client));
-  if (iequals(sub, "list") && args.size() == 2)
-    return net::reply::bulk(client.info && client.info->client_list
-                              ? client.info->client_list()
-                              : client_info_line(client));
+  if (iequals(sub, "list") && args.size() == 2) {
+    if (needs_gather(client)) { // the other shards' clients too
+      client.pending.what = effect::kind::gather;
+      return net::reply::ok();
+    }
+    if (!client.info || !client.info->client_list)
+      return net::reply::bulk(client_info_line(client));
+    return net::reply::bulk(client.info->client_list()
+                            + (client.counters ? client.counters->other_clients : ""));
+  }
   if ((iequals(sub, "no-evict") || iequals(sub, "no-touch")) && args.size() == 3)
     return net::reply::ok();
   if (iequals(sub, "help") && args.size() == 2)
@@ -265,14 +271,10 @@ net::reply conn_config(client_context& client, net::arg_list& args) {
     return net::reply::ok(); // the front end applies the change and answers instead
   }
   if (iequals(args[1], "resetstat") && args.size() == 2) {
-    if (client.counters) {
-      client.counters->total_commands = 0;
-      client.counters->total_connections = 0;
-      client.counters->rejected_connections = 0;
-      client.counters->net_input_bytes = 0;
-      client.counters->net_output_bytes = 0;
-      client.counters->stats.reset();
-    }
+    if (client.counters)
+      reset_counters(*client.counters, false);
+    if (client.info && client.info->shards > 1) // and the other shards' counters
+      client.pending.what = effect::kind::reset_stats;
     return net::reply::ok();
   }
   if (iequals(args[1], "get") || iequals(args[1], "resetstat") || iequals(args[1], "set"))
@@ -365,6 +367,10 @@ net::reply conn_slowlog(client_context& client, net::arg_list& args) {
   static command_stats none;
   auto& stats = client.counters ? client.counters->stats : none;
   const auto& sub = args[1];
+  if ((iequals(sub, "get") || iequals(sub, "len")) && args.size() <= 3 && needs_gather(client)) {
+    client.pending.what = effect::kind::gather; // every shard's slow log
+    return net::reply::ok();
+  }
   if (iequals(sub, "get") && args.size() <= 3) {
     int64_t count = 10;
     if (args.size() == 3 && (!net::parse_int64(args[2], count) || count < -1))
@@ -389,6 +395,10 @@ net::reply conn_slowlog(client_context& client, net::arg_list& args) {
     return net::reply::integer(static_cast<int64_t>(stats.slowlog.size()));
   if (iequals(sub, "reset") && args.size() == 2) {
     stats.slowlog.clear();
+    if (client.info && client.info->shards > 1) { // and the other shards' slow logs
+      client.pending.what = effect::kind::reset_stats;
+      client.pending.slowlog_only = true;
+    }
     return net::reply::ok();
   }
   if (iequals(sub, "help") && args.size() == 2)
@@ -576,7 +586,7 @@ void register_server_family(command_registry& table) {
   // clang-format off
   table.insert(table.end(), {
     // name        arity flags     keys       route handler         connection      merge          group          summary
-    {"info",       -1,  0,         0,  0, 0,  ALL, op_partition_stats, nullptr,     merge_info,    "server",     "Returns information and statistics about the server."},
+    {"info",       -1,  SW,        0,  0, 0,  ALL, op_partition_stats, nullptr,     merge_info,    "server",     "Returns information and statistics about the server."},
     {"ping",       -1,  F,         0,  0, 0,  C,   nullptr,         conn_ping,      nullptr,       "connection", "Returns the server's liveliness response."},
     {"echo",        2,  F,         0,  0, 0,  C,   nullptr,         conn_echo,      nullptr,       "connection", "Returns the given string."},
     {"quit",       -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_quit,      nullptr,       "connection", "Closes the connection."},
