@@ -104,9 +104,11 @@ option choice(std::string name, std::string server_config::*field,
   return o;
 }
 
-/// `o`, whose default 0 means one per core: CONFIG GET shows `effective` instead.
-option per_core(option o, uint32_t (server_config::*effective)() const) {
-  o.machine_default = "one per core";
+/// `o`, whose default 0 means a count the machine's cores decide (`in_words`): CONFIG
+/// GET shows `effective` instead.
+option per_core(option o, uint32_t (server_config::*effective)() const,
+                std::string in_words = "one per core") {
+  o.machine_default = std::move(in_words);
   o.get = [effective](const server_config& c) { return std::to_string((c.*effective)()); };
   return o;
 }
@@ -130,7 +132,7 @@ std::vector<option> make_table() {
              &c::effective_partitions),
     per_core(integer("threads", &c::threads, 1, 1024, at_start,
                      "I/O shards (threads serving connections) and scheduler threads"),
-             &c::effective_threads),
+             &c::effective_threads, "one per two cores"),
     text("dir", &c::dir, "PATH", 0, at_start, "data directory: op log and snapshot"),
     yes_no("appendonly", &c::appendonly, at_start, "keep the op log"),
     choice("appendfsync", &c::appendfsync, {"always", "everysec", "no"}, at_start,
@@ -350,7 +352,11 @@ uint32_t server_config::effective_partitions() const {
 }
 
 uint32_t server_config::effective_threads() const {
-  return threads != 0 ? threads : cores();
+  // Each shard's requests need a core for its I/O thread and, part of the time, one for
+  // the partition workers and the clients: on 2 cores, 2 shards cost 60% more CPU per
+  // unpipelined request than 1 (they sleep and wake per request) and raised p99
+  // (docs/benchmarks.md, "Shards").
+  return threads != 0 ? threads : std::max<uint32_t>(1, cores() / 2);
 }
 
 std::vector<std::pair<std::string, std::string>> server_config::as_pairs() const {

@@ -43,7 +43,7 @@ struct server_config {
 
   /// Partitions after applying the default.
   uint32_t effective_partitions() const;
-  /// Scheduler threads after applying the default.
+  /// Shards (I/O threads) and scheduler threads after applying the default.
   uint32_t effective_threads() const;
   /// Name/value pairs for CONFIG GET: every option shown, then the Redis names clients ask
   /// for that have no option here (databases, save, maxmemory, …).

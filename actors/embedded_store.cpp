@@ -265,8 +265,11 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
       opts.cfg.enable_debug_command = st.server.info.debug_enabled;
       opts.snapshotter = st.actors.snapshotter;
       opts.log_error = st.actors.health;
-      auto broker = self->system().middleman().spawn_broker(
-        server_broker, opts, worker_table{st.workers}, st.actors.supervisor);
+      auto table = st.actors.table; // the partitions and the op log, with today's workers
+      table.workers = st.workers;
+      auto broker = self->system().middleman().spawn_broker(server_broker, opts,
+                                                            std::move(table),
+                                                            st.actors.supervisor);
       st.brokers.push_back(broker);
       auto promise = self->make_response_promise<uint16_t>();
       self->request(broker, caf::infinite, port_atom::value)
@@ -277,7 +280,7 @@ caf::behavior store_front(caf::stateful_actor<front_state>* self, store_actors a
     [=](dispatch_atom) {
       auto& st = self->state;
       st.dispatch_scheduled = false;
-      st.core->dispatch(steady_ms());
+      st.core->dispatch(now_ms(), steady_ms());
     },
     [=](done_batch& batch) {
       self->state.core->on_done(batch, now_ms());

@@ -175,7 +175,7 @@ void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net:
     touched_.emplace_back(s.client.id, seq);
 }
 
-void front_core::dispatch(store::millis tnow) {
+void front_core::dispatch(store::millis now, store::millis tnow) {
   queued_ = 0;
   for (uint32_t p = 0; p < batches_.size(); ++p) {
     if (batches_[p].items.empty())
@@ -186,9 +186,15 @@ void front_core::dispatch(store::millis tnow) {
     batch->id = next_batch_id();
     batch->partition = p;
     batch->output_limit = settings.output_limit;
-    inflight_.add(batch, tnow);
     batches_[p] = work_batch{};
     batches_[p].items.reserve(n); // the next turn is likely as large
+    if (inflight_.idle(p) && host_.run_here(*batch, ran_)) {
+      for (size_t i = 0; i < ran_.items.size(); ++i)
+        apply(ran_.items[i], &batch->items[i].args, now);
+      ran_.items.clear();
+      continue;
+    }
+    inflight_.add(batch, tnow);
     host_.send_batch(std::move(batch));
   }
 }

@@ -90,6 +90,14 @@ public:
   virtual void restart_worker(uint32_t partition) = 0;
   /// `s` made more reply bytes in one batch than the output limit: drop it.
   virtual void over_output_limit(front_session& s) = 0;
+  /// Runs `batch` on the front end's own thread if it can (instead of send_batch),
+  /// filling `out` with its results. Asked only while none of this front end's batches
+  /// for the partition is in flight, so its requests keep their order.
+  virtual bool run_here(const work_batch& batch, done_batch& out) {
+    (void)batch;
+    (void)out;
+    return false;
+  }
 };
 
 /// A connection command whose effect the front end must perform before it answers.
@@ -169,8 +177,10 @@ public:
   /// Whether requests wait for dispatch().
   bool has_batches() const { return queued_ > 0; }
 
-  /// Sends the requests gathered since the last call, one batch per partition.
-  void dispatch(store::millis tnow);
+  /// Sends the requests gathered since the last call, one batch per partition, or runs
+  /// a batch at once where the front end can (front_host::run_here); `now`: wall clock,
+  /// `tnow`: monotonic.
+  void dispatch(store::millis now, store::millis tnow);
 
   /// Applies a worker's results (`now`: wall clock, for merges).
   void on_done(done_batch& batch, store::millis now);
@@ -221,6 +231,7 @@ private:
   inflight_batches inflight_;       ///< sent to workers, not answered yet
   std::vector<std::pair<uint64_t, uint64_t>> touched_;
   pending_effect effect_; ///< the last connection command's effect (see submit)
+  done_batch ran_;        ///< scratch: the results of a batch run by the front end
 };
 
 } // namespace otkv

@@ -29,6 +29,9 @@ public:
     queues_[p].push_back({std::move(batch), now, 1});
   }
 
+  /// Whether no batch of partition `p` is in flight.
+  bool idle(uint32_t p) const { return queues_[p].empty(); }
+
   /// Forgets batch `id` of partition `p`, answered; returns it (nullptr if it was no
   /// longer in flight: failed already).
   std::shared_ptr<const work_batch> answered(uint32_t p, uint64_t id) {

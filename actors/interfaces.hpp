@@ -20,6 +20,7 @@
 
 #include "actors/batches.hpp"
 #include "actors/messages.hpp"
+#include "actors/partition_slot.hpp"
 #include "store/log_file.hpp"
 #include "store/partition.hpp"
 
@@ -98,6 +99,11 @@ using worker_actor = caf::typed_actor<
 /// The current partition → worker table (index = partition).
 struct worker_table {
   std::vector<worker_actor> workers;
+  /// The partitions' data (from the supervisor; empty elsewhere), and the op log their
+  /// workers write: for a front end that runs a batch on its own thread when the
+  /// partition is free (broker_host::run_here).
+  std::vector<slot_ptr> slots;
+  op_log log;
 };
 
 /// A subscriber of the supervisor (a front end, the snapshot actor).

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <thread>
 #include <unordered_set>
 #include <vector>
 
@@ -61,10 +62,29 @@ struct partition_slot {
     }
   }
 
+  /// Tokens of front ends that run a batch on their own thread (guests: see
+  /// broker_host::run_here) have this bit set; workers' epochs never do.
+  static constexpr uint64_t guest_bit = uint64_t{1} << 63;
+  /// Set once the partition got a DEBUG fault (tests only): from then on only its
+  /// workers serve it, so the fault hits the requests it is aimed at.
+  std::atomic<bool> workers_only{false};
+
   /// Tries to take the token for the worker with epoch `me`.
   bool claim(uint64_t me) {
     uint64_t none = 0;
     return holder.compare_exchange_strong(none, me);
+  }
+
+  /// Takes the token for the worker with epoch `me`, waiting while a guest holds it
+  /// (a guest runs one batch: moments). False if a worker holds it.
+  bool claim_after_guests(uint64_t me) {
+    for (;;) {
+      if (claim(me))
+        return true;
+      if ((holder.load() & guest_bit) == 0)
+        return false;
+      std::this_thread::yield();
+    }
   }
 
   /// Gives the token back (only its holder, or the supervisor for a dead holder).

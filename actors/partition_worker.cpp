@@ -6,6 +6,7 @@
 
 #include <caf/actor_cast.hpp>
 
+#include "actors/batch_run.hpp"
 #include "actors/clock.hpp"
 #include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
@@ -25,39 +26,6 @@ constexpr auto retry_interval = std::chrono::milliseconds(2);
 /// Entries a snapshot image encodes per slice (~0.1–0.2 ms); batches run in between.
 constexpr size_t image_slice = 256;
 
-/// Reply bytes made per connection in one batch, counting replies of 1 KiB or more
-/// only (so the common small reply costs one comparison).
-class output_budget {
-public:
-  explicit output_budget(uint64_t limit) : limit_(limit) {}
-  void add(uint64_t conn, const net::reply& r) {
-    size_t n = size_of(r);
-    if (n < 1024 || limit_ == UINT64_MAX)
-      return;
-    for (auto& [c, bytes] : made_)
-      if (c == conn)
-        return void(bytes += n);
-    made_.emplace_back(conn, n);
-  }
-  /// Whether `conn` made more than the limit.
-  bool over(uint64_t conn) const {
-    for (auto& [c, bytes] : made_)
-      if (c == conn)
-        return bytes > limit_;
-    return false;
-  }
-
-private:
-  static size_t size_of(const net::reply& r) {
-    size_t n = r.text.size();
-    for (const auto& item : r.items)
-      n += size_of(item);
-    return n;
-  }
-  uint64_t limit_;
-  std::vector<std::pair<uint64_t, uint64_t>> made_; // few: connections with big replies
-};
-
 bool revoked(worker_ptr self) {
   return self->state.slot->epoch.load() != self->state.epoch;
 }
@@ -72,63 +40,20 @@ void retire(worker_ptr self) {
 /// half-way (the slot keeps the progress for its successor).
 bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to) {
   auto& slot = *self->state.slot;
-  if (slot.completed.count(batch.id) > 0)
-    return true; // a resent copy of a batch already answered
-  if (slot.partial_batch != batch.id) {
-    slot.partial_batch = batch.id;
-    slot.partial_replies.clear();
-    slot.partial_ns.clear();
-  }
-  cmd::op_context ctx{slot.data, now_ms(), batch.partition};
-  uint64_t started = cmd::monotonic_ns(); // one clock read per command: each ends the last
-  output_budget budget{batch.output_limit};
-  for (size_t i = slot.partial_replies.size(); i < batch.items.size(); ++i) {
-    if (revoked(self))
-      return false;
-    const auto& item = batch.items[i];
-    if (budget.over(item.conn)) {
-      slot.partial_replies.push_back(cmd::err::output_limit());
-      slot.partial_ns.push_back(0);
-      continue;
-    }
-    ctx.encode = item.encode;
-    ctx.key_hash = item.hash;
-    net::reply r = cmd::run_on_partition(*item.cmd, ctx, item.args);
-    if (item.encode && r.type != net::reply::kind::raw)
-      r = net::reply::raw(net::encode(r));
-    budget.add(item.conn, r);
-    slot.partial_replies.push_back(std::move(r));
-    uint64_t ended = cmd::monotonic_ns();
-    slot.partial_ns.push_back(ended - started);
-    started = ended;
-  }
   done_batch out;
-  out.partition = batch.partition;
-  out.id = batch.id;
-  out.items.reserve(batch.items.size());
-  for (size_t i = 0; i < batch.items.size(); ++i) {
-    const auto& item = batch.items[i];
-    out.items.push_back({item.conn, item.seq, item.part, std::move(slot.partial_replies[i]),
-                         slot.partial_ns[i], budget.over(item.conn)});
+  switch (run_batch(slot, batch, [self] { return revoked(self); }, out)) {
+    case batch_outcome::skipped:
+      return true; // a resent copy of a batch already answered
+    case batch_outcome::stopped:
+      return false;
+    case batch_outcome::done:
+      break;
   }
-  slot.partial_replies.clear();
-  slot.partial_ns.clear();
-  slot.partial_batch = 0;
-  slot.mark_completed(batch.id);
-  // The batch's op-log records (kept in the slot, so a successor of a worker that died
-  // half-way still writes them) reach the kernel before the replies leave, as Redis
-  // writes its AOF before replying: a process crash never loses an acknowledged write.
   // With appendfsync always the replies go through the logger, after its fsync.
   auto& log = self->state.log;
-  if (log.file && !slot.journal.empty()) {
-    if (!log.file->append(slot.journal.take())) {
-      // Not written (kept for the logger's retry): the writes must not be acknowledged.
-      for (auto& item : out.items)
-        item.result = cmd::err::misconf(log.file->error());
-    } else if (log.syncer) {
-      self->send(log.syncer, log_append_ack{std::move(out), reply_to});
-      return true;
-    }
+  if (write_records(slot, log.file.get(), out) && log.syncer) {
+    self->send(log.syncer, log_append_ack{std::move(out), reply_to});
+    return true;
   }
   self->send(reply_to, std::move(out));
   return true;
@@ -140,7 +65,7 @@ void drain(worker_ptr self) {
   while (!st.backlog.empty()) {
     if (revoked(self))
       return retire(self);
-    if (!st.slot->claim(st.epoch)) {
+    if (!st.slot->claim_after_guests(st.epoch)) {
       // The previous worker is still inside a batch (hung): wait for it.
       if (!st.retry_scheduled) {
         st.retry_scheduled = true;
@@ -170,7 +95,7 @@ void step_image(worker_ptr self) {
     return;
   if (revoked(self))
     return retire(self); // the image_job answers the request with an error
-  if (!st.slot->claim(st.epoch)) {
+  if (!st.slot->claim_after_guests(st.epoch)) {
     self->delayed_send(self, retry_interval, image_step_atom::value);
     return;
   }
@@ -242,7 +167,7 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
       auto& st = self->state;
       if (revoked(self))
         return retire(self);
-      if (st.slot->claim(st.epoch)) {
+      if (st.slot->claim_after_guests(st.epoch)) {
         st.slot->data.sweep(now_ms(), sweep_budget);
         st.slot->release(st.epoch);
       }
@@ -253,7 +178,7 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
       // slices between batches (step_image); the answer comes when it is complete.
       auto& st = self->state;
       auto rp = self->make_response_promise<partition_image>();
-      if (revoked(self) || !st.slot->claim(st.epoch)) {
+      if (revoked(self) || !st.slot->claim_after_guests(st.epoch)) {
         rp.deliver(caf::make_error(caf::sec::request_timeout)); // hung predecessor: retry later
         return rp;
       }
@@ -272,7 +197,7 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
     [=](sleep_atom, uint32_t ms) {
       // A hang in the middle of the work: holds the partition while it sleeps.
       auto& st = self->state;
-      bool held = st.slot->claim(st.epoch);
+      bool held = st.slot->claim_after_guests(st.epoch);
       std::this_thread::sleep_for(std::chrono::milliseconds(ms));
       if (held)
         st.slot->release(st.epoch);

@@ -13,6 +13,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "actors/batch_run.hpp"
 #include "actors/clock.hpp"
 #include "actors/config.hpp"
 #include "actors/partition_worker.hpp"
@@ -55,6 +56,15 @@ template <class Dest, class... Ts>
 void send_home(broker_ptr self, const Dest& dest, Ts&&... xs) {
   if (dest)
     dest->eq_impl(caf::make_message_id(), self->ctrl(), nullptr, std::forward<Ts>(xs)...);
+}
+
+/// Keeps what the broker needs of `t` to run batches itself (broker_host::run_here).
+void take_partitions(server_broker_state& st, const worker_table& t) {
+  if (t.slots.empty())
+    return; // a table made by hand (tests, the embedding API): workers only
+  st.slots = t.slots;
+  st.log_file = t.log.file;
+  st.runs_here = !t.log.syncer;
 }
 
 /// The connection `id`, or nullptr.
@@ -436,9 +446,13 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
     case kind::auth_failed:
       spdlog::warn("failed AUTH from {}", c.client.addr);
       break;
-    case kind::fault:
-      deliver_fault(st.workers[fx.effect.fault.partition], fx.effect.fault);
+    case kind::fault: {
+      auto p = fx.effect.fault.partition;
+      if (p < st.slots.size()) // from now on the fault's worker gets every batch
+        st.slots[p]->workers_only = true;
+      deliver_fault(st.workers[p], fx.effect.fault);
       break;
+    }
     case kind::config_set:
       fx.reply = apply_config_set(self, fx.effect.config);
       break;
@@ -749,6 +763,24 @@ void broker_host::restart_worker(uint32_t p) {
   send_home(self, st.supervisor, restart_atom::value, p, st.workers[p]);
 }
 
+bool broker_host::run_here(const work_batch& batch, done_batch& out) {
+  auto& st = self->state;
+  if (!st.runs_here)
+    return false;
+  for (const auto& item : batch.items)
+    if (item.cmd->where == cmd::route::all)
+      return false;
+  auto& slot = *st.slots[batch.partition];
+  if (slot.workers_only.load(std::memory_order_relaxed) || !slot.claim(st.guest_token))
+    return false;
+  bool ran = slot.partial_batch == 0 // else a worker's successor must resume that batch
+             && run_batch(slot, batch, [] { return false; }, out) == batch_outcome::done;
+  if (ran)
+    write_records(slot, st.log_file.get(), out);
+  slot.release(st.guest_token);
+  return ran;
+}
+
 void broker_host::over_output_limit(front_session& s) {
   drop_over_limit(self, static_cast<connection&>(s), self->state.core->settings.output_limit);
 }
@@ -758,6 +790,9 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
                             supervisor_actor supervisor) {
   auto& st = self->state;
   st.opts = std::move(opts);
+  take_partitions(st, table);
+  static std::atomic<uint64_t> guests{0};
+  st.guest_token = partition_slot::guest_bit | ++guests;
   st.workers = std::move(table.workers);
   st.supervisor = supervisor;
   st.host.self = self;
@@ -848,7 +883,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     [=](dispatch_atom) {
       auto& st = self->state;
       st.dispatch_scheduled = false;
-      st.core->dispatch(steady_ms());
+      st.core->dispatch(now_ms(), steady_ms());
+      // Batches run here are answered already.
+      flush_touched(self);
+      resume_paused(self);
+      reap(self);
+      check_drained(self);
     },
     [=](done_batch& batch) {
       self->state.core->on_done(batch, now_ms());
@@ -859,6 +899,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
     },
     [=](caf::update_atom, worker_table& t) {
       auto& st = self->state;
+      take_partitions(st, t);
       st.core->take_workers(st.workers, std::move(t.workers), now_ms(), steady_ms());
       flush_touched(self);
     },

@@ -77,6 +77,12 @@ struct broker_host : front_host {
   void send_batch(std::shared_ptr<const work_batch> batch) override;
   void restart_worker(uint32_t partition) override;
   void over_output_limit(front_session& s) override;
+  /// Runs `batch` on the broker's thread when its partition's token is free (no worker
+  /// is inside a batch: a hung worker holds it, so its partition's requests still go the
+  /// supervised way), no worker left a batch half-done, the partition got no DEBUG
+  /// fault, replies need not wait for an fsync (appendfsync always), and no request in it
+  /// walks a whole partition (KEYS, SCAN, FLUSHALL: left to the workers).
+  bool run_here(const work_batch& batch, done_batch& out) override;
 };
 
 /// State of the server broker: the listening socket and the socket side of every
@@ -85,6 +91,11 @@ struct server_broker_state {
   broker_options opts;
   cmd::server_context server;
   std::vector<worker_actor> workers;
+  /// The partitions and the op log, for batches the broker runs itself (run_here).
+  std::vector<slot_ptr> slots;
+  std::shared_ptr<store::log_file> log_file;
+  bool runs_here = false;   ///< whether it may (not with appendfsync always)
+  uint64_t guest_token = 0; ///< its token in a partition_slot while it runs a batch
   supervisor_actor supervisor;
   broker_host host;
   std::unique_ptr<front_core> core; ///< sessions (connections), batches, timeouts, stats

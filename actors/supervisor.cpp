@@ -30,9 +30,15 @@ void start_worker(supervisor_ptr self, uint32_t index) {
   st.epochs[index] = epoch;
 }
 
+/// The current table: workers, partition data, op log.
+worker_table table_of(supervisor_ptr self) {
+  auto& st = self->state;
+  return worker_table{st.workers, st.slots, st.log};
+}
+
 void publish(supervisor_ptr self) {
   for (auto& s : self->state.subscribers)
-    self->send(s, caf::update_atom_v, worker_table{self->state.workers});
+    self->send(s, caf::update_atom_v, table_of(self));
 }
 
 } // namespace
@@ -77,14 +83,14 @@ supervisor(supervisor_ptr self, std::shared_ptr<recovered_data> data, op_log log
                subs.end());
   });
   return {
-    [=](caf::get_atom) { return worker_table{self->state.workers}; },
+    [=](caf::get_atom) { return table_of(self); },
     [=](caf::subscribe_atom) {
       auto s = caf::actor_cast<table_listener>(self->current_sender());
       if (!s)
         return;
       self->monitor(s);
       self->state.subscribers.push_back(s);
-      self->send(s, caf::update_atom_v, worker_table{self->state.workers});
+      self->send(s, caf::update_atom_v, table_of(self));
     },
     [=](restart_atom, uint32_t index, const worker_actor& old) {
       auto& st = self->state;

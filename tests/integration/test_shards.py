@@ -169,6 +169,59 @@ class ShardsShutdownTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class RunHereTest(unittest.TestCase):
+    """A broker runs a batch itself only when its partition is free; else the batch goes
+    to the partition's worker. Either way each connection's requests keep their order
+    and every write is applied once."""
+
+    def test_busy_partition_falls_back_to_its_worker_in_order(self):
+        server = ServerProcess("--threads", "2", "--partitions", "1", "--appendonly", "no")
+        try:
+            loader = Client(server.port)
+            for start in range(0, 60000, 1000):
+                loader.send_raw(b"".join(Client.encode("SET", "fill:%d" % i, "x")
+                                         for i in range(start, start + 1000)))
+                for _ in range(1000):
+                    loader.read_reply()
+            a, b = Client(server.port), Client(server.port)  # one on each shard
+            errors = []
+
+            def incr_loop():
+                c = Client(server.port)
+                try:
+                    for _ in range(300):
+                        if not isinstance(c.call("INCR", "n"), int):
+                            errors.append("INCR")
+                finally:
+                    c.close()
+
+            import threading
+            t = threading.Thread(target=incr_loop)
+            t.start()
+            seen = []
+            for _ in range(20):
+                # KEYS walks the partition on the worker, holding it: the INCRs and the
+                # GET around it, pipelined, run wherever the partition is free.
+                a.send_raw(Client.encode("INCR", "n") + Client.encode("KEYS", "fill:1234*")
+                           + Client.encode("INCR", "n") + Client.encode("GET", "n"))
+                first = a.read_reply()
+                keys = a.read_reply()
+                second = a.read_reply()
+                got = int(a.read_reply())
+                self.assertEqual(len(keys), 11)
+                self.assertGreater(second, first)
+                self.assertGreaterEqual(got, second)
+                seen.append(second)
+                self.assertIsInstance(b.call("INCR", "n"), int)
+            t.join(60)
+            self.assertFalse(errors)
+            self.assertEqual(int(a.call("GET", "n")), 300 + 20 * 3)
+            for c in (loader, a, b):
+                c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
 TIMEOUT_MS = int(300 * SCALE)
 
 

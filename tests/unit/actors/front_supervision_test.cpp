@@ -81,7 +81,7 @@ caf::behavior test_front(front_ptr self, supervisor_actor sup, uint32_t partitio
       auto& st = self->state;
       auto now = now_of(self);
       st.core->submit(*st.session, std::move(args), now, now);
-      st.core->dispatch(now);
+      st.core->dispatch(now, now);
     },
     [=](done_batch& batch) { self->state.core->on_done(batch, now_of(self)); },
     [=](caf::update_atom, worker_table& t) {

@@ -38,7 +38,7 @@ public:
       core_.answer(session_, fx.seq, std::move(fx.reply));
     }
     if (core_.has_batches())
-      core_.dispatch(now);
+      core_.dispatch(now, now);
     auto done = std::move(done_);
     done_.clear();
     for (auto& d : done)

@@ -82,7 +82,7 @@ TEST_CASE("a request a worker never answers gets -TIMEOUT on the monotonic clock
           "whatever the wall clock does", "[front_core]") {
   fixture f;
   auto seq = f.submit({"GET", "k"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   REQUIRE(f.host.sent.size() == 1);
   uint32_t p = f.host.sent[0]->partition;
 
@@ -108,7 +108,7 @@ TEST_CASE("a request a worker never answers gets -TIMEOUT on the monotonic clock
 TEST_CASE("a wall-clock step forward does not time out a healthy batch", "[front_core]") {
   fixture f;
   auto set = f.submit({"SET", "k", "v"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   // A day later on the wall clock, 100 ms later on the monotonic one, the worker answers.
   f.core.tick(t0 + 100);
   auto done = f.host.run(*f.host.sent[0], wall + 24 * hour);
@@ -124,7 +124,7 @@ TEST_CASE("a wall-clock step forward does not time out a healthy batch", "[front
 TEST_CASE("with no fresh worker ever, the final deadline still answers", "[front_core]") {
   fixture f;
   auto seq = f.submit({"GET", "k"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   f.core.tick(t0 + 500);
   CHECK(f.host.restarts.size() == 1); // asked once; the supervisor never answers
   f.core.tick(t0 + 1999);
@@ -141,7 +141,7 @@ TEST_CASE("replies are released in request order", "[front_core]") {
     b += "b";
   auto first = f.submit({"SET", a, "1"}, wall, t0);
   auto second = f.submit({"SET", b, "2"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   REQUIRE(f.host.sent.size() == 2);
   auto batch_of = [&](const std::string& key) {
     for (auto& sent : f.host.sent)
@@ -164,14 +164,14 @@ TEST_CASE("a split request is merged in key order whatever order its parts come 
           "[front_core]") {
   fixture f;
   f.submit({"MSET", "k1", "v1", "k2", "v2", "k3", "v3", "k4", "v4", "k5", "v5"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   for (auto& b : f.host.sent) {
     auto d = f.host.run(*b, wall);
     f.core.on_done(d, wall);
   }
   f.host.sent.clear();
   auto seq = f.submit({"MGET", "k5", "nope", "k1", "k3", "k2", "k4"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   REQUIRE(f.host.sent.size() > 1);
   for (auto i = f.host.sent.rbegin(); i != f.host.sent.rend(); ++i) {
     auto d = f.host.run(**i, wall);
@@ -203,7 +203,7 @@ TEST_CASE("refused requests are answered at once and never reach a worker", "[fr
   auto cross = f.submit({"RENAME", "a", "bb"}, wall, t0);
   f.s.client.authenticated = false;
   auto noauth = f.submit({"GET", "k"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   CHECK(f.host.sent.empty());
   CHECK(f.reply(unknown).rfind("-ERR unknown command 'NOPE'", 0) == 0);
   CHECK(f.reply(arity) == "-ERR wrong number of arguments for 'get' command\r\n");
@@ -217,7 +217,7 @@ TEST_CASE("a session over its output limit is handed to the front end to drop",
           "[front_core]") {
   fixture f;
   f.submit({"GET", "k"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   auto d = f.host.run(*f.host.sent[0], wall);
   d.items[0].over_limit = true;
   f.core.on_done(d, wall);
@@ -227,7 +227,7 @@ TEST_CASE("a session over its output limit is handed to the front end to drop",
 TEST_CASE("results for a closed session are dropped", "[front_core]") {
   fixture f;
   f.submit({"GET", "k"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   f.s.closed = true;
   auto d = f.host.run(*f.host.sent[0], wall);
   f.core.on_done(d, wall);
@@ -243,7 +243,7 @@ TEST_CASE("a key is hashed once: its hash travels to the worker, except for a ha
   fixture f;
   auto set_plain = f.submit({"SET", "plain", "1"}, wall, t0);
   auto set_tagged = f.submit({"SET", "user:{42}:name", "2"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   for (auto& b : f.host.sent)
     for (auto& item : b->items) {
       if (item.args[1] == "plain")
@@ -260,7 +260,7 @@ TEST_CASE("a key is hashed once: its hash travels to the worker, except for a ha
   f.host.sent.clear();
   auto get_plain = f.submit({"GET", "plain"}, wall, t0);
   auto get_tagged = f.submit({"GET", "user:{42}:name"}, wall, t0);
-  f.core.dispatch(t0);
+  f.core.dispatch(wall, t0);
   for (auto& b : f.host.sent) {
     auto d = f.host.run(*b, wall);
     f.core.on_done(d, wall);
