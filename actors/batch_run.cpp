@@ -47,21 +47,21 @@ batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
                         const std::function<bool()>& stop, done_batch& out) {
   if (slot.completed.count(batch.id) > 0)
     return batch_outcome::skipped;
-  if (slot.partial_batch != batch.id) {
-    slot.partial_batch = batch.id;
-    slot.partial_replies.clear();
-    slot.partial_ns.clear();
-  }
+  // The progress lives in the slot while the batch runs, so a worker that dies half-way
+  // leaves it for its successor.
+  auto& done = slot.progress_of(batch.id);
   cmd::op_context ctx{slot.data, now_ms(), batch.partition};
   uint64_t started = cmd::monotonic_ns(); // one clock read per command: each ends the last
   output_budget budget{batch.output_limit};
-  for (size_t i = slot.partial_replies.size(); i < batch.items.size(); ++i) {
+  for (size_t i = 0; i < done.replies.size(); ++i) // made before: they count too
+    budget.add(batch.items[i].conn, done.replies[i]);
+  for (size_t i = done.replies.size(); i < batch.items.size(); ++i) {
     if (stop())
       return batch_outcome::stopped;
     const auto& item = batch.items[i];
     if (budget.over(item.conn)) {
-      slot.partial_replies.push_back(cmd::err::output_limit());
-      slot.partial_ns.push_back(0);
+      done.replies.push_back(cmd::err::output_limit());
+      done.ns.push_back(0);
       continue;
     }
     ctx.encode = item.encode;
@@ -70,9 +70,9 @@ batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
     if (item.encode && r.type != net::reply::kind::raw)
       r = net::reply::raw(net::encode(r));
     budget.add(item.conn, r);
-    slot.partial_replies.push_back(std::move(r));
+    done.replies.push_back(std::move(r));
     uint64_t ended = cmd::monotonic_ns();
-    slot.partial_ns.push_back(ended - started);
+    done.ns.push_back(ended - started);
     started = ended;
   }
   out.partition = batch.partition;
@@ -81,12 +81,10 @@ batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
   out.items.reserve(batch.items.size());
   for (size_t i = 0; i < batch.items.size(); ++i) {
     const auto& item = batch.items[i];
-    out.items.push_back({item.conn, item.seq, item.part, std::move(slot.partial_replies[i]),
-                         slot.partial_ns[i], budget.over(item.conn)});
+    out.items.push_back({item.conn, item.seq, item.part, std::move(done.replies[i]), done.ns[i],
+                         budget.over(item.conn)});
   }
-  slot.partial_replies.clear();
-  slot.partial_ns.clear();
-  slot.partial_batch = 0;
+  slot.finish(batch.id);
   slot.mark_completed(batch.id);
   return batch_outcome::done;
 }

@@ -3,8 +3,10 @@
 #include <atomic>
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -41,11 +43,41 @@ struct partition_slot {
   /// Epoch of the worker inside a batch, 0 if none.
   std::atomic<uint64_t> holder{0};
 
-  /// The batch being applied and the replies of its items applied so far: a worker
-  /// that stopped half-way leaves them for its successor, which resumes after them.
-  uint64_t partial_batch = 0;
-  std::vector<net::reply> partial_replies;
-  std::vector<uint64_t> partial_ns; ///< execution time of each of partial_replies
+  /// The replies of the requests of a batch applied so far (and the time each took).
+  struct progress {
+    std::vector<net::reply> replies;
+    std::vector<uint64_t> ns;
+  };
+  /// Batches being applied, or stopped half-way, by id: a worker that stopped (revoked,
+  /// or died) or a front end out of its time slice leaves the replies made so far, and
+  /// whoever runs the batch next resumes after them — also when other batches ran in
+  /// between (other shards, other front ends share the partition).
+  std::unordered_map<uint64_t, progress> partial;
+  std::deque<uint64_t> partial_order; ///< ids in `partial`, oldest first (for the bound)
+
+  /// The progress of batch `id` (made empty on its first run).
+  progress& progress_of(uint64_t id) {
+    auto [it, fresh] = partial.try_emplace(id);
+    if (fresh) {
+      partial_order.push_back(id);
+      // Left by batches the front end gave up on (-TIMEOUT): forget the oldest.
+      while (partial_order.size() > 1024) {
+        partial.erase(partial_order.front());
+        partial_order.pop_front();
+      }
+    }
+    return it->second;
+  }
+
+  /// Forgets the progress of batch `id` (it completed).
+  void finish(uint64_t id) {
+    partial.erase(id);
+    for (auto i = partial_order.rbegin(); i != partial_order.rend(); ++i)
+      if (*i == id) {
+        partial_order.erase(std::next(i).base());
+        break;
+      }
+  }
 
   /// Recently completed batch ids: a resent copy of one of them is skipped (its
   /// replies were already sent), so a write is applied at most once.
@@ -75,16 +107,18 @@ struct partition_slot {
     return holder.compare_exchange_strong(none, me);
   }
 
-  /// Takes the token for the worker with epoch `me`, waiting while a guest holds it
-  /// (a guest runs one batch: moments). False if a worker holds it.
+  /// Takes the token for the worker with epoch `me`, waiting a little while a guest
+  /// holds it (a guest runs one batch for at most a time slice). False if a worker
+  /// holds it, or the guest did not finish in time (the worker then retries later).
   bool claim_after_guests(uint64_t me) {
-    for (;;) {
+    for (int tries = 0; tries < 64; ++tries) {
       if (claim(me))
         return true;
       if ((holder.load() & guest_bit) == 0)
         return false;
       std::this_thread::yield();
     }
+    return false;
   }
 
   /// Gives the token back (only its holder, or the supervisor for a dead holder).

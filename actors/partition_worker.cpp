@@ -167,7 +167,7 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
       auto& st = self->state;
       if (revoked(self))
         return retire(self);
-      if (st.slot->claim_after_guests(st.epoch)) {
+      if (st.slot->claim(st.epoch)) { // else next time
         st.slot->data.sweep(now_ms(), sweep_budget);
         st.slot->release(st.epoch);
       }

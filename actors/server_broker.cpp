@@ -36,6 +36,9 @@ using broker_ptr = caf::io::stateful_broker<server_broker_state>*;
 /// what was zeroed.
 constexpr size_t read_chunk = 4 * 1024;
 constexpr size_t max_read_chunk = 64 * 1024;
+/// How long a broker runs one batch itself (run_here) before it hands the rest to the
+/// partition's worker.
+constexpr uint64_t run_here_slice_ns = 250'000;
 /// How often deadlines and the shutdown drain are checked.
 constexpr auto tick_interval = std::chrono::milliseconds(50);
 /// Requests one connection may have waiting for replies before the broker stops reading
@@ -773,8 +776,12 @@ bool broker_host::run_here(const work_batch& batch, done_batch& out) {
   auto& slot = *st.slots[batch.partition];
   if (slot.workers_only.load(std::memory_order_relaxed) || !slot.claim(st.guest_token))
     return false;
-  bool ran = slot.partial_batch == 0 // else a worker's successor must resume that batch
-             && run_batch(slot, batch, [] { return false; }, out) == batch_outcome::done;
+  // A time slice: what is left of a longer batch goes to the worker, which resumes
+  // after the requests run here, so the shard's other connections are not held up.
+  uint64_t until = cmd::monotonic_ns() + run_here_slice_ns;
+  uint32_t n = 0;
+  auto out_of_time = [&] { return (++n & 31) == 0 && cmd::monotonic_ns() > until; };
+  bool ran = run_batch(slot, batch, out_of_time, out) == batch_outcome::done;
   if (ran)
     write_records(slot, st.log_file.get(), out);
   slot.release(st.guest_token);

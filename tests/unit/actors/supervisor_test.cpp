@@ -121,7 +121,8 @@ TEST_CASE("a worker that dies mid-batch is replaced; the successor resumes the b
   CHECK(fresh != dying);
   auto& st = t.state_of<supervisor_state, supervisor_base>(sup);
   CHECK(st.slots[0]->holder.load() == 0); // released for the successor
-  CHECK(st.slots[0]->partial_replies.size() == 1);
+  REQUIRE(st.slots[0]->partial.count(batch->id) == 1);
+  CHECK(st.slots[0]->partial[batch->id].replies.size() == 1);
 
   // The front end resends the batch to the fresh worker, which resumes after INCR → 1.
   caf::send_as(front, fresh, batch_ref{batch});

@@ -187,3 +187,67 @@ TEST_CASE("SLOWLOG keeps the slow commands, newest first, abridged like Redis", 
   h.run({"PING"});
   CHECK(h.run({"SLOWLOG", "LEN"}) == integer(0));
 }
+
+TEST_CASE("Shards' counters add up: totals, per-command counters, histograms, slow logs",
+          "[stats][shards]") {
+  using namespace otkv::cmd;
+  const command& get = *find_command("get");
+  const command& set = *find_command("set");
+  server_counters a, b;
+  a.total_commands = 10;
+  b.total_commands = 32;
+  a.connected_clients = 2;
+  b.connected_clients = 3;
+  a.partition_counters.resize(2);
+  b.partition_counters.resize(2);
+  a.partition_counters[1] = {100, 1, 2, 1, 5000};
+  b.partition_counters[1] = {50, 3, 1, 1, 5000}; // both saw the one restart
+  a.last_save_ms = 7000;
+  b.last_save_ms = 9000;
+  b.last_save_ok = false;
+  for (int i = 0; i < 4; ++i)
+    a.stats.record(get, 1000, false);
+  for (int i = 0; i < 12; ++i)
+    b.stats.record(get, 9000, i == 0);
+  b.stats.record(set, 500, false);
+  auto ids = std::make_shared<std::atomic<uint64_t>>(0);
+  a.stats.shared_slowlog_ids = b.stats.shared_slowlog_ids = ids;
+  a.stats.log_slow(get, 20000000, {"GET", "a1"}, 1000, "x", "");
+  b.stats.log_slow(get, 20000000, {"GET", "b1"}, 2000, "y", "");
+  a.stats.log_slow(get, 20000000, {"GET", "a2"}, 3000, "x", "");
+
+  server_counters sum;
+  add_counters(sum, a);
+  add_counters(sum, b);
+  CHECK(sum.total_commands == 42);
+  CHECK(sum.connected_clients == 5);
+  CHECK(sum.partition_counters[1].requests == 150);
+  CHECK(sum.partition_counters[1].timeouts == 4);
+  CHECK(sum.partition_counters[1].restarts == 1);
+  CHECK(sum.last_save_ms == 9000);
+  CHECK_FALSE(sum.last_save_ok);
+  auto& g = sum.stats.of(get);
+  CHECK(g.calls == 16);
+  CHECK(g.failed_calls == 1);
+  CHECK(g.latency->count() == 16);
+  CHECK(g.latency->percentile(25) <= 1000 + 1000 / 16);
+  CHECK(g.latency->percentile(90) >= 9000);
+  CHECK(sum.stats.of(set).calls == 1);
+  REQUIRE(sum.stats.slowlog.size() == 3);
+  CHECK(sum.stats.slowlog[0].args[1] == "a2"); // newest first, by id across shards
+  CHECK(sum.stats.slowlog[1].args[1] == "b1");
+  CHECK(sum.stats.slowlog[2].args[1] == "a1");
+  sum.stats.slowlog_max_len = 2;
+  server_counters capped;
+  capped.stats.slowlog_max_len = 2;
+  add_counters(capped, a);
+  add_counters(capped, b);
+  CHECK(capped.stats.slowlog.size() == 2);
+
+  reset_counters(a, true);
+  CHECK(a.stats.slowlog.empty());
+  CHECK(a.total_commands == 10);
+  reset_counters(a, false);
+  CHECK(a.total_commands == 0);
+  CHECK(a.stats.of(get).calls == 0);
+}

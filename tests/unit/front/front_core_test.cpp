@@ -268,3 +268,106 @@ TEST_CASE("a key is hashed once: its hash travels to the worker, except for a ha
   CHECK(f.reply(get_plain) == "$1\r\n1\r\n");
   CHECK(f.reply(get_tagged) == "$1\r\n2\r\n");
 }
+
+TEST_CASE("with several shards a server-wide command runs again over every shard's sum",
+          "[front_core][shards]") {
+  fixture f;
+  f.server.info.shards = 3;
+  f.server.info.client_list = [] { return std::string("id=1 io-thread=0\n"); };
+  // CLIENT LIST: the handler asks for the other shards' clients first.
+  REQUIRE(f.core.submit(f.s, {"CLIENT", "LIST"}, wall, t0));
+  auto fx = f.core.take_effect();
+  REQUIRE(fx.effect.what == cmd::effect::kind::gather);
+  CHECK(f.reply(fx.seq).empty());
+  auto sum = std::make_unique<cmd::server_counters>();
+  sum->other_clients = "id=7 io-thread=1\nid=9 io-thread=2\n";
+  f.core.rerun(f.s, fx.seq, std::move(fx.effect.args), std::move(sum), wall, t0);
+  CHECK(f.reply(fx.seq) == "$51\r\nid=1 io-thread=0\nid=7 io-thread=1\nid=9 io-thread=2\n\r\n");
+  // INFO (a route::all command) gathers before it goes to the partitions, and its merge
+  // reports the sum, not this shard's counters.
+  f.server.counters.total_commands = 5;
+  REQUIRE(f.core.submit(f.s, {"INFO", "stats"}, wall, t0));
+  fx = f.core.take_effect();
+  REQUIRE(fx.effect.what == cmd::effect::kind::gather);
+  CHECK(f.host.sent.empty());
+  sum = std::make_unique<cmd::server_counters>();
+  cmd::add_counters(*sum, f.server.counters);
+  sum->total_commands += 1000; // the other shards'
+  f.core.rerun(f.s, fx.seq, std::move(fx.effect.args), std::move(sum), wall, t0);
+  f.core.dispatch(wall, t0);
+  REQUIRE(f.host.sent.size() == 4); // one part per partition
+  for (auto& b : f.host.sent) {
+    auto d = f.host.run(*b, wall);
+    f.core.on_done(d, wall);
+  }
+  CHECK(f.reply(fx.seq).find("total_commands_processed:1006\r\n") != std::string::npos);
+  CHECK(f.server.counters.total_commands == 6); // its own count is untouched
+  // CONFIG RESETSTAT resets here and asks the other shards to.
+  REQUIRE(f.core.submit(f.s, {"CONFIG", "RESETSTAT"}, wall, t0));
+  CHECK(f.core.take_effect().effect.what == cmd::effect::kind::reset_stats);
+  CHECK(f.server.counters.total_commands == 0);
+}
+
+TEST_CASE("a single shard never gathers", "[front_core][shards]") {
+  fixture f;
+  CHECK_FALSE(f.core.submit(f.s, {"SLOWLOG", "LEN"}, wall, t0));
+  CHECK(f.reply(0) == ":0\r\n");
+  CHECK_FALSE(f.core.submit(f.s, {"SLOWLOG", "RESET"}, wall, t0));
+}
+
+namespace {
+
+/// A host that runs batches itself while `free` says so (as a broker that can take the
+/// partition's token).
+struct inline_host : fake_host {
+  using fake_host::fake_host;
+  bool free = true;
+  size_t ran = 0;
+  bool run_here(const work_batch& batch, done_batch& out) override {
+    if (!free)
+      return false;
+    ++ran;
+    out = run(batch, 0);
+    return true;
+  }
+};
+
+} // namespace
+
+TEST_CASE("a batch the front end runs itself is answered at dispatch, in order with the "
+          "batches in flight", "[front_core][shards]") {
+  cmd::server_context server;
+  inline_host host(1);
+  front_core core(host, server, 1);
+  auto& s = core.open<front_session>(1);
+  core.submit(s, {"SET", "k", "1"}, wall, t0);
+  core.dispatch(wall, t0);
+  CHECK(host.ran == 1);
+  CHECK(host.sent.empty());
+  CHECK(s.queue.front().ready);
+  CHECK(server.counters.stats.counters.at(cmd::find_command("set") - cmd::command_table().data())
+          .calls == 1);
+  // The partition is busy: the next batch goes to the worker...
+  host.free = false;
+  core.submit(s, {"INCR", "k"}, wall, t0);
+  core.dispatch(wall, t0);
+  REQUIRE(host.sent.size() == 1);
+  // ...and while it is in flight, later batches follow it there, even with the
+  // partition free again, so the INCRs apply in request order.
+  host.free = true;
+  core.submit(s, {"INCR", "k"}, wall, t0);
+  core.dispatch(wall, t0);
+  CHECK(host.ran == 1);
+  REQUIRE(host.sent.size() == 2);
+  for (auto& b : host.sent) {
+    auto d = host.run(*b, wall);
+    core.on_done(d, wall);
+  }
+  CHECK(s.slot(1)->reply.text == ":2\r\n");
+  CHECK(s.slot(2)->reply.text == ":3\r\n");
+  // Nothing in flight: the front end runs the next batch itself again.
+  core.submit(s, {"GET", "k"}, wall, t0);
+  core.dispatch(wall, t0);
+  CHECK(host.ran == 2);
+  CHECK(s.slot(3)->reply.text == "$1\r\n3\r\n");
+}
