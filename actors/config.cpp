@@ -446,11 +446,12 @@ std::string usage() {
   return out;
 }
 
-uint64_t raise_fd_limit(uint64_t maxclients) {
+uint64_t raise_fd_limit(uint64_t maxclients, uint32_t shards) {
   rlimit lim{};
   if (::getrlimit(RLIMIT_NOFILE, &lim) != 0)
     return maxclients;
-  uint64_t want = maxclients + reserved_fds;
+  uint64_t reserved = reserved_fds_for(shards);
+  uint64_t want = maxclients + reserved;
   if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < want) {
     rlimit raised = lim;
     raised.rlim_cur = lim.rlim_max == RLIM_INFINITY ? want : std::min<uint64_t>(want, lim.rlim_max);
@@ -459,7 +460,7 @@ uint64_t raise_fd_limit(uint64_t maxclients) {
   }
   if (lim.rlim_cur == RLIM_INFINITY || lim.rlim_cur >= want)
     return maxclients;
-  return lim.rlim_cur > reserved_fds ? lim.rlim_cur - reserved_fds : 0;
+  return lim.rlim_cur > reserved ? lim.rlim_cur - reserved : 0;
 }
 
 std::string check_config_set(server_config& cfg,
@@ -470,7 +471,8 @@ std::string check_config_set(server_config& cfg,
     auto err = set_option(cfg, name, value);
     if (err.empty() && name == "maxclients") {
       // As Redis: the descriptor limit must fit them (it is raised where it can be).
-      if (auto fit = raise_fd_limit(cfg.maxclients); fit < cfg.maxclients)
+      if (auto fit = raise_fd_limit(cfg.maxclients, cfg.effective_threads());
+          fit < cfg.maxclients)
         err = "The operating system is not able to handle the specified number of clients, "
               "try with " + std::to_string(fit);
     }

@@ -116,9 +116,18 @@ std::string usage();
 /// reserves 32 too).
 inline constexpr uint64_t reserved_fds = 32;
 
+/// Descriptors each shard beyond the first keeps (its multiplexer's epoll and pipe).
+inline constexpr uint64_t fds_per_shard = 3;
+
+/// Descriptors kept beyond one per client by a server with `shards` shards.
+inline uint64_t reserved_fds_for(uint32_t shards) {
+  return reserved_fds + fds_per_shard * (shards > 0 ? shards - 1 : 0);
+}
+
 /// Raises the open file limit (up to the hard limit) so `maxclients` clients fit beside
-/// reserved_fds; returns how many clients the limit fits: `maxclients` if all, 0 if none.
-uint64_t raise_fd_limit(uint64_t maxclients);
+/// reserved_fds_for(`shards`); returns how many clients the limit fits: `maxclients` if
+/// all, 0 if none.
+uint64_t raise_fd_limit(uint64_t maxclients, uint32_t shards);
 
 /// Checks CONFIG SET's (name, value) pairs (names lower case) by applying them to `cfg`:
 /// returns the error text for the first pair that is not a run-time setting or not a valid

@@ -52,18 +52,18 @@ void signal_loop(caf::actor broker) {
 /// "-ERR max number of clients reached" instead of an accept(2) failing with EMFILE.
 /// Returns false if not even one client fits.
 bool fit_maxclients(otkv::server_config& cfg) {
-  uint64_t fit = otkv::raise_fd_limit(cfg.maxclients);
+  uint64_t reserved = otkv::reserved_fds_for(cfg.effective_threads());
+  uint64_t fit = otkv::raise_fd_limit(cfg.maxclients, cfg.effective_threads());
   if (fit == cfg.maxclients)
     return true;
   if (fit == 0) {
     spdlog::error("cannot start: the open file limit leaves no descriptor for clients; raise "
-                  "'ulimit -n' above {}", otkv::reserved_fds);
+                  "'ulimit -n' above {}", reserved);
     return false;
   }
   spdlog::warn("you requested maxclients of {} requiring at least {} open files, but the limit "
                "is {}: maxclients has been reduced to {}. If you need more clients, raise "
-               "'ulimit -n'.", cfg.maxclients, cfg.maxclients + otkv::reserved_fds,
-               fit + otkv::reserved_fds, fit);
+               "'ulimit -n'.", cfg.maxclients, cfg.maxclients + reserved, fit + reserved, fit);
   cfg.maxclients = fit;
   return true;
 }

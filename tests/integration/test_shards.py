@@ -169,6 +169,37 @@ class ShardsShutdownTest(unittest.TestCase):
             self.assertEqual(server.stop(), 0)
 
 
+class ShardsDescriptorTest(unittest.TestCase):
+    def test_maxclients_fits_the_descriptor_limit_with_every_shard(self):
+        import resource
+        import socket
+
+        def low_limit():
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+
+        # 32 descriptors kept as with one shard, and 3 (epoll, pipe) per further shard.
+        server = ServerProcess("--threads", "4", preexec_fn=low_limit)
+        self.addCleanup(lambda: server.proc.poll() is None and server.kill())
+        self.assertIn("maxclients has been reduced to 215", server.log())
+        socks, served, refused = [], 0, 0
+        try:
+            for _ in range(260):
+                s = socket.create_connection(("127.0.0.1", server.port), timeout=5 * SCALE)
+                socks.append(s)
+                s.sendall(b"PING\r\n")
+                reply = s.recv(100)
+                if reply == b"+PONG\r\n":
+                    served += 1
+                else:
+                    self.assertEqual(reply, b"-ERR max number of clients reached\r\n")
+                    refused += 1
+            self.assertEqual((served, refused), (215, 45))
+        finally:
+            for s in socks:
+                s.close()
+        self.assertEqual(server.stop(), 0)
+
+
 class RunHereTest(unittest.TestCase):
     """A broker runs a batch itself only when its partition is free; else the batch goes
     to the partition's worker. Either way each connection's requests keep their order
