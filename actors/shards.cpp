@@ -71,6 +71,9 @@ listener open_listener(const std::string& bind, uint16_t port) {
 void acceptor(caf::blocking_actor* self, int fd, std::vector<caf::actor> shards) {
   size_t next = 0;
   bool running = true;
+  // Not before the shards know each other (peers_atom): a connection's first command may
+  // need them (INFO).
+  self->receive([&](caf::ok_atom) {}, [&](shutdown_atom) { running = false; });
   bool warned = false;
   while (running) {
     pollfd p{fd, POLLIN, 0};
@@ -130,6 +133,7 @@ server_shards::server_shards(caf::actor_system& home, const broker_options& opts
   acceptor_ = home.spawn(acceptor, listen_fd, brokers_);
   for (auto& b : brokers_)
     caf::anon_send(b, peers_atom::value, brokers_, acceptor_);
+  caf::anon_send(acceptor_, caf::ok_atom_v);
 }
 
 server_shards::~server_shards() {

@@ -34,9 +34,9 @@ struct listener {
 /// fails to start instead of sharing it), backlog 511.
 listener open_listener(const std::string& bind, uint16_t port);
 
-/// Accepts connections on `fd` and hands each to the next of `shards` in turn
-/// (adopt_atom); stops, closing `fd`, on shutdown_atom. A blocking actor on a thread of
-/// its own: poll(2) wakes it for a connection at once.
+/// Accepts connections on `fd`, once told to start (ok_atom), and hands each to the next
+/// of `shards` in turn (adopt_atom); stops, closing `fd`, on shutdown_atom. A blocking
+/// actor on a thread of its own: poll(2) wakes it for a connection at once.
 void acceptor(caf::blocking_actor* self, int fd, std::vector<caf::actor> shards);
 
 /// The settings of a shard's own actor system: a middleman (its multiplexer thread is
