@@ -78,7 +78,7 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     complete(s, seq, slot, std::move(r));
     return false;
   }
-  route(s, seq, slot, c, std::move(args), tnow);
+  queue_request(s, seq, slot, c, std::move(args), tnow);
   return false;
 }
 
@@ -93,7 +93,7 @@ void front_core::rerun(front_session& s, uint64_t seq, net::arg_list&& args,
   slot->view = std::move(view);
   slot->ns = 0; // statistics: the run time, not the wait for the other shards
   if (c->where != cmd::route::connection)
-    return route(s, seq, *slot, c, std::move(args), tnow);
+    return queue_request(s, seq, *slot, c, std::move(args), tnow);
   slot->ns = ns_clock();
   auto* own = std::exchange(s.client.counters, slot->view.get());
   s.client.now = now;
@@ -105,8 +105,8 @@ void front_core::rerun(front_session& s, uint64_t seq, net::arg_list&& args,
 }
 
 /// Queues the parts of key request `seq` (slot `slot`, command `c`) for their partitions.
-void front_core::route(front_session& s, uint64_t seq, reply_slot& slot, const cmd::command* c,
-                       net::arg_list&& args, store::millis tnow) {
+void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
+                               const cmd::command* c, net::arg_list&& args, store::millis tnow) {
   auto partitions = static_cast<uint32_t>(batches_.size());
   slot.deadline = tnow + settings.final_deadline_ms();
   if (c->where == cmd::route::key) { // the common case: no split, no merge

@@ -213,8 +213,8 @@ public:
   }
 
 private:
-  void route(front_session& s, uint64_t seq, reply_slot& slot, const cmd::command* c,
-             net::arg_list&& args, store::millis tnow);
+  void queue_request(front_session& s, uint64_t seq, reply_slot& slot, const cmd::command* c,
+                     net::arg_list&& args, store::millis tnow);
   void queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
                   bool encode, const cmd::command* c, net::arg_list&& args);
   void complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r);
