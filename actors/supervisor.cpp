@@ -54,6 +54,8 @@ supervisor(supervisor_ptr self, std::shared_ptr<recovered_data> data, op_log log
   st.epochs.resize(partitions);
   for (uint32_t i = 0; i < partitions; ++i) {
     st.slots.push_back(std::make_shared<partition_slot>(std::move(data->parts[i]), i, data->seqs[i]));
+    if (!st.log.file) // no op log takes the records: keep none (they grew without bound)
+      st.slots.back()->journal.stop_keeping();
     start_worker(self, i);
   }
   // Shutdown: stop the workers with us.

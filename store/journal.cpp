@@ -145,7 +145,9 @@ bool setrange_fits(const log_record& r) {
 
 void journal_buffer::on_mutation(mutation op, std::string_view key, std::string_view value,
                                  int64_t at) {
-  encode_record(bytes_, op, partition_, ++seq_, key, value, at);
+  ++seq_;
+  if (keep_)
+    encode_record(bytes_, op, partition_, seq_, key, value, at);
 }
 
 void apply_record(partition& p, const log_record& r) {

@@ -22,10 +22,18 @@ public:
   bool empty() const noexcept { return bytes_.empty(); }
   /// Number of the last record made.
   uint64_t last_seq() const noexcept { return seq_; }
+  /// Without an op log (--appendonly no): records are numbered (snapshots name the last
+  /// one) but not kept, since nobody takes them.
+  void stop_keeping() noexcept {
+    keep_ = false;
+    bytes_.clear();
+    bytes_.shrink_to_fit();
+  }
 
 private:
   uint32_t partition_;
   uint64_t seq_;
+  bool keep_ = true;
   std::string bytes_;
 };
 
