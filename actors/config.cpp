@@ -163,8 +163,9 @@ std::vector<option> make_table() {
             "SLOWLOG entries kept"),
     yes_no("latency-tracking", &c::latency_tracking, at_run_time,
            "per-command latency percentiles in INFO latencystats"),
-    choice("loglevel", &c::loglevel, {"trace", "debug", "info", "warn", "error", "off"},
-           at_run_time, "what the log shows"),
+    choice("loglevel", &c::loglevel,
+           {"trace", "debug", "info", "warn", "error", "off", "verbose", "notice", "warning"},
+           at_run_time, "what the log shows (Redis's verbose, notice, warning too)"),
     integer("request-timeout-ms", &c::request_timeout_ms, 1, 3600000, at_run_time,
             "time one attempt of a request may take"),
     integer("request-attempts", &c::request_attempts, 1, 100, at_run_time,
@@ -349,6 +350,14 @@ bool runtime_settable(const std::string& name) {
 
 uint32_t server_config::effective_partitions() const {
   return partitions != 0 ? partitions : cores();
+}
+
+std::string server_config::spdlog_level() const {
+  if (loglevel == "verbose")
+    return "debug";
+  if (loglevel == "notice")
+    return "info";
+  return loglevel == "warning" ? "warn" : loglevel;
 }
 
 uint32_t server_config::effective_threads() const {

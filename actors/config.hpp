@@ -45,6 +45,8 @@ struct server_config {
   uint32_t effective_partitions() const;
   /// Shards (I/O threads) and scheduler threads after applying the default.
   uint32_t effective_threads() const;
+  /// The log level in spdlog's names (Redis's verbose, notice, warning mapped).
+  std::string spdlog_level() const;
   /// Name/value pairs for CONFIG GET: every option shown, then the Redis names clients ask
   /// for that have no option here (databases, save, maxmemory, …).
   std::vector<std::pair<std::string, std::string>> as_pairs() const;

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     std::cout << report << "\n";
     return report.rfind("error:", 0) == 0 ? 1 : 0;
   }
-  spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
+  spdlog::set_level(spdlog::level::from_str(cfg.spdlog_level()));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
 
   if (!fit_maxclients(cfg))

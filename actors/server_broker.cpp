@@ -377,7 +377,7 @@ net::reply apply_config_set(broker_ptr self,
   stats.latency_tracking = cfg.latency_tracking;
   st.server.info.requirepass = cfg.requirepass;
   st.server.info.config = cfg.as_pairs();
-  spdlog::set_level(spdlog::level::from_str(cfg.loglevel));
+  spdlog::set_level(spdlog::level::from_str(cfg.spdlog_level()));
   if (!from_peer)
     spdlog::info("CONFIG SET: {} setting(s) changed", changes.size());
   return net::reply::ok();

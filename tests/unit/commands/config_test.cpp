@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "actors/config.hpp"
 #include "markdown_table.hpp"
@@ -30,6 +33,15 @@ TEST_CASE("Bad flags are refused with a message", "[config]") {
   CHECK(parse_config({"stray"}, cfg).find("unexpected argument") == 0);
   CHECK(parse_config({"--loglevel", "loud"}, cfg).find("invalid value 'loud'") == 0);
   CHECK(parse_config({"--partitions", "0"}, cfg).find("invalid value") == 0);
+}
+
+TEST_CASE("Redis's log level names are taken too", "[config]") {
+  for (auto [given, level] : std::vector<std::pair<std::string, std::string>>{
+         {"warning", "warn"}, {"notice", "info"}, {"verbose", "debug"}, {"error", "error"}}) {
+    server_config cfg;
+    REQUIRE(parse_config({"--loglevel", given}, cfg).empty());
+    CHECK(cfg.spdlog_level() == level);
+  }
 }
 
 TEST_CASE("A JSON config file sets the same keys; flags win", "[config]") {
@@ -303,7 +315,8 @@ TEST_CASE("CONFIG SET checks names, types and ranges", "[config]") {
                     "bytes from 1048576 to 1099511627776; units k, kb, m, mb, g, gb)");
   CHECK(failed("protected-mode", "maybe")
         == prefix + "'protected-mode') - invalid value 'maybe' for protected-mode (yes or no)");
-  CHECK(failed("loglevel", "loud").find("(trace, debug, info, warn, error or off)")
+  CHECK(failed("loglevel", "loud").find("(trace, debug, info, warn, error, off, verbose, notice "
+                                        "or warning)")
         != std::string::npos);
   CHECK(failed("dir", "/tmp") == "ERR Unknown option or number of arguments for CONFIG SET - 'dir'");
   CHECK(failed("nope", "1") == "ERR Unknown option or number of arguments for CONFIG SET - 'nope'");
