@@ -139,14 +139,7 @@ int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
 
   caf::actor_system_config sys_cfg;
-  sys_cfg.load<caf::io::middleman>();
-  sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.effective_threads()));
-  sys_cfg.set("logger.console", caf::atom("none"));
-  // An idle scheduler thread spins briefly, then waits on CAF's condition variable (woken
-  // by the next enqueue) instead of polling with 50 µs sleeps for ~25 ms: on 2 cores that
-  // polling took the CPU the broker and the workers needed (docs/benchmarks.md).
-  sys_cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
-  int rc = 0;
+  otkv::configure_system(sys_cfg, cfg.effective_threads());
   // The stop watchdog (below) waits on these; they outlive it.
   std::mutex stop_mutex;
   std::condition_variable stop_cv;
@@ -172,42 +165,38 @@ int main(int argc, char** argv) {
     std::optional<otkv::server_shards> shards;
     shards.emplace(sys, opts, store.table, store.supervisor, listening.fd);
     auto broker = shards->brokers().front(); // signals go to shard 0, which stops them all
-    uint16_t port = listening.port;
-    std::thread signals;
-    if (rc == 0) {
-      // Scripts read the port from this line, so it is printed at any level but "off".
-      auto level = spdlog::get_level();
-      if (level != spdlog::level::off)
-        spdlog::set_level(std::min(level, spdlog::level::info));
-      spdlog::info("OTKV {} starting: pid {}, {} partitions, {} shards (I/O threads) and {} "
-                   "scheduler threads, op log {}",
-                   otkv::version, ::getpid(), partitions, opts.shards, cfg.effective_threads(),
-                   cfg.appendonly ? "on (appendfsync " + cfg.appendfsync + ")" : "off");
-      if (cfg.protected_mode && cfg.requirepass.empty() && cfg.bind.rfind("127.", 0) != 0
-          && cfg.bind != "::1")
-        spdlog::warn("bound to {} without --requirepass: protected mode serves loopback "
-                     "clients only (see docs/security.md)", cfg.bind);
-      spdlog::info("OTKV listening on {}:{}", cfg.bind, port);
-      spdlog::set_level(level);
-      signals = std::thread(signal_loop, broker);
-      for (auto& b : shards->brokers())
-        self->wait_for(b);
-      // Every request is answered and every acknowledged write is in the op log (written
-      // before its reply left). A worker hung inside a batch would hold the process (CAF
-      // waits for every actor) until it wakes: exit anyway once the request budget is
-      // spent, losing nothing acknowledged.
-      auto budget = std::chrono::milliseconds(uint64_t{cfg.request_timeout_ms}
-                                              * cfg.request_attempts);
-      watchdog = std::thread([&, budget] {
-        std::unique_lock<std::mutex> guard{stop_mutex};
-        if (stop_cv.wait_for(guard, budget, [&] { return stopped; }))
-          return; // stopped in time
-        spdlog::warn("a partition worker is still busy {} ms after the last reply; exiting "
-                     "without waiting for it (nothing acknowledged is lost)", budget.count());
-        spdlog::info("OTKV stopped");
-        std::_Exit(0);
-      });
-    }
+    // Scripts read the port from this line, so it is printed at any level but "off".
+    auto level = spdlog::get_level();
+    if (level != spdlog::level::off)
+      spdlog::set_level(std::min(level, spdlog::level::info));
+    spdlog::info("OTKV {} starting: pid {}, {} partitions, {} shards (I/O threads) and {} "
+                 "scheduler threads, op log {}",
+                 otkv::version, ::getpid(), partitions, opts.shards, cfg.effective_threads(),
+                 cfg.appendonly ? "on (appendfsync " + cfg.appendfsync + ")" : "off");
+    if (cfg.protected_mode && cfg.requirepass.empty() && cfg.bind.rfind("127.", 0) != 0
+        && cfg.bind != "::1")
+      spdlog::warn("bound to {} without --requirepass: protected mode serves loopback "
+                   "clients only (see docs/security.md)", cfg.bind);
+    spdlog::info("OTKV listening on {}:{}", cfg.bind, listening.port);
+    spdlog::set_level(level);
+    std::thread signals(signal_loop, broker);
+    for (auto& b : shards->brokers())
+      self->wait_for(b);
+    // Every request is answered and every acknowledged write is in the op log (written
+    // before its reply left). A worker hung inside a batch would hold the process (CAF
+    // waits for every actor) until it wakes: exit anyway once the request budget is
+    // spent, losing nothing acknowledged.
+    auto budget = std::chrono::milliseconds(uint64_t{cfg.request_timeout_ms}
+                                            * cfg.request_attempts);
+    watchdog = std::thread([&, budget] {
+      std::unique_lock<std::mutex> guard{stop_mutex};
+      if (stop_cv.wait_for(guard, budget, [&] { return stopped; }))
+        return; // stopped in time
+      spdlog::warn("a partition worker is still busy {} ms after the last reply; exiting "
+                   "without waiting for it (nothing acknowledged is lost)", budget.count());
+      spdlog::info("OTKV stopped");
+      std::_Exit(0);
+    });
     otkv::stop_store(sys, store);
     shards.reset(); // the other shards' actor systems
     if (signals.joinable()) {
@@ -222,7 +211,6 @@ int main(int argc, char** argv) {
   stop_cv.notify_all();
   if (watchdog.joinable())
     watchdog.join();
-  if (rc == 0)
-    spdlog::info("OTKV stopped");
-  return rc;
+  spdlog::info("OTKV stopped");
+  return 0;
 }

@@ -104,10 +104,13 @@ void acceptor(caf::blocking_actor* self, int fd, std::vector<caf::actor> shards)
   ::close(fd);
 }
 
-void configure_shard_system(caf::actor_system_config& cfg) {
+void configure_system(caf::actor_system_config& cfg, uint32_t scheduler_threads) {
   cfg.load<caf::io::middleman>();
-  cfg.set("scheduler.max-threads", size_t{1});
+  cfg.set("scheduler.max-threads", static_cast<size_t>(scheduler_threads));
   cfg.set("logger.console", caf::atom("none"));
+  // An idle scheduler thread spins briefly, then waits on CAF's condition variable (woken
+  // by the next enqueue) instead of polling with 50 µs sleeps for ~25 ms: on 2 cores that
+  // polling took the CPU the broker and the workers needed (docs/benchmarks.md).
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
 }
 
@@ -119,7 +122,7 @@ server_shards::server_shards(caf::actor_system& home, const broker_options& opts
     caf::actor_system* sys = &home;
     if (i > 0) {
       configs_.push_back(std::make_unique<caf::actor_system_config>());
-      configure_shard_system(*configs_.back());
+      configure_system(*configs_.back(), 1); // its scheduler stays idle
       systems_.push_back(std::make_unique<caf::actor_system>(*configs_.back()));
       sys = systems_.back().get();
     }

@@ -39,10 +39,11 @@ listener open_listener(const std::string& bind, uint16_t port);
 /// actor on a thread of its own: poll(2) wakes it for a connection at once.
 void acceptor(caf::blocking_actor* self, int fd, std::vector<caf::actor> shards);
 
-/// The settings of a shard's own actor system: a middleman (its multiplexer thread is
-/// the shard's I/O thread) and one scheduler thread, which stays idle (the brokers run
-/// on the multiplexer; the workers, in the home system).
-void configure_shard_system(caf::actor_system_config& cfg);
+/// The settings of a server's actor systems: a middleman (its multiplexer thread is a
+/// shard's I/O thread), `scheduler_threads` scheduler threads (one for a shard's own
+/// system: its brokers run on the multiplexer, the workers in the home system), no
+/// console log, idle scheduler threads that sleep instead of polling.
+void configure_system(caf::actor_system_config& cfg, uint32_t scheduler_threads);
 
 /// A server's shards, started and stopped together.
 class server_shards {
