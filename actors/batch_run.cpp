@@ -50,7 +50,7 @@ batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
   // The progress lives in the slot while the batch runs, so a worker that dies half-way
   // leaves it for its successor.
   auto& done = slot.progress_of(batch.id);
-  cmd::op_context ctx{slot.data, now_ms(), batch.partition};
+  cmd::op_context ctx{slot.data, now_ms(), batch.target};
   uint64_t started = cmd::monotonic_ns(); // one clock read per command: each ends the last
   output_budget budget{batch.output_limit};
   for (size_t i = 0; i < done.replies.size(); ++i) // made before: they count too

@@ -36,6 +36,10 @@ inline uint64_t next_batch_id() {
 struct work_batch {
   uint64_t id = 0;        ///< from next_batch_id()
   uint32_t partition = 0;
+  /// The partition as the front end that made the batch numbers them (cmd::key_router:
+  /// another node's front end numbers this node's partitions after its own); handlers
+  /// see it as op_context::partition (SCAN's cursor names it).
+  uint32_t target = 0;
   /// Reply bytes one connection's requests may make in this batch: past it, the
   /// connection's further requests are not run (it is over its output limit and its
   /// front end drops it), so a client that never reads cannot make a worker build

@@ -172,6 +172,10 @@ std::vector<option> make_table() {
             "attempts before the client gets a -TIMEOUT error"),
     yes_no("enable-debug-command", &c::enable_debug_command, at_start,
            "allow DEBUG fault injection (tests only)"),
+    text("cluster-config", &c::cluster_config, "FILE", 0, at_start,
+         "serve as a node of the cluster this JSON file describes (docs/cluster.md)"),
+    yes_no("cluster-redirect", &c::cluster_redirect, at_start,
+           "in a cluster, answer -MOVED for other nodes' slots instead of forwarding"),
   };
 }
 
@@ -437,6 +441,8 @@ std::string parse_config(const std::vector<std::string>& args, server_config& cf
       continue;
     if (name == "repair-log")
       cfg.repair_log = value;
+    else if (name == "cluster-init")
+      cfg.cluster_init = value;
     else if (auto err = set_option(cfg, name, value); !err.empty())
       return err;
   }
@@ -450,6 +456,9 @@ std::string usage() {
     out += usage_line(opt);
   out += help_line("--repair-log FILE", "  ",
                    "cut a damaged op log after its last valid record, then exit");
+  out += help_line("--cluster-init HOST:PORT,...", "  ",
+                   "write a cluster file for these nodes (slots split evenly) to "
+                   "--cluster-config FILE, then exit");
   out += help_line("--help, --version", "  ", "print this text, or the version, and exit");
   out += "\nSizes take k, kb, m, mb, g, gb. * = CONFIG SET may change it while the server runs.\n";
   return out;

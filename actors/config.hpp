@@ -28,6 +28,10 @@ struct server_config {
   std::string appendfsync = "everysec"; ///< always | everysec | no
   uint32_t save_interval = 60;      ///< seconds between snapshots when data changed; 0 = off
   std::string repair_log;           ///< --repair-log FILE: repair that log and exit
+  std::string cluster_config;       ///< cluster file: serve as a node of it ("": no cluster)
+  bool cluster_redirect = false;    ///< answer -MOVED instead of forwarding to other nodes
+  /// --cluster-init HOST:PORT,…: write a cluster file for these nodes and exit.
+  std::string cluster_init;
   std::string requirepass;          ///< password for AUTH; empty = none
   uint64_t maxclients = 10000;      ///< connections beyond are refused (see raise_fd_limit)
   bool protected_mode = true;       ///< without a password, serve loopback clients only

@@ -30,22 +30,22 @@ net::arg_list rejoin(const cmd::command& c, const std::vector<cmd::part>& parts,
 
 } // namespace
 
-front_core::front_core(front_host& host, cmd::server_context& server, uint32_t partitions)
-  : ns_clock(cmd::monotonic_ns), host_(host), server_(server) {
-  batches_.resize(partitions);
-  inflight_.resize(partitions);
-  server_.info.partitions = partitions;
-  server_.counters.partition_counters.resize(partitions);
+front_core::front_core(front_host& host, cmd::server_context& server, cmd::key_router router)
+  : ns_clock(cmd::monotonic_ns), host_(host), server_(server), router_(router) {
+  batches_.resize(router_.targets());
+  inflight_.resize(router_.targets());
+  server_.info.partitions = router_.partitions;
+  server_.counters.partition_counters.resize(router_.targets());
 }
 
 bool front_core::submit(front_session& s, net::arg_list&& args, store::millis now,
                         store::millis tnow) {
   ++server_.counters.total_commands;
-  auto partitions = static_cast<uint32_t>(batches_.size());
   net::reply error;
   const cmd::command* c = cmd::resolve(args, error);
   if (c == nullptr || !cmd::check_auth(*c, s.client, error)
-      || !cmd::check_partitions(*c, args, partitions, error)
+      || !cmd::check_cluster(*c, args, server_.info.cluster.get(), error)
+      || !cmd::check_partitions(*c, args, router_, error)
       || !cmd::check_writable(*c, server_.info, error)) {
     if (c == nullptr && !args.empty())
       c = cmd::find_command(args[0]); // known, but the arity was wrong
@@ -107,7 +107,6 @@ void front_core::rerun(front_session& s, uint64_t seq, net::arg_list&& args,
 /// Queues the parts of key request `seq` (slot `slot`, command `c`) for their partitions.
 void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
                                const cmd::command* c, net::arg_list&& args, store::millis tnow) {
-  auto partitions = static_cast<uint32_t>(batches_.size());
   slot.deadline = tnow + settings.final_deadline_ms();
   if (c->where == cmd::route::key) { // the common case: no split, no merge
     // The key is hashed once: its hash picks the partition and, without a hash tag,
@@ -115,19 +114,26 @@ void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
     std::string_view key = args[static_cast<size_t>(c->first_key)];
     auto routing = store::routing_key(key);
     uint64_t hash = store::key_hash(routing);
-    auto p = static_cast<uint32_t>(hash % partitions);
+    auto p = router_.target_of(routing, hash);
     slot.missing = 1;
     slot.partition = p;
+    if (!router_.local(p))
+      slot.deadline += forward_slack_ms;
     queue_part(s, seq, p, 0, s.encode, c, std::move(args));
     if (routing.size() == key.size())
       batches_[p].items.back().hash = hash;
     return;
   }
   cmd::fanout f;
-  auto parts = cmd::split(*c, std::move(args), partitions, f);
+  auto parts = cmd::split(*c, std::move(args), router_, f);
   bool merge = cmd::needs_merge(*c, parts.size());
   slot.missing = parts.size();
   slot.partition = parts.front().partition;
+  for (const auto& part : parts)
+    if (!router_.local(part.partition)) {
+      slot.deadline += forward_slack_ms;
+      break;
+    }
   if (merge) {
     if (c->where == cmd::route::keys)
       f.args = rejoin(*c, parts, f);
@@ -185,9 +191,17 @@ void front_core::dispatch(store::millis now, store::millis tnow) {
     auto batch = std::make_shared<work_batch>(std::move(batches_[p]));
     batch->id = next_batch_id();
     batch->partition = p;
+    batch->target = p;
     batch->output_limit = settings.output_limit;
     batches_[p] = work_batch{};
     batches_[p].items.reserve(n); // the next turn is likely as large
+    if (!router_.local(p)) { // another node's: that node supervises it
+      if (host_.reachable(p))
+        host_.send_batch(std::move(batch));
+      else
+        fail_batch(*batch, cmd::err::clusterdown());
+      continue;
+    }
     if (inflight_.idle(p) && host_.run_here(*batch, ran_)) {
       for (size_t i = 0; i < ran_.items.size(); ++i)
         apply(ran_.items[i], &batch->items[i].args, now);
@@ -237,8 +251,8 @@ void front_core::apply(done_item& item, const net::arg_list* args, store::millis
   complete(*s, item.seq, *slot, std::move(r));
 }
 
-/// Answers every request of an in-flight batch that is still unanswered with -TIMEOUT.
-void front_core::fail_batch(const work_batch& batch, uint32_t attempts) {
+/// Answers every request of a batch that is still unanswered with `error`.
+void front_core::fail_batch(const work_batch& batch, const net::reply& error) {
   for (const auto& item : batch.items) {
     auto* s = find(item.conn);
     if (s == nullptr || s->closed)
@@ -247,8 +261,18 @@ void front_core::fail_batch(const work_batch& batch, uint32_t attempts) {
     if (slot == nullptr || slot->ready)
       continue;
     ++server_.counters.partition_counters[batch.partition].timeouts;
-    complete(*s, item.seq, *slot, cmd::err::timeout(batch.partition, attempts));
+    complete(*s, item.seq, *slot, net::reply(error));
   }
+}
+
+net::reply front_core::late_reply(uint32_t target) {
+  if (router_.local(target) || !server_.info.cluster)
+    return cmd::err::timeout(target, settings.request_attempts);
+  if (!host_.reachable(target))
+    return cmd::err::clusterdown();
+  const auto& view = *server_.info.cluster;
+  const auto& node = view.config().nodes[view.node_of_ordinal(target / router_.partitions)];
+  return cmd::err::node_timeout(node.id, settings.final_deadline_ms() + forward_slack_ms);
 }
 
 void front_core::worker_replaced(uint32_t p, store::millis now, store::millis tnow) {
@@ -257,7 +281,9 @@ void front_core::worker_replaced(uint32_t p, store::millis now, store::millis tn
   counters.last_restart_ms = now;
   inflight_.replaced(
     p, tnow, settings.request_attempts,
-    [&](const work_batch& b, uint32_t attempts) { fail_batch(b, attempts); },
+    [&](const work_batch& b, uint32_t attempts) {
+      fail_batch(b, cmd::err::timeout(b.partition, attempts));
+    },
     [&](const std::shared_ptr<const work_batch>& b) {
       ++counters.resends;
       host_.send_batch(b);
@@ -267,7 +293,9 @@ void front_core::worker_replaced(uint32_t p, store::millis now, store::millis tn
 void front_core::tick(store::millis tnow) {
   inflight_.check(
     tnow, settings.request_timeout_ms, settings.request_attempts,
-    [&](const work_batch& b, uint32_t attempts) { fail_batch(b, attempts); },
+    [&](const work_batch& b, uint32_t attempts) {
+      fail_batch(b, cmd::err::timeout(b.partition, attempts));
+    },
     [&](uint32_t p) { host_.restart_worker(p); });
   // A safety net: the policy above normally answers first.
   for (auto& [id, s] : sessions_) {
@@ -278,8 +306,7 @@ void front_core::tick(store::millis tnow) {
       if (slot.ready || slot.cmd == nullptr || slot.deadline == 0 || slot.deadline > tnow)
         continue;
       ++server_.counters.partition_counters[slot.partition].timeouts;
-      complete(*s, s->first_seq + i, slot,
-               cmd::err::timeout(slot.partition, settings.request_attempts));
+      complete(*s, s->first_seq + i, slot, late_reply(slot.partition));
     }
   }
 }

@@ -17,6 +17,7 @@
 #include "actors/inflight_batches.hpp"
 #include "actors/ring_buffer.hpp"
 #include "commands/command.hpp"
+#include "commands/dispatch.hpp"
 
 namespace otkv {
 
@@ -98,6 +99,12 @@ public:
     (void)out;
     return false;
   }
+  /// Whether the node of `target`, another node's partition (cmd::key_router), can be
+  /// reached now: if not, its requests are answered -CLUSTERDOWN at once.
+  virtual bool reachable(uint32_t target) {
+    (void)target;
+    return true;
+  }
 };
 
 /// A connection command whose effect the front end must perform before it answers.
@@ -110,8 +117,15 @@ struct pending_effect {
 /// The request path shared by every front end. See the file comment.
 class front_core {
 public:
-  /// Serves `partitions` partitions; counts into `server` (which must outlive it).
-  front_core(front_host& host, cmd::server_context& server, uint32_t partitions);
+  /// Serves the places `router` names: this node's partitions and, in a cluster that
+  /// forwards, the other nodes' (host_.send_batch sends their batches to their node,
+  /// which supervises them: they are not resent from here). Counts into `server` (which
+  /// must outlive it).
+  front_core(front_host& host, cmd::server_context& server, cmd::key_router router);
+
+  /// A forwarded request is answered by its node within that node's request budget:
+  /// its own -TIMEOUT comes after this much more (for the network and the node's tick).
+  static constexpr store::millis forward_slack_ms = 1000;
 
   /// Run-time settings.
   front_settings settings;
@@ -219,12 +233,15 @@ private:
                   bool encode, const cmd::command* c, net::arg_list&& args);
   void complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r);
   void apply(done_item& item, const net::arg_list* args, store::millis now);
-  void fail_batch(const work_batch& batch, uint32_t attempts);
+  void fail_batch(const work_batch& batch, const net::reply& error);
+  /// The error for a request whose first part went to `target` and got no reply in time.
+  net::reply late_reply(uint32_t target);
   void count(const front_session& s, const cmd::command& c, uint64_t ns, bool failed,
              const net::arg_list* args, store::millis now);
 
   front_host& host_;
   cmd::server_context& server_;
+  cmd::key_router router_;
   std::unordered_map<uint64_t, std::unique_ptr<front_session>> sessions_;
   std::vector<work_batch> batches_; ///< gathered per partition since the last dispatch
   size_t queued_ = 0;

@@ -13,7 +13,9 @@
 #include <cstdlib>
 #include <mutex>
 #include <optional>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <thread>
 
 #include <caf/actor_system.hpp>
@@ -23,13 +25,68 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/clock.hpp"
+#include "actors/cluster_node.hpp"
 #include "actors/config.hpp"
 #include "actors/server_broker.hpp"
 #include "actors/shards.hpp"
 #include "actors/store_system.hpp"
+#include "cluster/cluster_config.hpp"
 #include "store/recovery.hpp"
 
 namespace {
+
+/// --cluster-init: writes a cluster file for the nodes named (to --cluster-config, or
+/// standard output). Returns the exit code.
+int write_cluster_file(const otkv::server_config& cfg) {
+  otkv::cluster::cluster_config cluster;
+  auto err = otkv::cluster::even_cluster(cfg.cluster_init, cfg.effective_partitions(), 10000,
+                                         cluster);
+  if (!err.empty()) {
+    std::cerr << "otkv-server: --cluster-init: " << err << "\n";
+    return 2;
+  }
+  auto text = otkv::cluster::to_json(cluster);
+  if (cfg.cluster_config.empty()) {
+    std::cout << text;
+    return 0;
+  }
+  std::ofstream out(cfg.cluster_config, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) {
+    std::cerr << "otkv-server: cannot write " << cfg.cluster_config << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << cfg.cluster_config << ": " << cluster.nodes.size() << " nodes, "
+            << cluster.partitions << " partitions each\n";
+  return 0;
+}
+
+/// Reads --cluster-config and finds this server in it. Returns "" or why not.
+std::string load_cluster(otkv::server_config& cfg, otkv::cluster::cluster_config& cluster,
+                         uint32_t& self) {
+  std::ifstream in(cfg.cluster_config);
+  if (!in)
+    return "cannot read the cluster file " + cfg.cluster_config;
+  std::stringstream text;
+  text << in.rdbuf();
+  if (auto err = otkv::cluster::parse_cluster_config(text.str(), cluster); !err.empty())
+    return cfg.cluster_config + ": " + err;
+  if (cluster.partitions == 0)
+    return cfg.cluster_config + ": \"partitions\" is missing (every node needs the same count)";
+  if (cfg.partitions != 0 && cfg.partitions != cluster.partitions)
+    return "--partitions " + std::to_string(cfg.partitions) + " differs from the cluster file's "
+           + std::to_string(cluster.partitions);
+  cfg.partitions = cluster.partitions;
+  if (cfg.port == 0)
+    return "a cluster node needs its --port (the cluster file names it)";
+  std::string err;
+  int found = otkv::cluster::find_self(cluster, cfg.bind, cfg.port, err);
+  if (found < 0)
+    return cfg.cluster_config + ": " + err;
+  self = static_cast<uint32_t>(found);
+  return "";
+}
 
 /// Waits for SIGINT/SIGTERM and asks the broker to shut down; SIGUSR1 ends the wait.
 void signal_loop(caf::actor broker) {
@@ -85,6 +142,8 @@ int main(int argc, char** argv) {
     std::cout << "otkv-server " << otkv::version << "\n";
     return 0;
   }
+  if (!cfg.cluster_init.empty())
+    return write_cluster_file(cfg);
   if (!cfg.repair_log.empty()) {
     auto report = otkv::store::repair_log(cfg.repair_log, cfg.partitions);
     std::cout << report << "\n";
@@ -93,6 +152,14 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(cfg.spdlog_level()));
   spdlog::set_pattern("%Y-%m-%d %H:%M:%S.%e %^%l%$ %v");
 
+  otkv::cluster::cluster_config cluster;
+  uint32_t cluster_self = 0;
+  if (!cfg.cluster_config.empty()) {
+    if (auto err = load_cluster(cfg, cluster, cluster_self); !err.empty()) {
+      spdlog::error("cannot start: {}", err);
+      return 1;
+    }
+  }
   if (!fit_maxclients(cfg))
     return 1;
   // The data directory: made if missing (with its parents), refused if unusable.
@@ -118,6 +185,11 @@ int main(int argc, char** argv) {
     rec.partitions = cfg.effective_partitions();
     rec.parts = std::vector<otkv::store::partition>(rec.partitions);
     rec.seqs.assign(rec.partitions, 0);
+  }
+  if (!cluster.nodes.empty() && rec.partitions != cluster.partitions) {
+    spdlog::error("cannot start: the data directory has {} partitions, the cluster file {}",
+                  rec.partitions, cluster.partitions);
+    return 1;
   }
   size_t keys = 0;
   for (auto& p : rec.parts)
@@ -162,8 +234,37 @@ int main(int argc, char** argv) {
     opts.recovery_summary = summary;
     opts.log_error = store.health;
     opts.shards = cfg.effective_threads();
+    caf::actor gate, link;
+    if (!cluster.nodes.empty()) {
+      otkv::cluster_node_options node;
+      node.view = std::make_shared<otkv::cluster::view>(cluster, cluster_self,
+                                                        cfg.cluster_redirect);
+      node.secret = cfg.requirepass;
+      node.request_timeout_ms = cfg.request_timeout_ms;
+      node.request_attempts = cfg.request_attempts;
+      gate = sys.spawn(otkv::cluster_gate, node, store.table, store.supervisor);
+      // The cluster port binds like the client port (loopback by default).
+      auto port = node.view->myself().cluster_port;
+      auto published = sys.middleman().publish(gate, port, cfg.bind.c_str(), true);
+      if (!published) {
+        spdlog::error("cannot listen on the cluster port {}:{}: {}", cfg.bind, port,
+                      sys.render(published.error()));
+        caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+        otkv::stop_store(sys, store);
+        ::close(listening.fd);
+        return 1;
+      }
+      link = sys.spawn(otkv::cluster_link, node);
+      opts.cluster = node.view;
+      opts.link = link;
+      spdlog::info("cluster node {} ({} of {}), cluster port {}, {}", node.view->myself().id,
+                   cluster_self + 1, node.view->nodes(), port,
+                   cfg.cluster_redirect ? "redirecting (-MOVED)" : "forwarding");
+    }
     std::optional<otkv::server_shards> shards;
     shards.emplace(sys, opts, store.table, store.supervisor, listening.fd);
+    if (link)
+      caf::anon_send(link, otkv::peers_atom::value, shards->brokers());
     auto broker = shards->brokers().front(); // signals go to shard 0, which stops them all
     // Scripts read the port from this line, so it is printed at any level but "off".
     auto level = spdlog::get_level();
@@ -182,6 +283,11 @@ int main(int argc, char** argv) {
     std::thread signals(signal_loop, broker);
     for (auto& b : shards->brokers())
       self->wait_for(b);
+    if (link) { // no broker sends anything more to the other nodes
+      caf::anon_send(link, otkv::shutdown_atom::value);
+      caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);
+      self->wait_for(link, gate);
+    }
     // Every request is answered and every acknowledged write is in the op log (written
     // before its reply left). A worker hung inside a batch would hold the process (CAF
     // waits for every actor) until it wakes: exit anyway once the request budget is

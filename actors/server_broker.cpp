@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/batch_run.hpp"
+#include "actors/cluster_wire.hpp"
 #include "actors/clock.hpp"
 #include "actors/config.hpp"
 #include "actors/partition_worker.hpp"
@@ -675,6 +676,7 @@ void describe_server(broker_ptr self) {
   srv.info.config_file = cfg.config_file;
   srv.info.client_list = [self] { return client_list(self); };
   srv.info.shards = st.opts.shards;
+  srv.info.cluster = st.opts.cluster;
   srv.counters.stats.shared_slowlog_ids = st.opts.shared->slowlog_ids;
 }
 
@@ -758,7 +760,20 @@ void peer_closed(broker_ptr self, const caf::io::connection_closed_msg& msg) {
 
 void broker_host::send_batch(std::shared_ptr<const work_batch> batch) {
   auto p = batch->partition;
-  send_home(self, self->state.workers[p], batch_ref{std::move(batch)});
+  auto& st = self->state;
+  if (p < st.workers.size())
+    return send_home(self, st.workers[p], batch_ref{std::move(batch)});
+  // Another node's partition: through the link (cmd::key_router numbers them).
+  auto partitions = static_cast<uint32_t>(st.workers.size());
+  send_home(self, st.opts.link, to_wire(*batch, p % partitions, st.opts.shard));
+}
+
+bool broker_host::reachable(uint32_t target) {
+  auto& st = self->state;
+  if (!st.opts.cluster)
+    return true;
+  auto partitions = static_cast<uint32_t>(st.workers.size());
+  return st.opts.cluster->up(st.opts.cluster->node_of_ordinal(target / partitions));
 }
 
 void broker_host::restart_worker(uint32_t p) {
@@ -771,7 +786,7 @@ bool broker_host::run_here(const work_batch& batch, done_batch& out) {
   if (!st.runs_here)
     return false;
   for (const auto& item : batch.items)
-    if (item.cmd->where == cmd::route::all)
+    if (item.cmd->where == cmd::route::all || item.cmd->where == cmd::route::node)
       return false;
   auto& slot = *st.slots[batch.partition];
   if (slot.workers_only.load(std::memory_order_relaxed) || !slot.claim(st.guest_token))
@@ -803,8 +818,12 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   st.workers = std::move(table.workers);
   st.supervisor = supervisor;
   st.host.self = self;
-  st.core = std::make_unique<front_core>(st.host, st.server,
-                                         static_cast<uint32_t>(st.workers.size()));
+  cmd::key_router router(static_cast<uint32_t>(st.workers.size()));
+  if (st.opts.cluster && !st.opts.cluster->redirect()) { // forwards to the other nodes
+    router.nodes = st.opts.cluster->nodes();
+    router.slot_ordinal = st.opts.cluster->slot_ordinals().data();
+  }
+  st.core = std::make_unique<front_core>(st.host, st.server, router);
   auto& cfg = st.opts.cfg;
   st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
   st.core->settings.request_attempts = cfg.request_attempts;

@@ -13,6 +13,7 @@
 #include "actors/config.hpp"
 #include "actors/front_core.hpp"
 #include "actors/interfaces.hpp"
+#include "cluster/cluster_view.hpp"
 #include "net/request_parser.hpp"
 
 namespace otkv {
@@ -39,6 +40,11 @@ struct broker_options {
   uint32_t shard = 0;  ///< this shard's index
   uint32_t shards = 1; ///< shards in the server
   std::shared_ptr<shard_shared> shared; ///< null: the broker's own
+  /// A node of a cluster (--cluster-config): its view, and its link to the other nodes
+  /// (actors/cluster_node.hpp), which batches for their partitions go through. Null: a
+  /// single server.
+  std::shared_ptr<const cluster::view> cluster;
+  caf::actor link;
 };
 
 /// One client connection: its session in the front-end core, and its socket.
@@ -83,6 +89,8 @@ struct broker_host : front_host {
   /// fault, replies need not wait for an fsync (appendfsync always), and no request in it
   /// walks a whole partition (KEYS, SCAN, FLUSHALL: left to the workers).
   bool run_here(const work_batch& batch, done_batch& out) override;
+  /// Whether the node serving `target` is reachable (the cluster view says).
+  bool reachable(uint32_t target) override;
 };
 
 /// State of the server broker: the listening socket and the socket side of every

@@ -1,5 +1,7 @@
 #include "actors/shards.hpp"
 
+#include "actors/cluster_wire.hpp"
+
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -112,6 +114,7 @@ void configure_system(caf::actor_system_config& cfg, uint32_t scheduler_threads)
   // by the next enqueue) instead of polling with 50 µs sleeps for ~25 ms: on 2 cores that
   // polling took the CPU the broker and the workers needed (docs/benchmarks.md).
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
+  register_cluster_types(cfg); // what the nodes of a cluster send each other
 }
 
 server_shards::server_shards(caf::actor_system& home, const broker_options& opts,

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cluster/cluster_view.hpp"
 #include "commands/command_stats.hpp"
 #include "net/reply.hpp"
 #include "net/request_parser.hpp"
@@ -32,6 +33,9 @@ enum flag : uint32_t {
   /// Reports every front end's counters (INFO): on a server with several shards the front
   /// end gathers them first (effect::kind::gather).
   server_wide = 1u << 8,
+  /// Some subcommands have rows of their own, named "command|subcommand" (as Redis 7
+  /// names them): resolve() picks that row when there is one.
+  subcommands = 1u << 9,
 };
 
 /// Where a command runs.
@@ -39,7 +43,8 @@ enum class route : uint8_t {
   connection, ///< on the connection broker; touches no partition
   key,        ///< on the worker owning the key at first_key
   keys,       ///< split by partition over its keys, each part run by its owner, then merged
-  all,        ///< on every partition, then merged
+  all,        ///< on every partition (of every node, in a cluster that forwards), then merged
+  node,       ///< on every partition of this node, then merged (INFO, CLUSTER COUNTKEYSINSLOT)
 };
 
 /// Everything a partition-side handler may touch: the partition and the time.
@@ -134,6 +139,8 @@ struct server_info {
   std::string recovery_summary;   ///< what start-up loaded
   /// The op log's state (0 or the errno that stops it); null: no op log to watch.
   std::shared_ptr<const std::atomic<int>> log_error;
+  /// The cluster this server is a node of (--cluster-config); null: a single server.
+  std::shared_ptr<const cluster::view> cluster;
 };
 
 /// What a front end counts. Commands read them (INFO, LASTSAVE, SLOWLOG) and reset some

@@ -19,6 +19,7 @@ const command_registry& table() {
     register_string_family(r);
     register_keyspace_family(r);
     register_server_family(r);
+    register_cluster_family(r);
     return r;
   }();
   return t;

@@ -25,11 +25,13 @@ constexpr uint32_t N = flag::noauth | flag::loading | flag::stale; ///< allowed 
 constexpr uint32_t L = flag::loading | flag::stale;
 constexpr uint32_t ONE = flag::one_partition; ///< keys must share a partition (CROSSSLOT)
 constexpr uint32_t SW = flag::server_wide;    ///< reports every shard's counters (gathered)
+constexpr uint32_t SUB = flag::subcommands;   ///< "name|sub" rows exist for some subcommands
 
 constexpr route C = route::connection;
 constexpr route K = route::key;
 constexpr route KS = route::keys;
 constexpr route ALL = route::all;
+constexpr route NODE = route::node;
 } // namespace shorthand
 
 /// Appends the string commands (GET, SET, INCR, …; string_family.cpp).
@@ -40,5 +42,11 @@ void register_keyspace_family(command_registry& table);
 
 /// Appends the server and connection commands (INFO, PING, CLIENT, CONFIG, …; server_family.cpp).
 void register_server_family(command_registry& table);
+
+/// Appends the cluster commands (CLUSTER …, READONLY, READWRITE, ASKING; cluster_family.cpp).
+void register_cluster_family(command_registry& table);
+
+/// INFO's "# Cluster" section lines for `info` (cluster_family.cpp).
+std::string cluster_info_section(const server_info& info);
 
 } // namespace otkv::cmd

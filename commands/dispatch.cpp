@@ -17,7 +17,10 @@ int last_key_of(const command& c, size_t argc) {
 } // namespace
 
 const command* resolve(const net::arg_list& args, net::reply& error) {
-  const command* c = find_command(args[0]);
+  const command* c = args[0].find('|') == std::string::npos ? find_command(args[0]) : nullptr;
+  if (c != nullptr && (c->flags & flag::subcommands) != 0 && args.size() >= 2)
+    if (const command* sub = find_command(args[0] + "|" + args[1]))
+      c = sub;
   if (c == nullptr) {
     error = err::unknown_command(args);
     return nullptr;
@@ -52,28 +55,56 @@ bool check_writable(const command& c, const server_info& server, net::reply& err
   return false;
 }
 
-bool check_partitions(const command& c, const net::arg_list& args, uint32_t partitions,
+bool check_partitions(const command& c, const net::arg_list& args, const key_router& router,
                       net::reply& error) {
   if ((c.flags & flag::one_partition) == 0)
     return true;
   int last = last_key_of(c, args.size());
-  uint32_t first = store::partition_of(args[static_cast<size_t>(c.first_key)], partitions);
-  for (int k = c.first_key + c.key_step; k <= last; k += c.key_step)
-    if (store::partition_of(args[static_cast<size_t>(k)], partitions) != first) {
+  const auto& first_key = args[static_cast<size_t>(c.first_key)];
+  uint32_t first = router.target_of(first_key);
+  uint16_t slot = cluster::key_slot(first_key);
+  for (int k = c.first_key + c.key_step; k <= last; k += c.key_step) {
+    const auto& key = args[static_cast<size_t>(k)];
+    if (router.target_of(key) != first
+        || (router.slot_ordinal != nullptr && cluster::key_slot(key) != slot)) {
       error = err::crossslot();
       return false;
     }
+  }
   return true;
 }
 
-std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partitions, fanout& f) {
+bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
+                   net::reply& error) {
+  if (cluster == nullptr || !cluster->redirect() || c.first_key <= 0
+      || static_cast<size_t>(c.first_key) >= args.size())
+    return true;
+  int last = last_key_of(c, args.size());
+  uint16_t slot = cluster::key_slot(args[static_cast<size_t>(c.first_key)]);
+  for (int k = c.first_key + c.key_step; k <= last; k += c.key_step)
+    if (cluster::key_slot(args[static_cast<size_t>(k)]) != slot) {
+      error = err::crossslot();
+      return false;
+    }
+  if (cluster->owner(slot) == cluster->self())
+    return true;
+  error = err::moved(slot, cluster->address_of(slot));
+  return false;
+}
+
+std::vector<part> split(const command& c, net::arg_list&& args, const key_router& router,
+                        fanout& f) {
+  uint32_t partitions = router.targets();
   std::vector<part> parts;
   switch (c.where) {
     case route::connection:
       break;
     case route::key:
-      parts.push_back({store::partition_of(args[c.first_key], partitions), std::move(args)});
+      parts.push_back({router.target_of(args[c.first_key]), std::move(args)});
       break;
+    case route::node:
+      partitions = router.partitions;
+      [[fallthrough]];
     case route::all:
       f.args = args;
       parts.reserve(partitions);
@@ -85,10 +116,10 @@ std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partiti
       int step = c.key_step;
       f.keys = static_cast<size_t>((last - c.first_key) / step + 1);
       // Fast path: every key in the first key's partition.
-      uint32_t first_p = store::partition_of(args[c.first_key], partitions);
+      uint32_t first_p = router.target_of(args[c.first_key]);
       bool one = true;
       for (int k = c.first_key + step; k <= last && one; k += step)
-        one = store::partition_of(args[k], partitions) == first_p;
+        one = router.target_of(args[k]) == first_p;
       if (one) {
         parts.push_back({first_p, std::move(args)});
         break;
@@ -96,7 +127,7 @@ std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partiti
       std::vector<int> index_of(partitions, -1);
       uint32_t ordinal = 0;
       for (int k = c.first_key; k <= last; k += step, ++ordinal) {
-        uint32_t p = store::partition_of(args[k], partitions);
+        uint32_t p = router.target_of(args[k]);
         if (index_of[p] < 0) {
           index_of[p] = static_cast<int>(parts.size());
           net::arg_list head(args.begin(), args.begin() + c.first_key);

@@ -7,9 +7,43 @@
 #include <cstdint>
 #include <vector>
 
+#include "cluster/cluster_view.hpp"
 #include "commands/command.hpp"
 
 namespace otkv::cmd {
+
+/// Where a key lives, as a front end numbers the places: its node's partitions
+/// 0 … partitions-1, then (in a cluster that forwards) the partitions of the other nodes,
+/// node ordinal o's partition p at o × partitions + p (cluster::view::slot_ordinals).
+struct key_router {
+  key_router() = default;
+  /// One node with `partitions` partitions.
+  key_router(uint32_t partitions) : partitions(partitions) {} // NOLINT: implicit on purpose
+
+  uint32_t partitions = 1; ///< partitions of every node
+  uint32_t nodes = 1;      ///< nodes whose partitions requests go to
+  /// Forwarding cluster: the node ordinal serving each of the 16384 slots; null: every
+  /// key stays on this node.
+  const uint16_t* slot_ordinal = nullptr;
+
+  /// How many places there are.
+  uint32_t targets() const { return partitions * nodes; }
+  /// Whether `target` is a partition of this node.
+  bool local(uint32_t target) const { return target < partitions; }
+  /// The place of a key whose routing key (store::routing_key) is `routing`, hashed
+  /// (store::key_hash) to `hash`.
+  uint32_t target_of(std::string_view routing, uint64_t hash) const {
+    auto p = static_cast<uint32_t>(hash % partitions);
+    if (slot_ordinal == nullptr)
+      return p;
+    return slot_ordinal[cluster::crc16(routing) & (cluster::slot_count - 1)] * partitions + p;
+  }
+  /// The place of `key`.
+  uint32_t target_of(std::string_view key) const {
+    auto routing = store::routing_key(key);
+    return target_of(routing, store::key_hash(routing));
+  }
+};
 
 /// One piece of a request, for one partition.
 struct part {
@@ -30,18 +64,28 @@ bool check_auth(const command& c, const client_context& client, net::reply& erro
 bool check_writable(const command& c, const server_info& server, net::reply& error);
 
 /// For commands flagged one_partition: false, with Redis Cluster's -CROSSSLOT error in
-/// `error`, if the request's keys live in different partitions.
-bool check_partitions(const command& c, const net::arg_list& args, uint32_t partitions,
+/// `error`, if the request's keys live in different partitions (in a cluster: in
+/// different slots).
+bool check_partitions(const command& c, const net::arg_list& args, const key_router& router,
                       net::reply& error);
 
-/// Splits a request for `c` (not route::connection) into parts. For route::keys the
+/// In a cluster that redirects (`cluster` not null, redirect()): false, with -CROSSSLOT
+/// when the request's keys are in different slots, or -MOVED slot host:port when their
+/// slot is another node's, as a Redis Cluster node answers. Always true otherwise.
+bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
+                   net::reply& error);
+
+/// Splits a request for `c` (not route::connection) into parts, one per place
+/// (key_router) its keys live in; route::all: one per place. For route::keys the
 /// key ordinals of each part go to `f.slots`; for route::all `f.args` keeps the request.
 /// A route::keys request whose keys share one partition yields one unchanged part.
-std::vector<part> split(const command& c, net::arg_list&& args, uint32_t partitions, fanout& f);
+std::vector<part> split(const command& c, net::arg_list&& args, const key_router& router,
+                        fanout& f);
 
 /// Whether the results of `parts` must go through `c.on_merge`.
 inline bool needs_merge(const command& c, size_t parts) {
-  return c.where == route::all || (c.where == route::keys && parts > 1);
+  return c.where == route::all || c.where == route::node
+         || (c.where == route::keys && parts > 1);
 }
 
 /// Runs `c` on one partition; turns an escaped exception into an error reply.

@@ -219,6 +219,32 @@ inline net::reply timeout(uint32_t partition, uint32_t attempts) {
                            + (attempts == 1 ? " attempt" : " attempts"));
 }
 
+/// `-MOVED <slot> <host:port>`: the slot is another node's (a cluster that redirects)
+inline net::reply moved(uint16_t slot, const std::string& address) {
+  return net::reply::error("MOVED " + std::to_string(slot) + " " + address);
+}
+
+/// `-CLUSTERDOWN The cluster is down`: the node serving the request's slot cannot be
+/// reached
+inline net::reply clusterdown() { return net::reply::error("CLUSTERDOWN The cluster is down"); }
+
+/// `-TIMEOUT no reply from cluster node <id> within <ms> ms` (a forwarded request)
+inline net::reply node_timeout(const std::string& node, uint64_t ms) {
+  return net::reply::error("TIMEOUT no reply from cluster node " + node + " within "
+                           + std::to_string(ms) + " ms");
+}
+
+/// `-ERR This instance has cluster support disabled` (CLUSTER on a single server)
+inline net::reply cluster_disabled() {
+  return net::reply::error("ERR This instance has cluster support disabled");
+}
+
+/// `-ERR Invalid or out of range slot`
+inline net::reply invalid_slot() { return net::reply::error("ERR Invalid or out of range slot"); }
+
+/// `-ERR Invalid number of keys`
+inline net::reply invalid_key_count() { return net::reply::error("ERR Invalid number of keys"); }
+
 /// `-ERR snapshot failed; see the server log` (SAVE)
 inline net::reply snapshot_failed() {
   return net::reply::error("ERR snapshot failed; see the server log");

@@ -87,25 +87,29 @@ void command_docs(const command& c, std::vector<net::reply>& out) {
 
 /// COMMAND [COUNT | LIST | INFO name… | DOCS name… | HELP] → command metadata.
 net::reply conn_command(client_context&, net::arg_list& args) {
-  const auto& table = command_table();
+  // Rows of subcommands ("cluster|getkeysinslot") are listed under their command.
+  std::vector<const command*> table;
+  for (const auto& c : command_table())
+    if (c.name.find('|') == std::string_view::npos)
+      table.push_back(&c);
   std::vector<net::reply> out;
   if (args.size() == 1) {
-    for (const auto& c : table)
-      out.push_back(command_info(c));
+    for (const auto* c : table)
+      out.push_back(command_info(*c));
     return net::reply::array(std::move(out));
   }
   const auto& sub = args[1];
   if (iequals(sub, "count") && args.size() == 2)
     return net::reply::integer(static_cast<int64_t>(table.size()));
   if (iequals(sub, "list") && args.size() == 2) {
-    for (const auto& c : table)
-      out.push_back(net::reply::bulk(std::string(c.name)));
+    for (const auto* c : table)
+      out.push_back(net::reply::bulk(std::string(c->name)));
     return net::reply::array(std::move(out));
   }
   if (iequals(sub, "info")) {
     if (args.size() == 2)
-      for (const auto& c : table)
-        out.push_back(command_info(c));
+      for (const auto* c : table)
+        out.push_back(command_info(*c));
     for (size_t i = 2; i < args.size(); ++i) {
       const command* c = find_command(args[i]);
       out.push_back(c ? command_info(*c) : net::reply::null_array());
@@ -114,8 +118,8 @@ net::reply conn_command(client_context&, net::arg_list& args) {
   }
   if (iequals(sub, "docs")) {
     if (args.size() == 2)
-      for (const auto& c : table)
-        command_docs(c, out);
+      for (const auto* c : table)
+        command_docs(*c, out);
     for (size_t i = 2; i < args.size(); ++i)
       if (const command* c = find_command(args[i]))
         command_docs(*c, out);
@@ -523,9 +527,14 @@ net::reply merge_info(client_context& client, fanout& f) {
   }
   if (wants(args, "partitions")) {
     out += "# Partitions\r\n";
-    partition_stats total;
+    partition_stats total, forwarded; // forwarded: to other nodes' partitions (a cluster)
     for (size_t i = 0; i < counts.partition_counters.size(); ++i) {
       const auto& p = counts.partition_counters[i];
+      if (i >= s.partitions) {
+        forwarded.requests += p.requests;
+        forwarded.timeouts += p.timeouts;
+        continue;
+      }
       out += "partition" + std::to_string(i) + ":requests=" + std::to_string(p.requests)
              + ",timeouts=" + std::to_string(p.timeouts) + ",resends=" + std::to_string(p.resends)
              + ",restarts=" + std::to_string(p.restarts)
@@ -539,6 +548,10 @@ net::reply merge_info(client_context& client, fanout& f) {
     field(out, "total_partition_timeouts", total.timeouts);
     field(out, "total_partition_resends", total.resends);
     field(out, "total_worker_restarts", total.restarts);
+    if (s.cluster) {
+      field(out, "total_forwarded_requests", forwarded.requests);
+      field(out, "total_forwarded_failures", forwarded.timeouts);
+    }
     out += "\r\n";
   }
   if (wants(args, "commandstats")) {
@@ -570,6 +583,11 @@ net::reply merge_info(client_context& client, fanout& f) {
     }
     out += "\r\n";
   }
+  if (wants(args, "cluster")) {
+    out += "# Cluster\r\n";
+    out += cluster_info_section(s);
+    out += "\r\n";
+  }
   if (wants(args, "keyspace")) {
     out += "# Keyspace\r\n";
     if (keys > 0)
@@ -586,7 +604,7 @@ void register_server_family(command_registry& table) {
   // clang-format off
   table.insert(table.end(), {
     // name        arity flags     keys       route handler         connection      merge          group          summary
-    {"info",       -1,  SW,        0,  0, 0,  ALL, op_partition_stats, nullptr,     merge_info,    "server",     "Returns information and statistics about the server."},
+    {"info",       -1,  SW,        0,  0, 0,  NODE, op_partition_stats, nullptr,     merge_info,    "server",     "Returns information and statistics about the server."},
     {"ping",       -1,  F,         0,  0, 0,  C,   nullptr,         conn_ping,      nullptr,       "connection", "Returns the server's liveliness response."},
     {"echo",        2,  F,         0,  0, 0,  C,   nullptr,         conn_echo,      nullptr,       "connection", "Returns the given string."},
     {"quit",       -1,  N | F,     0,  0, 0,  C,   nullptr,         conn_quit,      nullptr,       "connection", "Closes the connection."},

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The layers below actors/ never include CAF: store/ (data, log and snapshot formats), net/
-# (protocol) and commands/ (the command table and families). Fails, naming the files, when
+# (protocol), cluster/ (slots, the cluster file) and commands/ (the command table and families). Fails, naming the files, when
 # one does, or when an error reply is built outside commands/errors.hpp.
 set -u
 cd "$(dirname "$0")/.."
-found=$(grep -rlE '#include *[<"]caf/' store net commands 2>/dev/null)
+found=$(grep -rlE '#include *[<"]caf/' store net commands cluster 2>/dev/null)
 if [ -n "$found" ]; then
   echo "CAF included in a layer that must not know it:"
   echo "$found"
@@ -17,4 +17,4 @@ if [ -n "$found" ]; then
   grep -Hn 'reply::error(' $found
   exit 1
 fi
-echo "layers: no CAF include in store/, net/ or commands/; error texts only in commands/errors.hpp"
+echo "layers: no CAF include in store/, net/, cluster/ or commands/; error texts only in commands/errors.hpp"

@@ -156,6 +156,7 @@ inline std::shared_ptr<work_batch> make_batch(uint32_t p, std::vector<net::arg_l
   auto b = std::make_shared<work_batch>();
   b->id = next_batch_id();
   b->partition = p;
+  b->target = p;
   for (size_t i = 0; i < requests.size(); ++i) {
     std::string name = requests[i][0];
     for (auto& ch : name)

@@ -153,7 +153,7 @@ using otkv::option_table;
 using otkv::option_type;
 
 /// Flags that are commands rather than settings: not in the option table.
-const std::set<std::string> command_flags = {"config", "repair-log", "help", "version"};
+const std::set<std::string> command_flags = {"config", "repair-log", "cluster-init", "help", "version"};
 
 /// `cell` without spaces around it and without backticks.
 std::string plain(const std::string& cell) {

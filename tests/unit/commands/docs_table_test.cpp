@@ -25,8 +25,15 @@ std::vector<std::string> names_in(const std::string& cell) {
     if (end == std::string::npos)
       break;
     std::string name;
-    for (size_t j = i + 1; j < end && std::isalpha(static_cast<unsigned char>(cell[j])); ++j)
+    size_t j = i + 1;
+    for (; j < end && std::isalpha(static_cast<unsigned char>(cell[j])); ++j)
       name += static_cast<char>(std::tolower(static_cast<unsigned char>(cell[j])));
+    // `CLUSTER COUNTKEYSINSLOT slot` documents the row "cluster|countkeysinslot".
+    std::string sub;
+    for (++j; j < end && std::isupper(static_cast<unsigned char>(cell[j])); ++j)
+      sub += static_cast<char>(std::tolower(static_cast<unsigned char>(cell[j])));
+    if (!sub.empty() && cmd::find_command(name + "|" + sub) != nullptr)
+      name += "|" + sub;
     out.push_back(name);
     i = end + 1;
   }
@@ -36,6 +43,7 @@ std::vector<std::string> names_in(const std::string& cell) {
 const std::map<std::string, cmd::route> routes = {{"key", cmd::route::key},
                                                   {"keys", cmd::route::keys},
                                                   {"all", cmd::route::all},
+                                                  {"node", cmd::route::node},
                                                   {"conn", cmd::route::connection}};
 
 } // namespace

@@ -61,7 +61,11 @@ TEST_CASE("HELLO accepts protocol 2 only", "[server]") {
 
 TEST_CASE("COMMAND COUNT, INFO and DOCS describe the table", "[server]") {
   harness h;
-  auto count = otkv::cmd::command_table().size();
+  // Subcommand rows ("cluster|countkeysinslot") are listed under their command.
+  size_t count = 0;
+  for (const auto& c : otkv::cmd::command_table())
+    count += c.name.find('|') == std::string_view::npos ? 1 : 0;
+  REQUIRE(count < otkv::cmd::command_table().size());
   CHECK(h.run({"COMMAND", "COUNT"}) == integer(static_cast<long long>(count)));
   CHECK(h.run({"COMMAND"}).rfind("*" + std::to_string(count) + "\r\n", 0) == 0);
   auto info = h.run({"COMMAND", "INFO", "get", "nope"});

@@ -1,0 +1,112 @@
+#pragma once
+
+// The messages between the nodes of a cluster: they cross CAF's middleman (BASP), so
+// unlike the in-process messages (actors/messages.hpp) they are serialised, each with an
+// `inspect` overload and registered in every actor system (register_cluster_types).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+#include <caf/atom.hpp>
+#include <caf/meta/type_name.hpp>
+
+#include "actors/batches.hpp"
+#include "net/reply.hpp"
+
+namespace otkv {
+
+/// Link → another node's gate: who this node is and the cluster's secret (answered true
+/// when the gate accepts the node).
+using hello_atom = caf::atom_constant<caf::atom("hello")>;
+
+/// A node's introduction to another (hello_atom).
+struct wire_hello {
+  std::string node_id; ///< its id in the cluster file
+  std::string secret;  ///< the cluster's shared secret (--requirepass; empty: none)
+};
+
+/// One request of a forwarded batch (a work_item without the command-table pointer).
+struct wire_item {
+  uint64_t conn = 0;
+  uint64_t seq = 0;
+  uint32_t part = 0;
+  bool encode = false;
+  std::vector<std::string> args;
+};
+
+/// A batch for one partition of another node, sent by a shard's broker through its
+/// node's link.
+struct wire_batch {
+  uint64_t id = 0;          ///< the origin's batch id (it answers wire_done with it)
+  uint32_t partition = 0;   ///< the partition on the receiving node
+  uint32_t target = 0;      ///< the partition as the origin numbers them
+  uint32_t shard = 0;       ///< the origin's shard whose broker made it
+  uint64_t output_limit = UINT64_MAX;
+  std::vector<wire_item> items;
+};
+
+/// One forwarded request's result.
+struct wire_result {
+  uint64_t conn = 0;
+  uint64_t seq = 0;
+  uint32_t part = 0;
+  net::reply result;
+  uint64_t ns = 0;
+  bool over_limit = false;
+};
+
+/// The results of a wire_batch, back to the origin's link.
+struct wire_done {
+  uint64_t id = 0;
+  uint32_t target = 0;
+  uint32_t shard = 0;
+  std::vector<wire_result> items;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_hello& x) {
+  return f(caf::meta::type_name("wire_hello"), x.node_id, x.secret);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_item& x) {
+  return f(caf::meta::type_name("wire_item"), x.conn, x.seq, x.part, x.encode, x.args);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_batch& x) {
+  return f(caf::meta::type_name("wire_batch"), x.id, x.partition, x.target, x.shard,
+           x.output_limit, x.items);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_result& x) {
+  return f(caf::meta::type_name("wire_result"), x.conn, x.seq, x.part, x.result, x.ns,
+           x.over_limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_done& x) {
+  return f(caf::meta::type_name("wire_done"), x.id, x.target, x.shard, x.items);
+}
+
+/// Registers the cluster's message types in `cfg` (every actor system of a node).
+void register_cluster_types(caf::actor_system_config& cfg);
+
+/// The wire form of `batch`, made by shard `shard` for partition `partition` of another
+/// node.
+wire_batch to_wire(const work_batch& batch, uint32_t partition, uint32_t shard);
+
+} // namespace otkv
+
+namespace otkv::net {
+
+/// A reply crosses the wire as its kind, number, text and items.
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reply& x) {
+  return f(caf::meta::type_name("otkv_reply"), x.type, x.number, x.text, x.items);
+}
+
+} // namespace otkv::net

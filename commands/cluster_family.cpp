@@ -1,0 +1,234 @@
+// The cluster family: CLUSTER (KEYSLOT, MYID, INFO, NODES, SLOTS, SHARDS,
+// COUNTKEYSINSLOT, GETKEYSINSLOT), READONLY, READWRITE and ASKING, in Redis Cluster's
+// formats, so cluster clients (redis-cli -c, redis-py's RedisCluster) find the nodes.
+
+#include <string>
+
+#include "commands/command_table.hpp"
+#include "commands/dispatch.hpp"
+#include "commands/errors.hpp"
+#include "net/integer.hpp"
+
+namespace otkv::cmd {
+
+namespace {
+
+using cluster::slot_count;
+
+/// A slot number argument: 0 to 16383.
+bool parse_slot(const std::string& text, uint16_t& slot) {
+  int64_t n = 0;
+  if (!net::parse_int64(text, n) || n < 0 || n >= int64_t{slot_count})
+    return false;
+  slot = static_cast<uint16_t>(n);
+  return true;
+}
+
+/// "first-last" (or "first" for one slot), as CLUSTER NODES writes a range.
+std::string range_text(cluster::slot_range r) {
+  return r.first == r.last ? std::to_string(r.first)
+                           : std::to_string(r.first) + "-" + std::to_string(r.last);
+}
+
+/// Slots served by nodes that cannot be reached now.
+uint32_t failed_slots(const cluster::view& v) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < v.nodes(); ++i)
+    if (!v.up(i))
+      for (auto r : v.config().nodes[i].slots)
+        n += uint32_t{r.last} - r.first + 1;
+  return n;
+}
+
+/// CLUSTER INFO's text.
+std::string info_text(const cluster::view& v) {
+  uint32_t failed = failed_slots(v);
+  std::string out;
+  auto field = [&](const char* name, const std::string& value) {
+    out += name;
+    out += ':';
+    out += value;
+    out += "\r\n";
+  };
+  field("cluster_enabled", "1");
+  field("cluster_state", v.ok() ? "ok" : "fail");
+  field("cluster_slots_assigned", std::to_string(slot_count));
+  field("cluster_slots_ok", std::to_string(slot_count - failed));
+  field("cluster_slots_pfail", "0");
+  field("cluster_slots_fail", std::to_string(failed));
+  field("cluster_known_nodes", std::to_string(v.nodes()));
+  field("cluster_size", std::to_string(v.nodes()));
+  field("cluster_current_epoch", std::to_string(v.nodes()));
+  field("cluster_my_epoch", std::to_string(v.self() + 1));
+  field("cluster_reachable_nodes", std::to_string(v.reachable()));
+  field("cluster_redirect", v.redirect() ? "yes" : "no");
+  return out;
+}
+
+/// CLUSTER NODES' text: one line per node, as Redis writes nodes.conf.
+std::string nodes_text(const cluster::view& v, store::millis now) {
+  std::string out;
+  for (uint32_t i = 0; i < v.nodes(); ++i) {
+    const auto& n = v.config().nodes[i];
+    bool up = v.up(i);
+    out += n.id + " " + n.host + ":" + std::to_string(n.port) + "@"
+           + std::to_string(n.cluster_port) + " " + (i == v.self() ? "myself," : "") + "master"
+           + (up ? "" : ",fail") + " - 0 " + std::to_string(up ? now : 0) + " "
+           + std::to_string(i + 1) + " " + (up ? "connected" : "disconnected");
+    for (auto r : n.slots)
+      out += " " + range_text(r);
+    out += "\n";
+  }
+  return out;
+}
+
+/// A node as CLUSTER SLOTS lists it: [host, port, id, {}].
+net::reply slots_node(const cluster::node_config& n) {
+  return net::reply::array({net::reply::bulk(n.host), net::reply::integer(n.port),
+                            net::reply::bulk(n.id), net::reply::array({})});
+}
+
+/// CLUSTER SLOTS: [first, last, node] per range.
+net::reply slots_reply(const cluster::view& v) {
+  std::vector<net::reply> out;
+  for (const auto& n : v.config().nodes)
+    for (auto r : n.slots)
+      out.push_back(net::reply::array({net::reply::integer(r.first),
+                                       net::reply::integer(r.last), slots_node(n)}));
+  return net::reply::array(std::move(out));
+}
+
+/// CLUSTER SHARDS: per node {slots: [first, last, …], nodes: [{id, port, ip, endpoint,
+/// role, replication-offset, health}]} (maps as flat arrays, RESP2).
+net::reply shards_reply(const cluster::view& v) {
+  std::vector<net::reply> out;
+  for (uint32_t i = 0; i < v.nodes(); ++i) {
+    const auto& n = v.config().nodes[i];
+    std::vector<net::reply> slots;
+    for (auto r : n.slots) {
+      slots.push_back(net::reply::integer(r.first));
+      slots.push_back(net::reply::integer(r.last));
+    }
+    auto node = net::reply::array({
+      net::reply::bulk("id"), net::reply::bulk(n.id),
+      net::reply::bulk("port"), net::reply::integer(n.port),
+      net::reply::bulk("ip"), net::reply::bulk(n.host),
+      net::reply::bulk("endpoint"), net::reply::bulk(n.host),
+      net::reply::bulk("role"), net::reply::bulk("master"),
+      net::reply::bulk("replication-offset"), net::reply::integer(0),
+      net::reply::bulk("health"), net::reply::bulk(v.up(i) ? "online" : "failed"),
+    });
+    out.push_back(net::reply::array({net::reply::bulk("slots"), net::reply::array(std::move(slots)),
+                                     net::reply::bulk("nodes"),
+                                     net::reply::array({std::move(node)})}));
+  }
+  return net::reply::array(std::move(out));
+}
+
+/// CLUSTER subcommand … → what the node knows of its cluster. (COUNTKEYSINSLOT and
+/// GETKEYSINSLOT have rows of their own: they read the partitions.)
+net::reply conn_cluster(client_context& client, net::arg_list& args) {
+  const auto& sub = args[1];
+  if (iequals(sub, "keyslot")) {
+    if (args.size() != 3)
+      return err::arity("cluster|keyslot");
+    return net::reply::integer(cluster::key_slot(args[2]));
+  }
+  if (iequals(sub, "help"))
+    return net::reply::array({
+      net::reply::status("CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
+      net::reply::status("COUNTKEYSINSLOT <slot>, GETKEYSINSLOT <slot> <count>, INFO, KEYSLOT "
+                         "<key>, MYID, NODES, SHARDS, SLOTS, HELP"),
+    });
+  const auto* v = client.info->cluster.get();
+  if (v == nullptr)
+    return err::cluster_disabled();
+  if (args.size() != 2)
+    return err::unknown_subcommand(sub, "cluster");
+  if (iequals(sub, "myid"))
+    return net::reply::bulk(v->myself().id);
+  if (iequals(sub, "info"))
+    return net::reply::bulk(info_text(*v));
+  if (iequals(sub, "nodes"))
+    return net::reply::bulk(nodes_text(*v, client.now));
+  if (iequals(sub, "slots"))
+    return slots_reply(*v);
+  if (iequals(sub, "shards"))
+    return shards_reply(*v);
+  return err::unknown_subcommand(sub, "cluster");
+}
+
+/// READONLY, READWRITE, ASKING → +OK in a cluster (every node here serves reads and
+/// writes of its own slots; there are no replicas yet).
+net::reply conn_cluster_ok(client_context& client, net::arg_list&) {
+  if (!client.info->cluster)
+    return err::cluster_disabled();
+  return net::reply::ok();
+}
+
+/// Part of CLUSTER COUNTKEYSINSLOT slot → this partition's keys in the slot.
+net::reply op_countkeysinslot(op_context& ctx, const net::arg_list& args) {
+  uint16_t slot = 0;
+  if (!parse_slot(args[2], slot))
+    return err::invalid_slot();
+  int64_t n = 0;
+  ctx.data.for_each(ctx.now, [&](const store::entry& e) { n += cluster::key_slot(e.key()) == slot; });
+  return net::reply::integer(n);
+}
+
+/// Part of CLUSTER GETKEYSINSLOT slot count → up to `count` of this partition's keys in
+/// the slot.
+net::reply op_getkeysinslot(op_context& ctx, const net::arg_list& args) {
+  uint16_t slot = 0;
+  int64_t count = 0;
+  if (!parse_slot(args[2], slot))
+    return err::invalid_slot();
+  if (!net::parse_int64(args[3], count) || count < 0)
+    return err::invalid_key_count();
+  std::vector<net::reply> out;
+  ctx.data.for_each(ctx.now, [&](const store::entry& e) {
+    if (static_cast<int64_t>(out.size()) < count && cluster::key_slot(e.key()) == slot)
+      out.push_back(net::reply::bulk(std::string(e.key())));
+  });
+  return net::reply::array(std::move(out));
+}
+
+/// GETKEYSINSLOT's merge: the partitions' keys, at most `count`.
+net::reply merge_getkeysinslot(client_context& client, fanout& f) {
+  auto r = merge_concat(client, f);
+  int64_t count = 0;
+  if (!r.is_error() && net::parse_int64(f.args[3], count)
+      && static_cast<int64_t>(r.items.size()) > count)
+    r.items.resize(static_cast<size_t>(count));
+  return r;
+}
+
+} // namespace
+
+std::string cluster_info_section(const server_info& info) {
+  if (!info.cluster)
+    return "cluster_enabled:0\r\n";
+  const auto& v = *info.cluster;
+  return "cluster_enabled:1\r\ncluster_state:" + std::string(v.ok() ? "ok" : "fail")
+         + "\r\ncluster_known_nodes:" + std::to_string(v.nodes())
+         + "\r\ncluster_reachable_nodes:" + std::to_string(v.reachable())
+         + "\r\ncluster_myself:" + v.myself().id
+         + "\r\ncluster_redirect:" + (v.redirect() ? "yes" : "no") + "\r\n";
+}
+
+void register_cluster_family(command_registry& table) {
+  using namespace shorthand;
+  // clang-format off
+  table.insert(table.end(), {
+    // name                   arity flags    keys      route handler              connection       merge                 group      summary
+    {"cluster",                -2,  SUB,     0, 0, 0,  C,    nullptr,             conn_cluster,    nullptr,              "cluster", "Cluster state: KEYSLOT, MYID, INFO, NODES, SLOTS, SHARDS."},
+    {"cluster|countkeysinslot", 3,  R,       0, 0, 0,  NODE, op_countkeysinslot,  nullptr,         merge_sum,            "cluster", "Returns the number of keys in a hash slot (on this node)."},
+    {"cluster|getkeysinslot",   4,  R,       0, 0, 0,  NODE, op_getkeysinslot,    nullptr,         merge_getkeysinslot,  "cluster", "Returns key names in a hash slot (on this node)."},
+    {"readonly",                1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Enables read-only queries for a connection to a Redis Cluster replica node."},
+    {"readwrite",               1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Enables read-write queries for a connection to a Redis Cluster replica node."},
+    {"asking",                  1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Signals that a cluster client is following an -ASK redirect."},
+  });
+  // clang-format on
+}
+
+} // namespace otkv::cmd
