@@ -3,6 +3,9 @@
 // In-process harness: runs commands through the server's front-end core on plain
 // partitions, with a clock the test moves.
 
+#include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -19,9 +22,13 @@ namespace otkv::test {
 /// merge and statistics are the server's own.
 class harness : private front_host {
 public:
-  explicit harness(uint32_t partitions = 4)
-    : parts_(partitions),
-      core_(*this, server_, partitions),
+  explicit harness(uint32_t partitions = 4) : harness(cmd::key_router(partitions), nullptr) {}
+
+  /// A node of a cluster (`view`): `router` names this node's partitions and the other
+  /// nodes' (all of them plain partitions here, parts_[target]).
+  harness(cmd::key_router router, std::shared_ptr<const cluster::view> view)
+    : parts_(router.targets()),
+      core_(*this, (server_.info.cluster = std::move(view), server_), router),
       client_(core_.open<front_session>(7).client),
       session_(*core_.find(7)) {
     server_.info.version = "test";
@@ -71,10 +78,11 @@ public:
 private:
   /// The "worker": runs the batch at once on its partition (answered after dispatch).
   void send_batch(std::shared_ptr<const work_batch> batch) override {
+    ++sent[batch->partition];
     done_batch d{batch->partition, batch->id, {}};
     for (const auto& item : batch->items) {
       uint64_t started = cmd::monotonic_ns();
-      cmd::op_context ctx{parts_[batch->partition], now, batch->partition, item.encode, item.hash};
+      cmd::op_context ctx{parts_[batch->partition], now, batch->target, item.encode, item.hash};
       auto r = cmd::run_on_partition(*item.cmd, ctx, item.args);
       if (item.encode && r.type != net::reply::kind::raw)
         r = net::reply::raw(net::encode(r));
@@ -84,6 +92,15 @@ private:
     done_.push_back(std::move(d));
   }
   void restart_worker(uint32_t) override {}
+  bool reachable(uint32_t target) override { return down.count(target) == 0; }
+
+public:
+  /// Targets (other nodes' partitions) taken as unreachable.
+  std::set<uint32_t> down;
+  /// Batches sent, per target.
+  std::map<uint32_t, size_t> sent;
+
+private:
   void over_output_limit(front_session&) override {}
 
   front_core core_;
