@@ -12,7 +12,7 @@ RUN_ARGS ?=
 # Where `make run` keeps the op log and snapshots (git ignores it).
 DATA_DIR ?= data
 
-.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan fuzz bench bench-restart clean format
+.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan fuzz bench bench-restart bench-cluster clean format
 
 all: build
 
@@ -93,6 +93,10 @@ bench: build bench-deps
 ## bench-restart: restart time at 1M keys and p99 during snapshots, next to redis-server.
 bench-restart: build
 	python3 bench/restart_bench.py $(BENCH_ARGS)
+
+## bench-cluster: OTKV cluster next to Redis Cluster (1-3 nodes) and the cost of forwarding.
+bench-cluster: build
+	python3 bench/cluster_bench.py $(BENCH_ARGS)
 
 bench-deps:
 	@dpkg-query -W -f='$${Status}' gnuplot-nox 2>/dev/null | grep -q "ok installed" || \

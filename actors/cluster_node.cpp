@@ -47,13 +47,41 @@ void fail_forwarded(gate_ptr self, const work_batch& batch, const net::reply& er
   st.forwarded.erase(i);
 }
 
-bool accepted(cluster_gate_state& st, const caf::strong_actor_ptr& sender) {
+bool accepted(gate_ptr self, const caf::strong_actor_ptr& sender) {
+  auto& st = self->state;
   if (!sender)
     return false;
+  if (sender->node() == self->node()) // this node's link (a slot move)
+    return true;
   for (const auto& n : st.accepted)
     if (n == sender->node())
       return true;
   return false;
+}
+
+/// Whether this node serves every key of request `args` for `c`: their slots are its own
+/// and none is moving. (Slot-move steps carry keys the node does not serve yet.)
+bool serves(const cluster::view& v, const cmd::command& c, const net::arg_list& args) {
+  if (c.first_key <= 0 || (c.flags & cmd::flag::moves_slots) != 0)
+    return true;
+  int last = c.last_key < 0 ? static_cast<int>(args.size()) + c.last_key : c.last_key;
+  for (int k = c.first_key; k <= last && static_cast<size_t>(k) < args.size(); k += c.key_step) {
+    auto slot = cluster::key_slot(args[static_cast<size_t>(k)]);
+    if (v.owner(slot) != v.self() || v.frozen(slot))
+      return false;
+  }
+  return true;
+}
+
+/// Makes slots first … last node `n`'s in `v` and in the cluster file at `path`.
+void hand_over(cluster::view& v, const std::string& path, uint16_t first, uint16_t last,
+               uint32_t n) {
+  v.assign(first, last, n);
+  if (path.empty())
+    return;
+  if (auto err = cluster::save_cluster_file(path, v.current()); !err.empty())
+    spdlog::error("slots {}-{} moved to {}, but the cluster file was not updated: {}", first,
+                  last, v.config().nodes[n].id, err);
 }
 
 /// Asks the middleman to connect to node `n`'s gate; on success says hello.
@@ -108,6 +136,205 @@ void refuse(link_ptr self, const wire_batch& batch) {
   self->send(st.brokers[batch.shard], std::move(done));
 }
 
+// -- a slot move (CLUSTER MOVESLOTS), driven by the link ---------------------------------
+
+/// The shard number of a slot move's own batches: their results come back to the link.
+constexpr uint32_t move_shard = UINT32_MAX;
+/// Keys per CLUSTER PUTKEYS request of a slot move.
+constexpr size_t keys_per_put = 256;
+/// The longest a step of a slot move may take before the move gives up.
+constexpr auto move_step_timeout = std::chrono::seconds(60);
+
+std::string range_text(const slot_move& m) {
+  return std::to_string(m.first) + "-" + std::to_string(m.last);
+}
+
+/// Sends one request (`args`) of a slot move to partition `p` of the node whose gate is `gate`.
+void send_step(link_ptr self, const caf::actor& gate, uint32_t p, std::vector<wire_item> items) {
+  wire_batch b;
+  b.id = next_batch_id();
+  b.partition = p;
+  b.target = p;
+  b.shard = move_shard;
+  b.items = std::move(items);
+  self->send(gate, std::move(b));
+}
+
+/// Sends `cluster <step> first last` to every partition of the node whose gate is `gate`.
+void send_to_partitions(link_ptr self, const caf::actor& gate, const char* step) {
+  auto& m = *self->state.move;
+  uint32_t partitions = self->state.opts.view->config().partitions;
+  for (uint32_t p = 0; p < partitions; ++p)
+    send_step(self, gate, p,
+              {wire_item{0, p, 0, false,
+                         {"cluster", step, std::to_string(m.first), std::to_string(m.last)}}});
+}
+
+/// Starts step `s` of the move, which waits for `missing` answers (or times out).
+void enter(link_ptr self, slot_move::step s, size_t missing, const std::string& status) {
+  auto& m = *self->state.move;
+  m.now = s;
+  m.missing = missing;
+  self->state.opts.view->set_move_status(status);
+  self->delayed_send(self, move_step_timeout, move_step_atom::value, static_cast<uint8_t>(s),
+                     m.keys);
+}
+
+/// Ends the move: answers its client and says so in INFO cluster.
+void end_move(link_ptr self, bool ok, const std::string& text) {
+  auto& st = self->state;
+  auto& m = *st.move;
+  auto& view = *st.opts.view;
+  const auto& target = view.config().nodes[m.node].id;
+  if (!ok) {
+    if (m.now != slot_move::step::drop) { // not handed over: the slots stay here
+      view.freeze(m.first, m.last, false);
+      if (m.now == slot_move::step::put && st.gates[m.node]) // copies the target must not keep
+        send_to_partitions(self, st.gates[m.node], "dropslots");
+    }
+    spdlog::warn("moving slots {} to {} failed: {}", range_text(m), target, text);
+    view.set_move_status("failed: slots " + range_text(m) + " to " + target + ": " + text);
+    m.promise.deliver(false, text);
+  } else {
+    spdlog::info("moved slots {} to {}: {} keys", range_text(m), target, m.keys);
+    view.set_move_status("done: slots " + range_text(m) + " to " + target + ", "
+                         + std::to_string(m.keys) + " keys");
+    m.promise.deliver(true, std::string("OK"));
+  }
+  st.move.reset();
+}
+
+/// The keys are on the new node: every node learns the slots are its, the slots unfreeze
+/// (their requests go to the new node), and this node deletes its copies.
+void hand_over_move(link_ptr self) {
+  auto& st = self->state;
+  auto& m = *st.move;
+  auto& view = *st.opts.view;
+  const auto& id = view.config().nodes[m.node].id;
+  hand_over(view, st.opts.config_path, m.first, m.last, m.node);
+  for (uint32_t n = 0; n < st.gates.size(); ++n)
+    if (st.gates[n])
+      self->send(st.gates[n], moved_atom::value, m.first, m.last, id);
+  view.freeze(m.first, m.last, false);
+  send_to_partitions(self, st.opts.local_gate, "dropslots");
+  enter(self, slot_move::step::drop, view.config().partitions,
+        "slots " + range_text(m) + " handed to " + id + ", deleting the copies left here");
+}
+
+/// The dumps are in: sends the keys to their partitions on the new node.
+void start_puts(link_ptr self) {
+  auto& st = self->state;
+  auto& m = *st.move;
+  if (!st.gates[m.node])
+    return end_move(self, false, "CLUSTERDOWN the target node is down");
+  size_t batches = 0;
+  for (uint32_t p = 0; p < m.puts.size(); ++p) {
+    if (m.puts[p].empty())
+      continue;
+    send_step(self, st.gates[m.node], p, std::move(m.puts[p]));
+    ++batches;
+  }
+  m.puts.clear();
+  if (batches == 0)
+    return hand_over_move(self);
+  enter(self, slot_move::step::put, batches,
+        "copying " + std::to_string(m.keys) + " keys of slots " + range_text(m) + " to "
+          + st.opts.view->config().nodes[m.node].id);
+}
+
+/// One partition's keys of the moving slots ([key, value, expiry, …]): grouped into
+/// CLUSTER PUTKEYS requests by their partition on the new node.
+void take_dump(slot_move& m, uint32_t partitions, net::reply& dump) {
+  if (m.puts.empty())
+    m.puts.resize(partitions);
+  for (size_t i = 0; i + 2 < dump.items.size(); i += 3) {
+    auto& key = dump.items[i].text;
+    auto p = static_cast<uint32_t>(store::key_hash(store::routing_key(key)) % partitions);
+    auto& items = m.puts[p];
+    if (items.empty() || items.back().args.size() >= 2 + 3 * keys_per_put)
+      items.push_back(wire_item{0, items.size(), 0, false, {"cluster", "putkeys"}});
+    auto& args = items.back().args;
+    args.push_back(std::move(key));
+    args.push_back(std::move(dump.items[i + 1].text));
+    args.push_back(std::to_string(dump.items[i + 2].number));
+    ++m.keys;
+  }
+}
+
+/// The answers to a slot move's own batches.
+void move_progress(link_ptr self, wire_done& in) {
+  auto& st = self->state;
+  if (!st.move)
+    return;
+  auto& m = *st.move;
+  for (auto& item : in.items)
+    if (item.result.is_error())
+      return end_move(self, false, item.result.text);
+  if (m.now == slot_move::step::dump)
+    for (auto& item : in.items)
+      take_dump(m, st.opts.view->config().partitions, item.result);
+  if (--m.missing > 0)
+    return;
+  switch (m.now) {
+    case slot_move::step::wait:
+      break;
+    case slot_move::step::dump:
+      return start_puts(self);
+    case slot_move::step::put:
+      return hand_over_move(self);
+    case slot_move::step::drop:
+      return end_move(self, true, "");
+  }
+}
+
+/// CLUSTER MOVESLOTS first last node: checks, freezes the slots, and waits out the
+/// requests admitted before (each is answered within the request budget) before copying.
+caf::result<bool, std::string> start_move(link_ptr self, uint16_t first, uint16_t last,
+                                          const std::string& id) {
+  auto& st = self->state;
+  auto& view = *st.opts.view;
+  int n = view.node_of_id(id);
+  if (st.move)
+    return {false, std::string("ERR a slot move is under way")};
+  if (n < 0)
+    return {false, "ERR Unknown node " + id};
+  if (static_cast<uint32_t>(n) == view.self())
+    return {false, std::string("ERR the slots are this node's already")};
+  for (uint32_t s = first; s <= last; ++s)
+    if (view.owner(static_cast<uint16_t>(s)) != view.self())
+      return {false, "ERR slot " + std::to_string(s) + " is not this node's"};
+  if (!st.gates[static_cast<uint32_t>(n)])
+    return {false, std::string("CLUSTERDOWN the target node is down")};
+  st.move = std::make_unique<slot_move>();
+  auto& m = *st.move;
+  m.first = first;
+  m.last = last;
+  m.node = static_cast<uint32_t>(n);
+  m.promise = self->make_response_promise();
+  view.freeze(first, last, true);
+  auto budget = std::chrono::milliseconds(uint64_t{st.opts.request_timeout_ms}
+                                          * st.opts.request_attempts + 2000);
+  m.now = slot_move::step::wait;
+  view.set_move_status("slots " + range_text(m) + " to " + id
+                       + ": frozen, waiting out the requests in flight");
+  spdlog::info("moving slots {} to {}", range_text(m), id);
+  self->delayed_send(self, budget, move_step_atom::value,
+                     static_cast<uint8_t>(slot_move::step::wait), uint64_t{0});
+  return m.promise;
+}
+
+/// A step's timer: the wait is over (dump now), or a step took too long (give up).
+void move_timer(link_ptr self, uint8_t step, uint64_t keys) {
+  auto& st = self->state;
+  if (!st.move || static_cast<uint8_t>(st.move->now) != step || st.move->keys != keys)
+    return; // a later step runs
+  if (st.move->now != slot_move::step::wait)
+    return end_move(self, false, "ERR a step of the slot move timed out");
+  send_to_partitions(self, st.opts.local_gate, "dumpslots");
+  enter(self, slot_move::step::dump, st.opts.view->config().partitions,
+        "slots " + range_text(*st.move) + ": reading their keys");
+}
+
 } // namespace
 
 const char* cluster_gate_state::name = "otkv_cluster_gate";
@@ -149,14 +376,14 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
         return false;
       }
       auto sender = self->current_sender();
-      if (sender && !accepted(st, sender))
+      if (sender && !accepted(self, sender))
         st.accepted.push_back(sender->node());
       return true;
     },
     [=](wire_batch& in) {
       auto& st = self->state;
       auto sender = self->current_sender();
-      if (!accepted(st, sender)) {
+      if (!accepted(self, sender)) {
         spdlog::warn("dropped a batch from a node that did not say hello");
         return;
       }
@@ -168,21 +395,42 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
       batch->target = in.target;
       batch->output_limit = in.output_limit;
       batch->items.reserve(in.items.size());
+      forwarded_batch fb{caf::actor_cast<caf::actor>(sender), in.id, in.target, in.shard};
+      done_batch refused{in.partition, in.id, {}};
       for (auto& item : in.items) {
         net::reply error;
         const cmd::command* c = item.args.empty() ? nullptr : cmd::resolve(item.args, error);
         if (c == nullptr || c->where == cmd::route::connection) {
           // The origin checked it: a node with another command table sent it.
-          c = cmd::find_command("ping");
-          item.args = {"ping"};
+          refused.items.push_back({item.conn, item.seq, item.part,
+                                   c == nullptr ? std::move(error)
+                                                : cmd::err::unknown_command(item.args)});
+          continue;
+        }
+        // A key whose slot is moving, or moved away (the sender has not heard yet).
+        if (!serves(*st.opts.view, *c, item.args)) {
+          refused.items.push_back({item.conn, item.seq, item.part, cmd::err::tryagain()});
+          continue;
         }
         batch->items.push_back({item.conn, item.seq, item.part, item.encode, c,
                                 std::move(item.args)});
       }
-      st.forwarded.emplace(batch->id, forwarded_batch{caf::actor_cast<caf::actor>(sender), in.id,
-                                                      in.target, in.shard});
+      if (!refused.items.empty())
+        answer_origin(fb, refused, self);
+      if (batch->items.empty())
+        return;
+      st.forwarded.emplace(batch->id, std::move(fb));
       st.inflight.add(batch, steady_ms());
       self->send(st.workers[in.partition], batch_ref{std::move(batch)});
+    },
+    [=](moved_atom, uint16_t first, uint16_t last, const std::string& id) {
+      auto& st = self->state;
+      int n = st.opts.view->node_of_id(id);
+      if (!accepted(self, self->current_sender()) || n < 0 || first > last
+          || last >= cluster::slot_count)
+        return;
+      hand_over(*st.opts.view, st.opts.config_path, first, last, static_cast<uint32_t>(n));
+      spdlog::info("slots {}-{} are node {}'s now", first, last, id);
     },
     [=](done_batch& done) {
       auto& st = self->state;
@@ -240,6 +488,8 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
         continue;
       st.gates[n] = nullptr;
       st.opts.view->set_up(n, false);
+      if (st.move && st.move->node == n && st.move->now != slot_move::step::drop)
+        end_move(self, false, "CLUSTERDOWN the target node went down");
       spdlog::warn("cluster node {} is down: requests for its slots answer -CLUSTERDOWN until "
                    "it is back", st.opts.view->config().nodes[n].id);
       self->delayed_send(self, reconnect_delay, caf::connect_atom_v, n);
@@ -257,8 +507,14 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
         return refuse(self, batch);
       self->send(st.gates[n], std::move(batch));
     },
+    [=](move_atom, uint16_t first, uint16_t last, const std::string& id) {
+      return start_move(self, first, last, id);
+    },
+    [=](move_step_atom, uint8_t step, uint64_t keys) { move_timer(self, step, keys); },
     [=](wire_done& in) {
       auto& st = self->state;
+      if (in.shard == move_shard)
+        return move_progress(self, in);
       if (in.shard >= st.brokers.size())
         return;
       done_batch out{in.target, in.id, {}};

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct cluster_node_options {
   std::string secret;                  ///< --requirepass: the other nodes must present it
   uint32_t request_timeout_ms = 500;   ///< the node's request-timeout policy, for the
   uint32_t request_attempts = 2;       ///< batches it serves for the other nodes
+  std::string config_path;             ///< the cluster file: rewritten when slots move
+  caf::actor local_gate;               ///< the link's: this node's own gate
 };
 
 /// A forwarded batch the gate is serving: who sent it and under which id.
@@ -57,9 +60,26 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
                            cluster_node_options opts, worker_table table,
                            supervisor_actor supervisor);
 
+/// A slot move under way (CLUSTER MOVESLOTS), driven by the link of the node the slots
+/// leave. Its steps: freeze the slots (-TRYAGAIN), wait out the requests admitted before,
+/// copy their keys to the new node, hand the slots over (every node's view and cluster
+/// file), unfreeze, and delete the keys left here.
+struct slot_move {
+  uint16_t first = 0;
+  uint16_t last = 0;
+  uint32_t node = 0;               ///< where the slots go
+  caf::response_promise promise;   ///< answered (bool, text) when done
+  size_t missing = 0;              ///< batches of the current step not answered yet
+  uint64_t keys = 0;               ///< keys copied
+  /// The copies for the new node, by its partition: CLUSTER PUTKEYS requests.
+  std::vector<std::vector<wire_item>> puts;
+  enum class step : uint8_t { wait, dump, put, drop } now = step::wait;
+};
+
 /// State of a node's link.
 struct cluster_link_state {
   cluster_node_options opts;
+  std::unique_ptr<slot_move> move;   ///< the slot move under way, if any
   std::vector<caf::actor> gates;     ///< each node's gate, once connected and accepted
   std::vector<caf::actor> brokers;   ///< this node's shards, by shard index
   bool stopping = false;

@@ -21,6 +21,14 @@ namespace otkv {
 /// when the gate accepts the node).
 using hello_atom = caf::atom_constant<caf::atom("hello")>;
 
+/// Client → link: move slots first … last to a node (CLUSTER MOVESLOTS); answered
+/// (true, what moved) or (false, the error text).
+using move_atom = caf::atom_constant<caf::atom("moveslots")>;
+/// Link → itself: the next step of the slot move under way.
+using move_step_atom = caf::atom_constant<caf::atom("movestep")>;
+/// Node → every other node's gate: slots first … last are the named node's now.
+using moved_atom = caf::atom_constant<caf::atom("moved")>;
+
 /// A node's introduction to another (hello_atom).
 struct wire_hello {
   std::string node_id; ///< its id in the cluster file

@@ -132,6 +132,8 @@ net::reply perform(front_ptr self, const cmd::effect& fx, net::reply r,
       return r;
     case kind::config_set:
       return config_set(self, fx.config);
+    case kind::move_slots: // an embedded store is no cluster node
+      return cmd::err::cluster_disabled();
     case kind::close:
       return cmd::err::quit_not_embedded();
     case kind::shutdown:

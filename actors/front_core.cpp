@@ -43,6 +43,10 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
   ++server_.counters.total_commands;
   net::reply error;
   const cmd::command* c = cmd::resolve(args, error);
+  if (c != nullptr && (c->flags & cmd::flag::moves_slots) != 0) { // the gates' own steps
+    error = cmd::err::unknown_subcommand(args[1], "cluster");
+    c = nullptr;
+  }
   if (c == nullptr || !cmd::check_auth(*c, s.client, error)
       || !cmd::check_cluster(*c, args, server_.info.cluster.get(), error)
       || !cmd::check_partitions(*c, args, router_, error)

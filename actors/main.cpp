@@ -242,6 +242,7 @@ int main(int argc, char** argv) {
       node.secret = cfg.requirepass;
       node.request_timeout_ms = cfg.request_timeout_ms;
       node.request_attempts = cfg.request_attempts;
+      node.config_path = cfg.cluster_config;
       gate = sys.spawn(otkv::cluster_gate, node, store.table, store.supervisor);
       // The cluster port binds like the client port (loopback by default).
       auto port = node.view->myself().cluster_port;
@@ -254,6 +255,8 @@ int main(int argc, char** argv) {
         ::close(listening.fd);
         return 1;
       }
+      node.config_path = cfg.cluster_config;
+      node.local_gate = gate;
       link = sys.spawn(otkv::cluster_link, node);
       opts.cluster = node.view;
       opts.link = link;

@@ -468,6 +468,28 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
       return;
     case kind::gather:
       return gather(self, c, std::move(fx));
+    case kind::move_slots: { // the reply waits for the move
+      if (!st.opts.link) {
+        fx.reply = cmd::err::cluster_disabled();
+        break;
+      }
+      auto answer = [self, id = c.client.id, seq = fx.seq](net::reply r) {
+        auto& st = self->state;
+        if (auto* c = find_conn(st, id)) {
+          st.core->answer(*c, seq, std::move(r));
+          flush_touched(self);
+        }
+      };
+      const auto& a = fx.effect.args;
+      self->request(st.opts.link, std::chrono::minutes(30), move_atom::value,
+                    static_cast<uint16_t>(std::stoul(a[0])), static_cast<uint16_t>(std::stoul(a[1])),
+                    a[2])
+        .then([=](bool ok, const std::string& text) {
+                answer(ok ? net::reply::status(text) : cmd::err::text(text));
+              },
+              [=](caf::error& e) { answer(cmd::err::text("ERR slot move failed: " + to_string(e))); });
+      return;
+    }
     case kind::reset_stats:
       for (auto& peer : st.peers)
         caf::anon_send(peer, reset_atom::value, fx.effect.slowlog_only);
@@ -821,7 +843,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   cmd::key_router router(static_cast<uint32_t>(st.workers.size()));
   if (st.opts.cluster && !st.opts.cluster->redirect()) { // forwards to the other nodes
     router.nodes = st.opts.cluster->nodes();
-    router.slot_ordinal = st.opts.cluster->slot_ordinals().data();
+    router.slot_ordinal = st.opts.cluster->slot_ordinals();
   }
   st.core = std::make_unique<front_core>(st.host, st.server, router);
   auto& cfg = st.opts.cfg;

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <fstream>
 #include <random>
 #include <set>
 
@@ -174,6 +176,20 @@ std::string even_cluster(const std::string& addresses, uint32_t partitions,
     cursor += per_node;
   }
   out = std::move(cfg);
+  return "";
+}
+
+std::string save_cluster_file(const std::string& path, const cluster_config& cfg) {
+  auto tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << to_json(cfg);
+    out.flush();
+    if (!out)
+      return "cannot write " + tmp;
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    return "cannot rename " + tmp + " to " + path;
   return "";
 }
 

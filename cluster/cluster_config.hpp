@@ -48,6 +48,10 @@ std::string to_json(const cluster_config& cfg);
 std::string even_cluster(const std::string& addresses, uint32_t partitions,
                          uint32_t cluster_port_offset, cluster_config& out);
 
+/// Writes `cfg` to `path` (a new file renamed over the old one: a crash leaves the old
+/// file or the new one). Returns "" or why not.
+std::string save_cluster_file(const std::string& path, const cluster_config& cfg);
+
 /// A fresh node id: 40 random hex digits.
 std::string random_node_id();
 

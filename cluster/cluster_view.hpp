@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,7 +22,7 @@ public:
   /// The view of node `self` of `cfg`; `redirect`: answer -MOVED instead of forwarding.
   view(cluster_config cfg, uint32_t self, bool redirect);
 
-  /// The configuration as read.
+  /// The configuration as read (the nodes; their slots as at start: see ranges()).
   const cluster_config& config() const { return cfg_; }
   /// This node's index in config().nodes.
   uint32_t self() const { return self_; }
@@ -32,15 +33,38 @@ public:
   /// How many nodes.
   uint32_t nodes() const { return static_cast<uint32_t>(cfg_.nodes.size()); }
 
-  /// The node (index in config().nodes) serving `slot`.
-  uint32_t owner(uint16_t slot) const { return owner_[slot]; }
-  /// Each slot's serving node as a routing ordinal: 0 for this node, 1 … for the others
+  /// The node (index in config().nodes) serving `slot` now.
+  uint32_t owner(uint16_t slot) const { return node_of_ordinal_[ordinal(slot)]; }
+  /// The routing ordinal of the node serving `slot`: 0 for this node, 1 … for the others
   /// in config order (a front end's partitions of node ordinal o come after o × its own).
-  const std::vector<uint16_t>& slot_ordinals() const { return ordinal_of_slot_; }
+  uint16_t ordinal(uint16_t slot) const {
+    return ordinal_of_slot_[slot].load(std::memory_order_acquire);
+  }
+  /// Every slot's ordinal (as ordinal()), for cmd::key_router.
+  const std::atomic<uint16_t>* slot_ordinals() const { return ordinal_of_slot_.get(); }
   /// The node index of routing ordinal `o`.
   uint32_t node_of_ordinal(uint32_t o) const { return node_of_ordinal_[o]; }
   /// The routing ordinal of node `n`.
   uint32_t ordinal_of_node(uint32_t n) const { return ordinal_of_node_[n]; }
+  /// The node whose id is `id`, or -1.
+  int node_of_id(const std::string& id) const;
+  /// The slot ranges node `n` serves now, ascending.
+  std::vector<slot_range> ranges(uint32_t n) const;
+  /// The configuration with the slots as served now (what a node writes back to its
+  /// cluster file after slots moved).
+  cluster_config current() const;
+  /// Slots first … last are node `n`'s from now on (a move finished).
+  void assign(uint16_t first, uint16_t last, uint32_t n);
+
+  /// Whether slot `slot` is being moved: requests for it answer -TRYAGAIN.
+  bool frozen(uint16_t slot) const {
+    return frozen_count_.load(std::memory_order_acquire) > 0
+           && frozen_[slot].load(std::memory_order_acquire);
+  }
+  /// Whether any slot is being moved.
+  bool any_frozen() const { return frozen_count_.load(std::memory_order_acquire) > 0; }
+  /// Marks slots first … last as being moved (true) or not.
+  void freeze(uint16_t first, uint16_t last, bool on);
 
   /// Whether node `n` is reachable now (this node always is).
   bool up(uint32_t n) const { return n == self_ || up_[n].load(std::memory_order_relaxed); }
@@ -54,15 +78,23 @@ public:
   /// The -MOVED target of `slot`: "host:port" of the node serving it.
   std::string address_of(uint16_t slot) const;
 
+  /// What the last slot move did (INFO cluster): "" before any.
+  std::string move_status() const;
+  /// Records what the slot move under way does.
+  void set_move_status(std::string text);
+
 private:
   cluster_config cfg_;
   uint32_t self_;
   bool redirect_;
-  std::vector<uint32_t> owner_;
-  std::vector<uint16_t> ordinal_of_slot_;
+  std::unique_ptr<std::atomic<uint16_t>[]> ordinal_of_slot_;
   std::vector<uint32_t> node_of_ordinal_;
   std::vector<uint32_t> ordinal_of_node_;
   std::unique_ptr<std::atomic<bool>[]> up_;
+  std::unique_ptr<std::atomic<bool>[]> frozen_;
+  std::atomic<int> frozen_count_{0};
+  mutable std::mutex move_mutex_;
+  std::string move_status_;
 };
 
 } // namespace otkv::cluster

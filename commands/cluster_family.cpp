@@ -35,7 +35,7 @@ uint32_t failed_slots(const cluster::view& v) {
   uint32_t n = 0;
   for (uint32_t i = 0; i < v.nodes(); ++i)
     if (!v.up(i))
-      for (auto r : v.config().nodes[i].slots)
+      for (auto r : v.ranges(i))
         n += uint32_t{r.last} - r.first + 1;
   return n;
 }
@@ -62,6 +62,8 @@ std::string info_text(const cluster::view& v) {
   field("cluster_my_epoch", std::to_string(v.self() + 1));
   field("cluster_reachable_nodes", std::to_string(v.reachable()));
   field("cluster_redirect", v.redirect() ? "yes" : "no");
+  if (auto move = v.move_status(); !move.empty())
+    field("cluster_move", move);
   return out;
 }
 
@@ -75,7 +77,7 @@ std::string nodes_text(const cluster::view& v, store::millis now) {
            + std::to_string(n.cluster_port) + " " + (i == v.self() ? "myself," : "") + "master"
            + (up ? "" : ",fail") + " - 0 " + std::to_string(up ? now : 0) + " "
            + std::to_string(i + 1) + " " + (up ? "connected" : "disconnected");
-    for (auto r : n.slots)
+    for (auto r : v.ranges(i))
       out += " " + range_text(r);
     out += "\n";
   }
@@ -91,10 +93,11 @@ net::reply slots_node(const cluster::node_config& n) {
 /// CLUSTER SLOTS: [first, last, node] per range.
 net::reply slots_reply(const cluster::view& v) {
   std::vector<net::reply> out;
-  for (const auto& n : v.config().nodes)
-    for (auto r : n.slots)
+  for (uint32_t i = 0; i < v.nodes(); ++i)
+    for (auto r : v.ranges(i))
       out.push_back(net::reply::array({net::reply::integer(r.first),
-                                       net::reply::integer(r.last), slots_node(n)}));
+                                       net::reply::integer(r.last),
+                                       slots_node(v.config().nodes[i])}));
   return net::reply::array(std::move(out));
 }
 
@@ -105,7 +108,7 @@ net::reply shards_reply(const cluster::view& v) {
   for (uint32_t i = 0; i < v.nodes(); ++i) {
     const auto& n = v.config().nodes[i];
     std::vector<net::reply> slots;
-    for (auto r : n.slots) {
+    for (auto r : v.ranges(i)) {
       slots.push_back(net::reply::integer(r.first));
       slots.push_back(net::reply::integer(r.last));
     }
@@ -138,11 +141,24 @@ net::reply conn_cluster(client_context& client, net::arg_list& args) {
     return net::reply::array({
       net::reply::status("CLUSTER <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
       net::reply::status("COUNTKEYSINSLOT <slot>, GETKEYSINSLOT <slot> <count>, INFO, KEYSLOT "
-                         "<key>, MYID, NODES, SHARDS, SLOTS, HELP"),
+                         "<key>, MOVESLOTS <first> <last> <node-id>, MYID, NODES, SHARDS, "
+                         "SLOTS, HELP"),
     });
   const auto* v = client.info->cluster.get();
   if (v == nullptr)
     return err::cluster_disabled();
+  if (iequals(sub, "moveslots")) {
+    uint16_t first = 0, last = 0;
+    if (args.size() != 5)
+      return err::arity("cluster|moveslots");
+    if (!parse_slot(args[2], first) || !parse_slot(args[3], last) || last < first)
+      return err::invalid_slot();
+    if (v->node_of_id(args[4]) < 0)
+      return err::unknown_node(args[4]);
+    client.pending.what = effect::kind::move_slots;
+    client.pending.args = {args[2], args[3], args[4]};
+    return net::reply::ok();
+  }
   if (args.size() != 2)
     return err::unknown_subcommand(sub, "cluster");
   if (iequals(sub, "myid"))
@@ -193,6 +209,57 @@ net::reply op_getkeysinslot(op_context& ctx, const net::arg_list& args) {
   return net::reply::array(std::move(out));
 }
 
+/// Part of CLUSTER DUMPSLOTS first last (a slot move, run by the gate) → this
+/// partition's keys of those slots as [key, value, expiry ms (0: none), …].
+net::reply op_dumpslots(op_context& ctx, const net::arg_list& args) {
+  uint16_t first = 0, last = 0;
+  if (!parse_slot(args[2], first) || !parse_slot(args[3], last))
+    return err::invalid_slot();
+  std::vector<net::reply> out;
+  ctx.data.for_each(ctx.now, [&](const store::entry& e) {
+    auto slot = cluster::key_slot(e.key());
+    if (slot < first || slot > last)
+      return;
+    out.push_back(net::reply::bulk(std::string(e.key())));
+    out.push_back(net::reply::bulk(std::string(e.value())));
+    out.push_back(net::reply::integer(e.expire_at()));
+  });
+  return net::reply::array(std::move(out));
+}
+
+/// CLUSTER PUTKEYS key value expiry-ms [key value expiry-ms …] (a slot move, on the
+/// receiving node) → +OK once the keys are stored; a key already past its expiry is not.
+net::reply op_putkeys(op_context& ctx, const net::arg_list& args) {
+  for (size_t i = 2; i + 2 < args.size(); i += 3) {
+    int64_t at = 0;
+    if (!net::parse_int64(args[i + 2], at) || at < 0)
+      return err::not_integer();
+    if (at != 0 && at <= ctx.now) {
+      ctx.data.erase(args[i], ctx.now);
+      continue;
+    }
+    ctx.data.put(args[i], args[i + 1], at);
+  }
+  return net::reply::ok();
+}
+
+/// Part of CLUSTER DROPSLOTS first last (a slot move, on the node the slots left) →
+/// the number of this partition's keys of those slots, deleted.
+net::reply op_dropslots(op_context& ctx, const net::arg_list& args) {
+  uint16_t first = 0, last = 0;
+  if (!parse_slot(args[2], first) || !parse_slot(args[3], last))
+    return err::invalid_slot();
+  std::vector<std::string> keys;
+  ctx.data.for_each(ctx.now, [&](const store::entry& e) {
+    auto slot = cluster::key_slot(e.key());
+    if (slot >= first && slot <= last)
+      keys.emplace_back(e.key());
+  });
+  for (const auto& k : keys)
+    ctx.data.erase(k, ctx.now);
+  return net::reply::integer(static_cast<int64_t>(keys.size()));
+}
+
 /// GETKEYSINSLOT's merge: the partitions' keys, at most `count`.
 net::reply merge_getkeysinslot(client_context& client, fanout& f) {
   auto r = merge_concat(client, f);
@@ -213,7 +280,8 @@ std::string cluster_info_section(const server_info& info) {
          + "\r\ncluster_known_nodes:" + std::to_string(v.nodes())
          + "\r\ncluster_reachable_nodes:" + std::to_string(v.reachable())
          + "\r\ncluster_myself:" + v.myself().id
-         + "\r\ncluster_redirect:" + (v.redirect() ? "yes" : "no") + "\r\n";
+         + "\r\ncluster_redirect:" + (v.redirect() ? "yes" : "no") + "\r\n"
+         + (v.move_status().empty() ? "" : "cluster_move:" + v.move_status() + "\r\n");
 }
 
 void register_cluster_family(command_registry& table) {
@@ -224,6 +292,10 @@ void register_cluster_family(command_registry& table) {
     {"cluster",                -2,  SUB,     0, 0, 0,  C,    nullptr,             conn_cluster,    nullptr,              "cluster", "Cluster state: KEYSLOT, MYID, INFO, NODES, SLOTS, SHARDS."},
     {"cluster|countkeysinslot", 3,  R,       0, 0, 0,  NODE, op_countkeysinslot,  nullptr,         merge_sum,            "cluster", "Returns the number of keys in a hash slot (on this node)."},
     {"cluster|getkeysinslot",   4,  R,       0, 0, 0,  NODE, op_getkeysinslot,    nullptr,         merge_getkeysinslot,  "cluster", "Returns key names in a hash slot (on this node)."},
+    // A slot move's steps, run by the nodes' gates only (clients get "unknown subcommand").
+    {"cluster|dumpslots",       4,  R | MOVE,    0, 0, 0,  NODE, op_dumpslots,  nullptr,  merge_concat,  "cluster", "A slot move: a partition's keys of the slots."},
+    {"cluster|putkeys",        -5,  W | MOVE,    2, -1, 3, KS,   op_putkeys,    nullptr,  merge_ok,      "cluster", "A slot move: store the keys on their new node."},
+    {"cluster|dropslots",       4,  W | MOVE,    0, 0, 0,  NODE, op_dropslots,  nullptr,  merge_sum,     "cluster", "A slot move: delete the keys the slots' old node kept."},
     {"readonly",                1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Enables read-only queries for a connection to a Redis Cluster replica node."},
     {"readwrite",               1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Enables read-write queries for a connection to a Redis Cluster replica node."},
     {"asking",                  1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Signals that a cluster client is following an -ASK redirect."},

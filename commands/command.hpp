@@ -36,6 +36,9 @@ enum flag : uint32_t {
   /// Some subcommands have rows of their own, named "command|subcommand" (as Redis 7
   /// names them): resolve() picks that row when there is one.
   subcommands = 1u << 9,
+  /// Copies keys between nodes while their slots move (CLUSTER PUTKEYS): exempt from the
+  /// slot checks (frozen, owned).
+  moves_slots = 1u << 10,
 };
 
 /// Where a command runs.
@@ -101,6 +104,9 @@ struct effect {
     /// CONFIG RESETSTAT / SLOWLOG RESET reset this shard's counters: the other shards
     /// reset theirs too (`slowlog_only`: just the slow log).
     reset_stats,
+    /// CLUSTER MOVESLOTS: move slots `args[0]` … `args[1]` to node `args[2]`; the reply
+    /// waits for the move.
+    move_slots,
   };
   /// SHUTDOWN's snapshot choice: as configured, SAVE, or NOSAVE.
   enum class save_choice : uint8_t { configured, save, nosave };
@@ -109,7 +115,7 @@ struct effect {
   fault_request fault;
   save_choice save = save_choice::configured;
   bool slowlog_only = false; ///< reset_stats: only the slow log
-  net::arg_list args;        ///< gather: the request, to run again
+  net::arg_list args;        ///< gather: the request, to run again; move_slots: what to move
 };
 
 /// What a server is and how it is set up: filled in by its front end (at start, and by

@@ -26,6 +26,7 @@ constexpr uint32_t L = flag::loading | flag::stale;
 constexpr uint32_t ONE = flag::one_partition; ///< keys must share a partition (CROSSSLOT)
 constexpr uint32_t SW = flag::server_wide;    ///< reports every shard's counters (gathered)
 constexpr uint32_t SUB = flag::subcommands;   ///< "name|sub" rows exist for some subcommands
+constexpr uint32_t MOVE = flag::moves_slots;  ///< a slot move's step (the gate's only)
 
 constexpr route C = route::connection;
 constexpr route K = route::key;

@@ -76,10 +76,18 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
 
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
                    net::reply& error) {
-  if (cluster == nullptr || !cluster->redirect() || c.first_key <= 0
-      || static_cast<size_t>(c.first_key) >= args.size())
+  if (cluster == nullptr || c.first_key <= 0 || static_cast<size_t>(c.first_key) >= args.size()
+      || (!cluster->redirect() && !cluster->any_frozen()))
     return true;
   int last = last_key_of(c, args.size());
+  if (cluster->any_frozen() && (c.flags & flag::moves_slots) == 0)
+    for (int k = c.first_key; k <= last; k += c.key_step)
+      if (cluster->frozen(cluster::key_slot(args[static_cast<size_t>(k)]))) {
+        error = err::tryagain();
+        return false;
+      }
+  if (!cluster->redirect())
+    return true;
   uint16_t slot = cluster::key_slot(args[static_cast<size_t>(c.first_key)]);
   for (int k = c.first_key + c.key_step; k <= last; k += c.key_step)
     if (cluster::key_slot(args[static_cast<size_t>(k)]) != slot) {

@@ -24,7 +24,7 @@ struct key_router {
   uint32_t nodes = 1;      ///< nodes whose partitions requests go to
   /// Forwarding cluster: the node ordinal serving each of the 16384 slots; null: every
   /// key stays on this node.
-  const uint16_t* slot_ordinal = nullptr;
+  const std::atomic<uint16_t>* slot_ordinal = nullptr;
 
   /// How many places there are.
   uint32_t targets() const { return partitions * nodes; }
@@ -36,7 +36,8 @@ struct key_router {
     auto p = static_cast<uint32_t>(hash % partitions);
     if (slot_ordinal == nullptr)
       return p;
-    return slot_ordinal[cluster::crc16(routing) & (cluster::slot_count - 1)] * partitions + p;
+    auto slot = cluster::crc16(routing) & (cluster::slot_count - 1);
+    return slot_ordinal[slot].load(std::memory_order_acquire) * partitions + p;
   }
   /// The place of `key`.
   uint32_t target_of(std::string_view key) const {
@@ -69,9 +70,10 @@ bool check_writable(const command& c, const server_info& server, net::reply& err
 bool check_partitions(const command& c, const net::arg_list& args, const key_router& router,
                       net::reply& error);
 
-/// In a cluster that redirects (`cluster` not null, redirect()): false, with -CROSSSLOT
-/// when the request's keys are in different slots, or -MOVED slot host:port when their
-/// slot is another node's, as a Redis Cluster node answers. Always true otherwise.
+/// In a cluster (`cluster` not null): false, with -TRYAGAIN when a key's slot is being
+/// moved; and when the node redirects, with -CROSSSLOT when the request's keys are in
+/// different slots, or -MOVED slot host:port when their slot is another node's, as a
+/// Redis Cluster node answers. Always true otherwise.
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
                    net::reply& error);
 

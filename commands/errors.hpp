@@ -234,9 +234,19 @@ inline net::reply node_timeout(const std::string& node, uint64_t ms) {
                            + std::to_string(ms) + " ms");
 }
 
+/// `-TRYAGAIN …`: the key's slot is moving to another node; ask again shortly
+inline net::reply tryagain() {
+  return net::reply::error("TRYAGAIN the slot is moving to another node; try again");
+}
+
 /// `-ERR This instance has cluster support disabled` (CLUSTER on a single server)
 inline net::reply cluster_disabled() {
   return net::reply::error("ERR This instance has cluster support disabled");
+}
+
+/// `-ERR Unknown node <id>`
+inline net::reply unknown_node(std::string_view id) {
+  return net::reply::error("ERR Unknown node " + std::string(id));
 }
 
 /// `-ERR Invalid or out of range slot`

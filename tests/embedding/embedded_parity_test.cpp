@@ -152,6 +152,10 @@ std::vector<step> script() {
     {{"CLUSTER", "INFO"}}, // not a cluster: the same error both ways
     {{"CLUSTER", "COUNTKEYSINSLOT", "15891"}},
     {{"CLUSTER", "GETKEYSINSLOT", "15891", "10"}, expect::same_shape},
+    {{"CLUSTER", "MOVESLOTS", "0", "1", "x"}}, // not a cluster: the same error both ways
+    {{"CLUSTER", "DUMPSLOTS", "0", "1"}},     // a slot move's steps: refused to clients
+    {{"CLUSTER", "PUTKEYS", "k", "v", "0"}},
+    {{"CLUSTER", "DROPSLOTS", "0", "1"}},
     {{"READONLY"}},
     {{"READWRITE"}},
     {{"ASKING"}},

@@ -314,6 +314,110 @@ class RedirectClusterTest(unittest.TestCase):
         self.assertEqual(total, 100)
 
 
+class SlotMoveTest(unittest.TestCase):
+    """CLUSTER MOVESLOTS while 4 clients write through every node: no acknowledged write is
+    lost, every node learns the new owner, and the cluster file keeps it."""
+
+    def test_move_slots_while_clients_write(self):
+        import threading
+        cluster = Cluster(3)
+        self.addCleanup(cluster.stop)
+        admin = cluster.client(0)
+        self.addCleanup(admin.close)
+        ids = [None] * 3
+        for i in range(3):
+            c = cluster.client(i)
+            ids[i] = c.call("CLUSTER", "MYID").decode()
+            c.close()
+        first, last = 0, 2000  # node 0's (it serves 0-5460)
+        for i in range(300):   # keys in the slots before the move
+            admin.call("SET", "pre:%d" % i, i)
+        stop = threading.Event()
+        acked, errors = [[] for _ in range(4)], [[] for _ in range(4)]
+        retries = [0] * 4
+
+        def writer(w):
+            c = cluster.client(w % 3)
+            try:
+                i = 0
+                while not stop.is_set():
+                    r = c.call("SET", "w%d:%d" % (w, i), i)
+                    if r == "OK":
+                        acked[w].append(i)
+                        i += 1
+                    elif isinstance(r, ReplyError) and str(r).startswith("TRYAGAIN"):
+                        retries[w] += 1
+                        time.sleep(0.01)
+                    else:
+                        errors[w].append(r)
+                        i += 1
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            time.sleep(0.5)
+            started = time.monotonic()
+            reply = admin.call("CLUSTER", "MOVESLOTS", first, last, ids[2])
+            took = time.monotonic() - started
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        self.assertEqual(reply, "OK", admin.call("CLUSTER", "INFO").decode())
+        self.assertEqual(errors, [[], [], [], []])
+        self.assertGreater(sum(len(a) for a in acked), 100)
+        self.assertIn("cluster_move:done: slots 0-2000 to " + ids[2],
+                      admin.call("CLUSTER", "INFO").decode())
+        # Every node routes the slots to node 2 (the news reaches them asynchronously).
+        for i in range(3):
+            c = cluster.client(i)
+            self.addCleanup(c.close)
+            wait_until(lambda: (first, last, cluster.ports[2]) in slot_owners(c),
+                       "node %d to learn the move" % i)
+        # Every acknowledged write, and every key from before, through every node.
+        readers = [cluster.client(i) for i in range(3)]
+        for r in readers:
+            self.addCleanup(r.close)
+        for w in range(4):
+            keys = ["w%d:%d" % (w, i) for i in acked[w]]
+            for r in readers:
+                self.assertEqual(r.call("MGET", *keys), [str(i).encode() for i in acked[w]])
+        for r in readers:
+            self.assertEqual(r.call("MGET", *["pre:%d" % i for i in range(300)]),
+                             [str(i).encode() for i in range(300)])
+        # Node 0 kept no copy; node 2 has them.
+        moved_slot = next(s for s in (admin.call("CLUSTER", "KEYSLOT", "pre:%d" % i)
+                                      for i in range(300)) if first <= s <= last)
+        self.assertEqual(admin.call("CLUSTER", "COUNTKEYSINSLOT", moved_slot), 0)
+        self.assertGreater(readers[2].call("CLUSTER", "COUNTKEYSINSLOT", moved_slot), 0)
+        # The cluster file says so: a restarted node routes the slots to node 2 too.
+        cluster.nodes[1].stop()
+        cluster.start(1)
+        cluster.wait_ok()
+        c = cluster.client(1)
+        self.addCleanup(c.close)
+        self.assertIn((first, last, cluster.ports[2]), slot_owners(c))
+        self.assertEqual(c.call("GET", "pre:7"), b"7")
+        print("\nslot move: %.1f s, %d acknowledged writes, %d TRYAGAIN retries"
+              % (took, sum(len(a) for a in acked), sum(retries)), file=sys.stderr)
+
+    def test_refusals(self):
+        cluster = Cluster(2)
+        self.addCleanup(cluster.stop)
+        c = cluster.client(0)
+        self.addCleanup(c.close)
+        other = [l.split()[0] for l in c.call("CLUSTER", "NODES").decode().splitlines()
+                 if "myself" not in l][0]
+        assert_error(self, c.call("CLUSTER", "MOVESLOTS", 10000, 10001, other), "not this node's")
+        assert_error(self, c.call("CLUSTER", "MOVESLOTS", 5, 1, other), "Invalid or out of range slot")
+        assert_error(self, c.call("CLUSTER", "MOVESLOTS", 0, 1, "nope"), "Unknown node nope")
+        assert_error(self, c.call("CLUSTER", "DUMPSLOTS", 0, 1), "unknown subcommand")
+
+
 class NodeFailureTest(unittest.TestCase):
     """kill -9 of a node: its slots answer -CLUSTERDOWN within the request timeout, the
     other nodes keep serving theirs, and the node rejoins with its data when restarted."""

@@ -37,7 +37,7 @@ std::shared_ptr<cluster::view> view_of(uint32_t self, bool redirect) {
 harness forwarding_node(const std::shared_ptr<cluster::view>& v) {
   cmd::key_router r(partitions);
   r.nodes = v->nodes();
-  r.slot_ordinal = v->slot_ordinals().data();
+  r.slot_ordinal = v->slot_ordinals();
   return harness(r, v);
 }
 
