@@ -19,6 +19,8 @@ namespace {
 constexpr auto gate_tick = std::chrono::milliseconds(50);
 /// How long the link waits before connecting again to a node that is down.
 constexpr auto reconnect_delay = std::chrono::milliseconds(250);
+/// The shard number of a slot move's own batches: their results come back to the link.
+constexpr uint32_t move_shard = UINT32_MAX;
 /// How long a node has to answer hello.
 constexpr auto hello_timeout = std::chrono::seconds(2);
 
@@ -101,7 +103,8 @@ void connect(link_ptr self, uint32_t n) {
         }
         const auto& me = self->state.opts;
         self->request(gate, hello_timeout, hello_atom::value,
-                      wire_hello{me.view->myself().id, me.secret})
+                      wire_hello{me.view->myself().id, me.secret, me.view->config().partitions,
+                                 me.view->nodes_digest()})
           .then(
             [=](bool ok) {
               auto& st = self->state;
@@ -125,6 +128,38 @@ void connect(link_ptr self, uint32_t n) {
       [=](caf::error&) { self->delayed_send(self, reconnect_delay, caf::connect_atom_v, n); });
 }
 
+/// Whether the message being handled comes from this process (a shard's broker, whose
+/// actor system is its own, the gate, main).
+bool from_here(link_ptr self) {
+  auto sender = self->current_sender();
+  if (sender == nullptr || sender->node() == self->node())
+    return true;
+  for (const auto& b : self->state.brokers)
+    if (sender->node() == b.node())
+      return true;
+  return false;
+}
+
+/// Whether wire_done `in` comes from the gate of the node its target names (or, for a
+/// slot move's own batches, from a gate the move talks to), and names a known shard.
+bool plausible(link_ptr self, const wire_done& in) {
+  auto& st = self->state;
+  auto sender = self->current_sender();
+  if (!sender)
+    return false;
+  if (in.shard == move_shard)
+    return st.move != nullptr
+           && (sender->node() == self->node()
+               || (st.gates[st.move->node] && sender == st.gates[st.move->node]->ctrl()));
+  uint32_t partitions = st.opts.view->config().partitions;
+  uint32_t ordinal = in.target / partitions;
+  if (in.shard >= st.brokers.size() || in.target < partitions
+      || ordinal >= st.opts.view->nodes())
+    return false;
+  const auto& gate = st.gates[st.opts.view->node_of_ordinal(ordinal)];
+  return gate && sender == gate->ctrl();
+}
+
 /// Answers every request of `batch`, for a node that cannot be reached, with -CLUSTERDOWN.
 void refuse(link_ptr self, const wire_batch& batch) {
   auto& st = self->state;
@@ -138,8 +173,6 @@ void refuse(link_ptr self, const wire_batch& batch) {
 
 // -- a slot move (CLUSTER MOVESLOTS), driven by the link ---------------------------------
 
-/// The shard number of a slot move's own batches: their results come back to the link.
-constexpr uint32_t move_shard = UINT32_MAX;
 /// Keys per CLUSTER PUTKEYS request of a slot move.
 constexpr size_t keys_per_put = 256;
 /// The longest a step of a slot move may take before the move gives up.
@@ -370,9 +403,13 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
       bool known = false;
       for (uint32_t n = 0; n < view.nodes(); ++n)
         known = known || (n != view.self() && view.config().nodes[n].id == hello.node_id);
-      if (!known || hello.secret != st.opts.secret) {
-        spdlog::warn("refused a cluster connection from node '{}': {}", hello.node_id,
-                     known ? "wrong secret (--requirepass differs)" : "not in the cluster file");
+      const char* why = !known                              ? "not in the cluster file"
+                        : hello.secret != st.opts.secret          ? "wrong secret (--requirepass differs)"
+                        : hello.nodes_digest != view.nodes_digest() ? "another cluster file (nodes, "
+                                                                      "addresses or partitions differ)"
+                                                                    : nullptr;
+      if (why != nullptr) {
+        spdlog::warn("refused a cluster connection from node '{}': {}", hello.node_id, why);
         return false;
       }
       auto sender = self->current_sender();
@@ -496,10 +533,19 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
     }
   });
   return {
-    [=](peers_atom, const std::vector<caf::actor>& brokers) { self->state.brokers = brokers; },
-    [=](caf::connect_atom, uint32_t n) { connect(self, n); },
+    [=](peers_atom, const std::vector<caf::actor>& brokers) {
+      if (from_here(self))
+        self->state.brokers = brokers;
+    },
+    [=](caf::connect_atom, uint32_t n) {
+      if (from_here(self) && n < self->state.gates.size())
+        connect(self, n);
+    },
     [=](wire_batch& batch) {
       auto& st = self->state;
+      if (!from_here(self) || batch.target < st.opts.view->config().partitions
+          || batch.target / st.opts.view->config().partitions >= st.opts.view->nodes())
+        return;
       const auto& view = *st.opts.view;
       uint32_t partitions = view.config().partitions;
       uint32_t n = view.node_of_ordinal(batch.target / partitions);
@@ -507,12 +553,22 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
         return refuse(self, batch);
       self->send(st.gates[n], std::move(batch));
     },
-    [=](move_atom, uint16_t first, uint16_t last, const std::string& id) {
+    [=](move_atom, uint16_t first, uint16_t last,
+        const std::string& id) -> caf::result<bool, std::string> {
+      if (!from_here(self) || last < first || last >= cluster::slot_count)
+        return {false, std::string("ERR refused")};
       return start_move(self, first, last, id);
     },
-    [=](move_step_atom, uint8_t step, uint64_t keys) { move_timer(self, step, keys); },
+    [=](move_step_atom, uint8_t step, uint64_t keys) {
+      if (from_here(self))
+        move_timer(self, step, keys);
+    },
     [=](wire_done& in) {
       auto& st = self->state;
+      if (!plausible(self, in)) {
+        spdlog::warn("dropped results that no gate of this cluster sent");
+        return;
+      }
       if (in.shard == move_shard)
         return move_progress(self, in);
       if (in.shard >= st.brokers.size())
@@ -525,6 +581,8 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
       self->send(st.brokers[in.shard], std::move(out));
     },
     [=](shutdown_atom) {
+      if (!from_here(self))
+        return;
       self->state.stopping = true;
       self->quit();
     },

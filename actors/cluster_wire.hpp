@@ -33,6 +33,8 @@ using moved_atom = caf::atom_constant<caf::atom("moved")>;
 struct wire_hello {
   std::string node_id; ///< its id in the cluster file
   std::string secret;  ///< the cluster's shared secret (--requirepass; empty: none)
+  uint32_t partitions = 0; ///< its partition count
+  uint64_t nodes_digest = 0; ///< cluster::view::nodes_digest(): the same nodes and addresses
 };
 
 /// One request of a forwarded batch (a work_item without the command-table pointer).
@@ -75,7 +77,8 @@ struct wire_done {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wire_hello& x) {
-  return f(caf::meta::type_name("wire_hello"), x.node_id, x.secret);
+  return f(caf::meta::type_name("wire_hello"), x.node_id, x.secret, x.partitions,
+           x.nodes_digest);
 }
 
 template <class Inspector>

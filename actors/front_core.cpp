@@ -240,6 +240,8 @@ void front_core::apply(done_item& item, const net::arg_list* args, store::millis
       count(*s, *slot->cmd, slot->ns, failed(item.result), args, now);
     return complete(*s, item.seq, *slot, std::move(item.result));
   }
+  if (item.part >= slot->fan->results.size())
+    return; // no such part (a node with another command table answered)
   slot->fan->results[item.part] = std::move(item.result);
   if (--slot->missing > 0)
     return;

@@ -104,6 +104,8 @@ std::string parse_cluster_config(const std::string& json_text, cluster_config& o
       }
     cfg.nodes.push_back(std::move(n));
   }
+  if (uint64_t{cfg.partitions} * cfg.nodes.size() > 65536)
+    return "partitions × nodes is at most 65536 (each front end tracks every node's partitions)";
   auto gap = std::find(owner.begin(), owner.end(), -1);
   if (gap != owner.end())
     return "slot " + std::to_string(gap - owner.begin()) + " is served by no node";

@@ -25,6 +25,14 @@ view::view(cluster_config cfg, uint32_t self, bool redirect)
   }
 }
 
+uint64_t view::nodes_digest() const {
+  std::string text = std::to_string(cfg_.partitions);
+  for (const auto& n : cfg_.nodes)
+    text += ";" + n.id + " " + n.host + ":" + std::to_string(n.port) + " " + n.cluster_host
+            + ":" + std::to_string(n.cluster_port);
+  return store::key_hash(text);
+}
+
 int view::node_of_id(const std::string& id) const {
   for (uint32_t n = 0; n < nodes(); ++n)
     if (cfg_.nodes[n].id == id)

@@ -46,6 +46,9 @@ public:
   uint32_t node_of_ordinal(uint32_t o) const { return node_of_ordinal_[o]; }
   /// The routing ordinal of node `n`.
   uint32_t ordinal_of_node(uint32_t n) const { return ordinal_of_node_[n]; }
+  /// A digest of the nodes (ids and addresses, in order) and the partition count: two
+  /// nodes read the same cluster file (slots aside, which move) when theirs are equal.
+  uint64_t nodes_digest() const;
   /// The node whose id is `id`, or -1.
   int node_of_id(const std::string& id) const;
   /// The slot ranges node `n` serves now, ascending.

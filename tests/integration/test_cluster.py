@@ -146,11 +146,12 @@ def scan_all(c):
 
 
 class ForwardingClusterTest(unittest.TestCase):
-    """Three nodes that forward: any node serves any key."""
+    """Three nodes that forward: any node serves any key. Two shards each: a shard whose
+    actor system is not the node's home system forwards too."""
 
     @classmethod
     def setUpClass(cls):
-        cls.cluster = Cluster(3)
+        cls.cluster = Cluster(3, args=("--threads", "2"))
 
     @classmethod
     def tearDownClass(cls):
@@ -320,7 +321,7 @@ class SlotMoveTest(unittest.TestCase):
 
     def test_move_slots_while_clients_write(self):
         import threading
-        cluster = Cluster(3)
+        cluster = Cluster(3, args=("--threads", "2"))
         self.addCleanup(cluster.stop)
         admin = cluster.client(0)
         self.addCleanup(admin.close)
@@ -501,6 +502,21 @@ class NodeAuthenticationTest(unittest.TestCase):
             f.write(text.replace(other_id, "f" * 40))
         cluster.start(1, file=impostor)
         cluster.nodes[0].wait_for_log("not in the cluster file")
+        self.assertEqual(cluster.state(0), "fail")
+
+
+    def test_a_node_with_another_cluster_file_is_refused(self):
+        cluster = Cluster(2)
+        self.addCleanup(cluster.stop)
+        cluster.nodes[1].stop()
+        shutil.rmtree(os.path.join(cluster.dir, str(cluster.ports[1])))
+        with open(cluster.file) as f:
+            text = f.read()
+        other = os.path.join(cluster.dir, "other.json")
+        with open(other, "w") as f:
+            f.write(text.replace('"partitions": 2', '"partitions": 4'))
+        cluster.start(1, file=other)
+        cluster.nodes[0].wait_for_log("another cluster file")
         self.assertEqual(cluster.state(0), "fail")
 
 
