@@ -200,10 +200,12 @@ void front_core::dispatch(store::millis now, store::millis tnow) {
     batches_[p] = work_batch{};
     batches_[p].items.reserve(n); // the next turn is likely as large
     if (!router_.local(p)) { // another node's: that node supervises it
-      if (host_.reachable(p))
+      if (host_.reachable(p)) {
+        forwarded_.emplace(batch->id, std::make_pair(batch, tnow));
         host_.send_batch(std::move(batch));
-      else
+      } else {
         fail_batch(*batch, cmd::err::clusterdown());
+      }
       continue;
     }
     if (inflight_.idle(p) && host_.run_here(*batch, ran_)) {
@@ -219,7 +221,13 @@ void front_core::dispatch(store::millis now, store::millis tnow) {
 
 void front_core::on_done(done_batch& batch, store::millis now) {
   // The batch as sent: its items' arguments, for the slow log.
-  auto sent = inflight_.answered(batch.partition, batch.id);
+  std::shared_ptr<const work_batch> sent;
+  if (router_.local(batch.partition)) {
+    sent = inflight_.answered(batch.partition, batch.id);
+  } else if (auto f = forwarded_.find(batch.id); f != forwarded_.end()) {
+    sent = std::move(f->second.first);
+    forwarded_.erase(f);
+  }
   for (size_t i = 0; i < batch.items.size(); ++i)
     apply(batch.items[i], sent && i < sent->items.size() ? &sent->items[i].args : nullptr, now);
 }
@@ -303,6 +311,19 @@ void front_core::tick(store::millis tnow) {
       fail_batch(b, cmd::err::timeout(b.partition, attempts));
     },
     [&](uint32_t p) { host_.restart_worker(p); });
+  // Forwarded batches: -CLUSTERDOWN once their node is known down; forgotten once their
+  // requests are past their deadline (answered by the safety net below).
+  for (auto i = forwarded_.begin(); i != forwarded_.end();) {
+    const auto& [batch, sent] = i->second;
+    bool late = tnow - sent > settings.final_deadline_ms() + forward_slack_ms;
+    if (!late && host_.reachable(batch->partition)) {
+      ++i;
+      continue;
+    }
+    if (!late)
+      fail_batch(*batch, cmd::err::clusterdown());
+    i = forwarded_.erase(i);
+  }
   // A safety net: the policy above normally answers first.
   for (auto& [id, s] : sessions_) {
     if (s->closed)

@@ -216,7 +216,8 @@ public:
   }
 
   /// Supervision at monotonic `tnow`: overdue partitions get a fresh worker, batches out
-  /// of attempts and requests past their final deadline get -TIMEOUT.
+  /// of attempts and requests past their final deadline get -TIMEOUT, and requests
+  /// forwarded to a node that went down get -CLUSTERDOWN.
   void tick(store::millis tnow);
 
   /// Sessions with replies that became ready since the last call: (id, request sequence)
@@ -246,6 +247,10 @@ private:
   std::vector<work_batch> batches_; ///< gathered per partition since the last dispatch
   size_t queued_ = 0;
   inflight_batches inflight_;       ///< sent to workers, not answered yet
+  /// Batches sent to other nodes, not answered yet, by id, with the time they left: for
+  /// the statistics of their requests, and -CLUSTERDOWN when their node goes down.
+  std::unordered_map<uint64_t, std::pair<std::shared_ptr<const work_batch>, store::millis>>
+    forwarded_;
   std::vector<std::pair<uint64_t, uint64_t>> touched_;
   pending_effect effect_; ///< the last connection command's effect (see submit)
   done_batch ran_;        ///< scratch: the results of a batch run by the front end

@@ -4,12 +4,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "actors/front_core.hpp"
 #include "commands/dispatch.hpp"
+#include "cluster/slots.hpp"
 #include "store/key_hash.hpp"
 
 using namespace otkv;
@@ -370,4 +372,71 @@ TEST_CASE("a batch the front end runs itself is answered at dispatch, in order w
   core.dispatch(wall, t0);
   CHECK(host.ran == 2);
   CHECK(s.slot(3)->reply.text == "$1\r\n3\r\n");
+}
+
+namespace {
+
+/// A front end of node 0 of a two-node cluster (2 partitions each): targets 2 and 3 are
+/// the other node's partitions, reachable while `up`.
+struct cluster_host : fake_host {
+  bool up = true;
+  cluster_host() : fake_host(4) {}
+  bool reachable(uint32_t target) override { return target < 2 || up; }
+};
+
+/// A key whose slot the other node (ordinal 1) serves, with slots 8192+ its own.
+std::string remote_key() {
+  for (int i = 0;; ++i)
+    if (cluster::key_slot("k" + std::to_string(i)) >= 8192)
+      return "k" + std::to_string(i);
+}
+
+} // namespace
+
+TEST_CASE("a forwarded request: counted when answered, -CLUSTERDOWN when its node goes "
+          "down, never resent from here", "[front_core][cluster]") {
+  std::vector<std::atomic<uint16_t>> ordinals(cluster::slot_count);
+  for (uint32_t s = 0; s < cluster::slot_count; ++s)
+    ordinals[s].store(s >= 8192 ? 1 : 0);
+  cmd::key_router router(2);
+  router.nodes = 2;
+  router.slot_ordinal = ordinals.data();
+  cmd::server_context server;
+  cluster_host host;
+  front_core core(host, server, router);
+  auto& s = core.open<front_session>(1);
+  auto key = remote_key();
+
+  // Answered: counted like any request (commandstats).
+  core.submit(s, {"SET", key, "v"}, wall, t0);
+  core.dispatch(wall, t0);
+  REQUIRE(host.sent.size() == 1);
+  CHECK(host.sent[0]->partition >= 2);
+  auto done = host.run(*host.sent[0], wall);
+  core.on_done(done, wall);
+  REQUIRE(s.slot(0)->ready);
+  CHECK(s.slot(0)->reply.text == "+OK\r\n");
+  auto set = cmd::find_command("set") - &cmd::command_table()[0];
+  CHECK(server.counters.stats.counters[static_cast<size_t>(set)].calls == 1);
+
+  // Its node goes down while it is on its way: -CLUSTERDOWN at the next tick, no resend.
+  core.submit(s, {"GET", key}, wall, t0 + 10);
+  core.dispatch(wall, t0 + 10);
+  REQUIRE(host.sent.size() == 2);
+  core.tick(t0 + 20);
+  CHECK_FALSE(s.slot(1)->ready);
+  host.up = false;
+  core.tick(t0 + 30);
+  REQUIRE(s.slot(1)->ready);
+  CHECK(s.slot(1)->reply.text == "-CLUSTERDOWN The cluster is down\r\n");
+  CHECK(host.restarts.empty());
+  CHECK(host.sent.size() == 2);
+
+  // While it is down, its requests are answered at once; this node's are served.
+  core.submit(s, {"GET", key}, wall, t0 + 40);
+  core.submit(s, {"GET", "local"}, wall, t0 + 40);
+  core.dispatch(wall, t0 + 40);
+  CHECK(s.slot(2)->ready);
+  CHECK(host.sent.size() == 3); // the local GET only
+  CHECK(host.sent.back()->partition < 2);
 }
