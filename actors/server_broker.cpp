@@ -435,6 +435,18 @@ void gather(broker_ptr self, connection& c, pending_effect&& fx) {
         });
 }
 
+/// Answers request `seq` of `c` later (when an effect that waits is done), if `c` is
+/// still there then.
+auto answer_later(broker_ptr self, const connection& c, uint64_t seq) {
+  return [self, id = c.client.id, seq](net::reply r) {
+    auto& st = self->state;
+    if (auto* c = find_conn(st, id)) {
+      st.core->answer(*c, seq, std::move(r));
+      flush_touched(self);
+    }
+  };
+}
+
 /// Performs what connection command `fx.seq` of `c` asked beyond its reply, and answers it.
 void perform(broker_ptr self, connection& c, pending_effect&& fx) {
   using kind = cmd::effect::kind;
@@ -473,13 +485,7 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
         fx.reply = cmd::err::cluster_disabled();
         break;
       }
-      auto answer = [self, id = c.client.id, seq = fx.seq](net::reply r) {
-        auto& st = self->state;
-        if (auto* c = find_conn(st, id)) {
-          st.core->answer(*c, seq, std::move(r));
-          flush_touched(self);
-        }
-      };
+      auto answer = answer_later(self, c, fx.seq);
       const auto& a = fx.effect.args;
       self->request(st.opts.link, std::chrono::minutes(30), move_atom::value,
                     static_cast<uint16_t>(std::stoul(a[0])), static_cast<uint16_t>(std::stoul(a[1])),
@@ -505,13 +511,7 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
         fx.reply = cmd::err::snapshots_off();
         break;
       }
-      auto answer = [self, id = c.client.id, seq = fx.seq](net::reply r) {
-        auto& st = self->state;
-        if (auto* c = find_conn(st, id)) {
-          st.core->answer(*c, seq, std::move(r));
-          flush_touched(self);
-        }
-      };
+      auto answer = answer_later(self, c, fx.seq);
       self->request(st.opts.snapshotter, std::chrono::minutes(30), save_atom::value)
         .then([=](bool ok) {
                 answer(ok ? net::reply::ok() : cmd::err::snapshot_failed());
