@@ -1,7 +1,15 @@
 #include "actors/cluster_node.hpp"
 
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <set>
+
+#include <caf/blocking_actor.hpp>
 
 #include <caf/io/middleman.hpp>
 #include <spdlog/spdlog.h>
@@ -75,6 +83,19 @@ bool serves(const cluster::view& v, const cmd::command& c, const net::arg_list& 
   return true;
 }
 
+/// CONFIG SET's changes that the gate and the link keep copies of: requirepass (the
+/// cluster's secret) and the request-timeout policy. (Checked already by the shard.)
+void take_settings(cluster_node_options& opts, const config_change& change) {
+  for (const auto& [name, value] : change.pairs) {
+    if (name == "requirepass")
+      opts.secret = value;
+    else if (name == "request-timeout-ms")
+      opts.request_timeout_ms = static_cast<uint32_t>(std::stoul(value));
+    else if (name == "request-attempts")
+      opts.request_attempts = static_cast<uint32_t>(std::stoul(value));
+  }
+}
+
 /// Makes slots first … last node `n`'s in `v` and in the cluster file at `path`.
 void hand_over(cluster::view& v, const std::string& path, uint16_t first, uint16_t last,
                uint32_t n) {
@@ -86,11 +107,62 @@ void hand_over(cluster::view& v, const std::string& path, uint16_t first, uint16
                   last, v.config().nodes[n].id, err);
 }
 
-/// Asks the middleman to connect to node `n`'s gate; on success says hello.
+/// Whether a TCP connection to host:port opens within `ms` milliseconds.
+bool opens_within(const std::string& host, uint16_t port, int ms) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0)
+    return false;
+  bool ok = false;
+  for (auto* a = found; a != nullptr && !ok; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+      continue;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) == 0) {
+      ok = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{fd, POLLOUT, 0};
+      int err = 0;
+      socklen_t len = sizeof(err);
+      ok = ::poll(&p, 1, ms) == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0
+           && err == 0;
+    }
+    ::close(fd);
+  }
+  ::freeaddrinfo(found);
+  return ok;
+}
+
+/// How long a probe waits for a node's cluster port to take a connection.
+constexpr int probe_ms = 500;
+
+/// Tries node `n` again: first a probe on a thread of its own (CAF 0.17's middleman
+/// connects with a blocking connect(2): a host that drops packets would hold it, and every
+/// other connection, for minutes), then the connection itself (probed()).
 void connect(link_ptr self, uint32_t n) {
   auto& st = self->state;
   if (st.stopping)
     return;
+  const auto& node = st.opts.view->config().nodes[n];
+  auto link = caf::actor_cast<caf::actor>(self);
+  self->spawn<caf::detached>(
+    [link, n, host = node.cluster_host, port = node.cluster_port](caf::blocking_actor* probe) {
+      probe->send(link, probe_atom::value, n, opens_within(host, port, probe_ms));
+    });
+}
+
+/// A probe of node `n` answered: asks the middleman to connect to its gate, and on
+/// success says hello.
+void probed(link_ptr self, uint32_t n, bool open) {
+  auto& st = self->state;
+  if (st.stopping)
+    return;
+  if (!open) {
+    self->delayed_send(self, reconnect_delay, caf::connect_atom_v, n);
+    return;
+  }
   const auto& node = st.opts.view->config().nodes[n];
   auto mm = self->system().middleman().actor_handle();
   self->request(mm, caf::infinite, caf::connect_atom_v, node.cluster_host, node.cluster_port)
@@ -444,6 +516,12 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
                                                 : cmd::err::unknown_command(item.args)});
           continue;
         }
+        // A write while this node's op log fails: -MISCONF, as its own clients get.
+        int log_error = st.opts.log_error ? st.opts.log_error->load() : 0;
+        if ((c->flags & cmd::flag::write) != 0 && log_error != 0) {
+          refused.items.push_back({item.conn, item.seq, item.part, cmd::err::misconf(log_error)});
+          continue;
+        }
         // A key whose slot is moving, or moved away (the sender has not heard yet).
         if (!serves(*st.opts.view, *c, item.args)) {
           refused.items.push_back({item.conn, item.seq, item.part, cmd::err::tryagain()});
@@ -459,6 +537,10 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
       st.forwarded.emplace(batch->id, std::move(fb));
       st.inflight.add(batch, steady_ms());
       self->send(st.workers[in.partition], batch_ref{std::move(batch)});
+    },
+    [=](const config_change& change) {
+      if (self->current_sender() && self->current_sender()->node() == self->node())
+        take_settings(self->state.opts, change);
     },
     [=](moved_atom, uint16_t first, uint16_t last, const std::string& id) {
       auto& st = self->state;
@@ -540,6 +622,16 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
     [=](caf::connect_atom, uint32_t n) {
       if (from_here(self) && n < self->state.gates.size())
         connect(self, n);
+    },
+    [=](probe_atom, uint32_t n, bool open) {
+      if (from_here(self) && n < self->state.gates.size())
+        probed(self, n, open);
+    },
+    [=](const config_change& change) {
+      if (!from_here(self))
+        return;
+      take_settings(self->state.opts, change);
+      self->send(self->state.opts.local_gate, change);
     },
     [=](wire_batch& batch) {
       auto& st = self->state;

@@ -30,6 +30,7 @@ struct cluster_node_options {
   uint32_t request_timeout_ms = 500;   ///< the node's request-timeout policy, for the
   uint32_t request_attempts = 2;       ///< batches it serves for the other nodes
   std::string config_path;             ///< the cluster file: rewritten when slots move
+  log_health log_error;                ///< the op log's state: writes wait while it fails
   caf::actor local_gate;               ///< the link's: this node's own gate
 };
 
@@ -89,7 +90,8 @@ struct cluster_link_state {
 /// The link: connects to every other node's gate (retrying until it is up, and again
 /// after it goes down), keeps the view's reachability current, passes the shards' batches
 /// for other nodes to their gates (wire_batch) and the results back to the shard that
-/// sent them (done_batch). Takes the shards with peers_atom.
+/// sent them (done_batch). Takes the shards with peers_atom, and CONFIG SET's changes of
+/// requirepass and the request-timeout policy (config_change), which it passes to the gate.
 caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
                            cluster_node_options opts);
 

@@ -29,6 +29,9 @@ using move_step_atom = caf::atom_constant<caf::atom("movestep")>;
 /// Node → every other node's gate: slots first … last are the named node's now.
 using moved_atom = caf::atom_constant<caf::atom("moved")>;
 
+/// Probe → link: whether node n's cluster port took a TCP connection in time.
+using probe_atom = caf::atom_constant<caf::atom("probe")>;
+
 /// A node's introduction to another (hello_atom).
 struct wire_hello {
   std::string node_id; ///< its id in the cluster file

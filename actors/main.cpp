@@ -240,6 +240,7 @@ int main(int argc, char** argv) {
       node.view = std::make_shared<otkv::cluster::view>(cluster, cluster_self,
                                                         cfg.cluster_redirect);
       node.secret = cfg.requirepass;
+      node.log_error = store.health;
       node.request_timeout_ms = cfg.request_timeout_ms;
       node.request_attempts = cfg.request_attempts;
       node.config_path = cfg.cluster_config;

@@ -362,9 +362,11 @@ net::reply apply_config_set(broker_ptr self,
   if (auto err = check_config_set(cfg, changes); !err.empty())
     return cmd::err::text(err);
   st.opts.cfg = cfg;
-  if (!from_peer) // before this reply leaves, so the client's next step sees it anywhere
+  if (!from_peer) { // before this reply leaves, so the client's next step sees it anywhere
     for (auto& peer : st.peers)
       caf::anon_send(peer, config_change{changes});
+    send_home(self, st.opts.link, config_change{changes}); // a cluster node's gate and link
+  }
   // What is read where it is used (limits, maxclients, timeout, protected mode) needs
   // nothing more; these live in the core, the statistics and the logger.
   auto& settings = st.core->settings;

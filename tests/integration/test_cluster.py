@@ -471,6 +471,21 @@ class NodeAuthenticationTest(unittest.TestCase):
         self.addCleanup(plain.close)
         assert_error(self, plain.call("GET", "a:1"), "NOAUTH")
 
+    def test_config_set_requirepass_reaches_the_cluster_link(self):
+        cluster = Cluster(2, args=("--requirepass", "s3cret"))
+        self.addCleanup(cluster.stop)
+        c = cluster.client(0)
+        self.addCleanup(c.close)
+        self.assertEqual(c.call("CONFIG", "SET", "requirepass", "n3w"), "OK")
+        # Node 1 comes back with the new password: node 0's gate and link use it too.
+        cluster.nodes[1].stop()
+        cluster.start(1, "--requirepass", "n3w")
+        cluster.args[cluster.args.index("s3cret")] = "n3w"
+        cluster.wait_ok()
+        for i in range(20):
+            self.assertEqual(c.call("SET", "p:%d" % i, i), "OK")
+        self.assertEqual(c.call("DBSIZE"), 20)
+
     def test_a_node_with_another_secret_is_refused(self):
         cluster = Cluster(2, args=("--requirepass", "s3cret"))
         self.addCleanup(cluster.stop)
