@@ -117,10 +117,15 @@ class Cluster:
             wait_until(lambda: self.state(i) == "ok", "node %d: cluster_state:ok" % i)
 
     def stop(self):
+        """Stops every node still running; each must exit 0 (under a sanitizer: no report)."""
+        failed = []
         for node in self.nodes:
             if node is not None and node.proc.poll() is None:
-                node.stop()
+                rc = node.stop()
+                if rc != 0:
+                    failed.append("node %d exited with %s\n%s" % (node.port, rc, node.log()))
         shutil.rmtree(self.dir, ignore_errors=True)
+        assert not failed, "\n".join(failed)
 
 
 def slot_owners(c):
