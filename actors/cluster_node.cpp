@@ -138,6 +138,12 @@ bool opens_within(const std::string& host, uint16_t port, int ms) {
 /// How long a probe waits for a node's cluster port to take a connection.
 constexpr int probe_ms = 500;
 
+/// Tells `link` whether node `n`'s cluster port host:port takes a connection in time.
+void probe_node(caf::blocking_actor* self, caf::actor link, uint32_t n, std::string host,
+                uint16_t port) {
+  self->send(link, probe_atom::value, n, opens_within(host, port, probe_ms));
+}
+
 /// Tries node `n` again: first a probe on a thread of its own (CAF 0.17's middleman
 /// connects with a blocking connect(2): a host that drops packets would hold it, and every
 /// other connection, for minutes), then the connection itself (probed()).
@@ -146,11 +152,10 @@ void connect(link_ptr self, uint32_t n) {
   if (st.stopping)
     return;
   const auto& node = st.opts.view->config().nodes[n];
-  auto link = caf::actor_cast<caf::actor>(self);
-  self->spawn<caf::detached>(
-    [link, n, host = node.cluster_host, port = node.cluster_port](caf::blocking_actor* probe) {
-      probe->send(link, probe_atom::value, n, opens_within(host, port, probe_ms));
-    });
+  // Arguments, not captures: CAF 0.17 dereferences a null tuple for an actor spawned
+  // without any (UBSan reports it).
+  self->spawn<caf::detached>(probe_node, caf::actor_cast<caf::actor>(self), n, node.cluster_host,
+                             node.cluster_port);
 }
 
 /// A probe of node `n` answered: asks the middleman to connect to its gate, and on
