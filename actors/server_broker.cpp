@@ -810,7 +810,8 @@ bool broker_host::run_here(const work_batch& batch, done_batch& out) {
   if (!st.runs_here)
     return false;
   for (const auto& item : batch.items)
-    if (item.cmd->where == cmd::route::all || item.cmd->where == cmd::route::node)
+    if (item.cmd->where == cmd::route::all || item.cmd->where == cmd::route::node
+        || item.cmd->where == cmd::route::cursor)
       return false;
   auto& slot = *st.slots[batch.partition];
   if (slot.workers_only.load(std::memory_order_relaxed) || !slot.claim(st.guest_token))

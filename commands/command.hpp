@@ -48,7 +48,12 @@ enum class route : uint8_t {
   keys,       ///< split by partition over its keys, each part run by its owner, then merged
   all,        ///< on every partition (of every node, in a cluster that forwards), then merged
   node,       ///< on every partition of this node, then merged (INFO, CLUSTER COUNTKEYSINSLOT)
+  cursor,     ///< on the partition the request's SCAN cursor names, then merged
 };
+
+/// A SCAN cursor: the place (cmd::key_router) in its top 24 bits, a position within the
+/// place's partition in the low 40.
+inline constexpr unsigned scan_position_bits = 40;
 
 /// Everything a partition-side handler may touch: the partition and the time.
 struct op_context {
@@ -216,6 +221,7 @@ struct fanout {
   std::vector<std::vector<uint32_t>> slots;  ///< key ordinals each part holds (route::keys)
   std::vector<net::reply> results;           ///< one per part
   size_t keys = 0;                           ///< number of keys in the request
+  uint32_t places = 0;                       ///< route::cursor: how many places there are
 };
 
 /// Runs a command (or one part of it) on the partition that owns its keys.

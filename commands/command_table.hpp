@@ -33,6 +33,7 @@ constexpr route K = route::key;
 constexpr route KS = route::keys;
 constexpr route ALL = route::all;
 constexpr route NODE = route::node;
+constexpr route CUR = route::cursor;
 } // namespace shorthand
 
 /// Appends the string commands (GET, SET, INCR, …; string_family.cpp).

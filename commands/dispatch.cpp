@@ -1,5 +1,6 @@
 #include "commands/dispatch.hpp"
 
+#include <cstdlib>
 #include <exception>
 
 #include "commands/errors.hpp"
@@ -110,6 +111,13 @@ std::vector<part> split(const command& c, net::arg_list&& args, const key_router
     case route::key:
       parts.push_back({router.target_of(args[c.first_key]), std::move(args)});
       break;
+    case route::cursor: { // one part: the place the cursor names (else 0: merged as invalid)
+      uint64_t place = std::strtoull(args[1].c_str(), nullptr, 10) >> scan_position_bits;
+      f.args = args;
+      f.places = partitions;
+      parts.push_back({place < partitions ? static_cast<uint32_t>(place) : 0, std::move(args)});
+      break;
+    }
     case route::node:
       partitions = router.partitions;
       [[fallthrough]];

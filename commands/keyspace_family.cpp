@@ -171,14 +171,11 @@ net::reply op_type(op_context& ctx, const net::arg_list& args) {
   return net::reply::status(ctx.data.find(args[1], ctx.now) ? "string" : "none");
 }
 
-/// A SCAN cursor: the partition in the top 24 bits, a 40-bit bucket-prefix position.
-constexpr unsigned cursor_position_bits = 40;
-
-/// Part of SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] → on the cursor's partition
-/// [next position, keys…]; on the others [].
+/// SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] on the cursor's partition → [next
+/// position, keys…] ([] on another: the cursor names a partition of another node).
 net::reply op_scan(op_context& ctx, const net::arg_list& args) {
   uint64_t cursor = std::strtoull(args[1].c_str(), nullptr, 10);
-  if ((cursor >> cursor_position_bits) != ctx.partition)
+  if ((cursor >> scan_position_bits) != ctx.partition)
     return net::reply::array({});
   std::string pattern = "*";
   int64_t count = 10;
@@ -191,15 +188,15 @@ net::reply op_scan(op_context& ctx, const net::arg_list& args) {
     else if (iequals(args[i], "type"))
       strings = iequals(args[i + 1], "string");
   }
-  uint64_t position = (cursor & ((uint64_t{1} << cursor_position_bits) - 1))
-                      << (64 - cursor_position_bits);
+  uint64_t position = (cursor & ((uint64_t{1} << scan_position_bits) - 1))
+                      << (64 - scan_position_bits);
   std::vector<net::reply> out{net::reply::integer(0)};
   uint64_t next = ctx.data.scan(position, static_cast<size_t>(count), ctx.now,
                                 [&](const store::entry& e) {
                                   if (strings && store::glob_match(pattern, e.key()))
                                     out.push_back(net::reply::bulk(std::string(e.key())));
                                 });
-  out[0].number = static_cast<int64_t>(next >> (64 - cursor_position_bits));
+  out[0].number = static_cast<int64_t>(next >> (64 - scan_position_bits));
   return net::reply::array(std::move(out));
 }
 
@@ -220,17 +217,17 @@ net::reply merge_scan(client_context&, fanout& f) {
       return err::syntax();
   }
   auto cursor = static_cast<uint64_t>(parsed);
-  uint64_t part = cursor >> cursor_position_bits;
-  if (part >= f.results.size())
+  uint64_t part = cursor >> scan_position_bits;
+  if (part >= f.places)
     return err::invalid_cursor();
-  auto& r = f.results[part];
+  auto& r = f.results.at(0); // the cursor's partition's (route::cursor: the only part)
   if (r.is_error())
     return std::move(r);
   uint64_t next = static_cast<uint64_t>(r.items.at(0).number);
-  if (next == 0 && part + 1 < f.results.size())
-    next = (part + 1) << cursor_position_bits;
+  if (next == 0 && part + 1 < f.places)
+    next = (part + 1) << scan_position_bits;
   else if (next != 0)
-    next |= part << cursor_position_bits;
+    next |= part << scan_position_bits;
   std::vector<net::reply> keys(std::make_move_iterator(r.items.begin() + 1),
                                std::make_move_iterator(r.items.end()));
   return net::reply::array({net::reply::bulk(std::to_string(next)),
@@ -349,7 +346,7 @@ void register_keyspace_family(command_registry& table) {
     {"pttl",        2,  R | F,     1,  1, 1,  K,   op_pttl,         nullptr,        nullptr,       "keyspace",   "Returns the expiration time in milliseconds of a key."},
     {"persist",     2,  W | F,     1,  1, 1,  K,   op_persist,      nullptr,        nullptr,       "keyspace",   "Removes the expiration time of a key."},
     {"type",        2,  R | F,     1,  1, 1,  K,   op_type,         nullptr,        nullptr,       "keyspace",   "Determines the type of value stored at a key."},
-    {"scan",       -2,  R,         0,  0, 0,  ALL, op_scan,         nullptr,        merge_scan,    "keyspace",   "Iterates over the key names in the database."},
+    {"scan",       -2,  R,         0,  0, 0,  CUR, op_scan,         nullptr,        merge_scan,    "keyspace",   "Iterates over the key names in the database."},
     {"randomkey",   1,  R,         0,  0, 0,  ALL, op_randomkey,    nullptr,        merge_randomkey, "keyspace", "Returns a random key name from the database."},
     {"dbsize",      1,  R | F,     0,  0, 0,  ALL, op_dbsize,       nullptr,        merge_sum,     "server",     "Returns the number of keys in the database."},
     {"flushall",   -1,  W,         0,  0, 0,  ALL, op_flushall,     nullptr,        merge_ok,      "server",     "Removes all keys from all databases."},

@@ -101,6 +101,15 @@ TEST_CASE("multi-key commands split and merge across nodes", "[cluster]") {
   } while (cursor != "0" && calls < 100);
   CHECK(cursor == "0");
   CHECK(scanned.size() == 3);
+  // Each SCAN call asks the one partition its cursor names, on whichever node.
+  CHECK(calls >= static_cast<int>(h.parts_.size()));
+  h.sent.clear();
+  h.run({"SCAN", "0"});
+  CHECK(h.sent == std::map<uint32_t, size_t>{{0u, 1u}});
+  h.sent.clear();
+  h.run({"SCAN", std::to_string(uint64_t{5} << 40)});
+  CHECK(h.sent == std::map<uint32_t, size_t>{{5u, 1u}});
+  CHECK(h.run({"SCAN", std::to_string(uint64_t{6} << 40)}) == "-ERR invalid cursor\r\n");
   CHECK(h.run({"DEL", a, b, c}) == integer(3));
   CHECK(h.run({"DBSIZE"}) == integer(0));
   // FLUSHALL empties every node.

@@ -44,6 +44,7 @@ const std::map<std::string, cmd::route> routes = {{"key", cmd::route::key},
                                                   {"keys", cmd::route::keys},
                                                   {"all", cmd::route::all},
                                                   {"node", cmd::route::node},
+                                                  {"cursor", cmd::route::cursor},
                                                   {"conn", cmd::route::connection}};
 
 } // namespace
