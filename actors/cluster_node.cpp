@@ -70,17 +70,33 @@ bool accepted(gate_ptr self, const caf::strong_actor_ptr& sender) {
 }
 
 /// Whether this node serves every key of request `args` for `c`: their slots are its own
-/// and none is moving. (Slot-move steps carry keys the node does not serve yet.)
+/// (for a read: its chain's) and none is moving. (Slot-move steps carry keys the node
+/// does not serve yet.)
 bool serves(const cluster::view& v, const cmd::command& c, const net::arg_list& args) {
   if (c.first_key <= 0 || (c.flags & cmd::flag::moves_slots) != 0)
-    return true;
+    return (c.flags & cmd::flag::write) == 0 || v.role() == cluster::chain_role::head;
+  bool write = (c.flags & cmd::flag::write) != 0;
   int last = c.last_key < 0 ? static_cast<int>(args.size()) + c.last_key : c.last_key;
   for (int k = c.first_key; k <= last && static_cast<size_t>(k) < args.size(); k += c.key_step) {
     auto slot = cluster::key_slot(args[static_cast<size_t>(k)]);
-    if (v.owner(slot) != v.self() || v.frozen(slot))
+    bool mine = write ? v.owner(slot) == v.self() : v.member(slot, v.self());
+    if (!mine || v.frozen(slot))
       return false;
   }
   return true;
+}
+
+/// The cluster-file index of the node that sent the message being handled, or -1 if it
+/// did not say hello.
+int sender_index(gate_ptr self) {
+  auto sender = self->current_sender();
+  if (!sender)
+    return -1;
+  auto& st = self->state;
+  for (size_t i = 0; i < st.accepted.size(); ++i)
+    if (st.accepted[i] == sender->node())
+      return static_cast<int>(st.accepted_index[i]);
+  return -1;
 }
 
 /// CONFIG SET's changes that the gate and the link keep copies of: requirepass (the
@@ -404,6 +420,9 @@ caf::result<bool, std::string> start_move(link_ptr self, uint16_t first, uint16_
   auto& st = self->state;
   auto& view = *st.opts.view;
   int n = view.node_of_id(id);
+  if (view.replicated())
+    return {false, std::string("ERR slots do not move between replication chains yet "
+                               "(docs/replication.md)")};
   if (st.move)
     return {false, std::string("ERR a slot move is under way")};
   if (n < 0)
@@ -478,8 +497,12 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
       auto& st = self->state;
       const auto& view = *st.opts.view;
       bool known = false;
+      uint32_t index = 0;
       for (uint32_t n = 0; n < view.nodes(); ++n)
-        known = known || (n != view.self() && view.config().nodes[n].id == hello.node_id);
+        if (n != view.self() && view.config().nodes[n].id == hello.node_id) {
+          known = true;
+          index = n;
+        }
       const char* why = !known                              ? "not in the cluster file"
                         : hello.secret != st.opts.secret          ? "wrong secret (--requirepass differs)"
                         : hello.nodes_digest != view.nodes_digest() ? "another cluster file (nodes, "
@@ -490,9 +513,25 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
         return false;
       }
       auto sender = self->current_sender();
-      if (sender && !accepted(self, sender))
+      if (sender && !accepted(self, sender)) {
         st.accepted.push_back(sender->node());
+        st.accepted_index.push_back(index);
+      }
       return true;
+    },
+    [=](wire_records& in) { // from the previous node of this node's chain
+      auto& st = self->state;
+      int from = sender_index(self);
+      if (from < 0 || from != st.opts.view->predecessor() || in.partition >= st.workers.size())
+        return;
+      self->send(st.workers[in.partition], std::move(in));
+    },
+    [=](const wire_commit& in) { // from the next node of this node's chain
+      auto& st = self->state;
+      int from = sender_index(self);
+      if (from < 0 || from != st.opts.view->successor() || in.partition >= st.workers.size())
+        return;
+      self->send(st.workers[in.partition], in);
     },
     [=](wire_batch& in) {
       auto& st = self->state;
@@ -650,6 +689,18 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
         return refuse(self, batch);
       self->send(st.gates[n], std::move(batch));
     },
+    [=](wire_records& in) { // a partition worker's records, to the next node of the chain
+      auto& st = self->state;
+      int next = st.opts.view->successor();
+      if (from_here(self) && next >= 0 && st.gates[static_cast<uint32_t>(next)])
+        self->send(st.gates[static_cast<uint32_t>(next)], std::move(in));
+    },
+    [=](const wire_commit& in) { // a partition worker's state, to the previous node
+      auto& st = self->state;
+      int prev = st.opts.view->predecessor();
+      if (from_here(self) && prev >= 0 && st.gates[static_cast<uint32_t>(prev)])
+        self->send(st.gates[static_cast<uint32_t>(prev)], in);
+    },
     [=](move_atom, uint16_t first, uint16_t last,
         const std::string& id) -> caf::result<bool, std::string> {
       if (!from_here(self) || last < first || last >= cluster::slot_count)
@@ -692,6 +743,8 @@ void register_cluster_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<wire_batch>("otkv::wire_batch");
   cfg.add_message_type<wire_result>("otkv::wire_result");
   cfg.add_message_type<wire_done>("otkv::wire_done");
+  cfg.add_message_type<wire_records>("otkv::wire_records");
+  cfg.add_message_type<wire_commit>("otkv::wire_commit");
   cfg.add_message_type<net::reply>("otkv::reply");
   cfg.add_message_type<std::vector<wire_item>>("std::vector<otkv::wire_item>");
   cfg.add_message_type<std::vector<wire_result>>("std::vector<otkv::wire_result>");

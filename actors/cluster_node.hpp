@@ -50,6 +50,7 @@ struct cluster_gate_state {
   inflight_batches inflight;  ///< the request-timeout policy for forwarded batches
   std::unordered_map<uint64_t, forwarded_batch> forwarded; ///< by local batch id
   std::vector<caf::node_id> accepted; ///< the nodes that said hello with the secret
+  std::vector<uint32_t> accepted_index; ///< their indexes in the cluster file
   static const char* name;
 };
 

@@ -78,6 +78,35 @@ struct wire_done {
   std::vector<wire_result> items;
 };
 
+/// Records of one partition, down its chain: those numbered after … last (the op-log
+/// records, the same on every node of the chain: docs/replication.md). An image
+/// record among them replaces the partition (a full sync).
+struct wire_records {
+  uint32_t partition = 0;
+  uint64_t after = 0;
+  uint64_t last = 0;
+  std::string bytes;
+};
+
+/// A node's state of one partition, up its chain: the newest record the tail applied
+/// (as far as it knows) and its own newest record. Sent after records arrive and as a
+/// pulse; its predecessor commits, and sends again what the node lacks.
+struct wire_commit {
+  uint32_t partition = 0;
+  uint64_t committed = 0;
+  uint64_t applied = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_records& x) {
+  return f(caf::meta::type_name("wire_records"), x.partition, x.after, x.last, x.bytes);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_commit& x) {
+  return f(caf::meta::type_name("wire_commit"), x.partition, x.committed, x.applied);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wire_hello& x) {
   return f(caf::meta::type_name("wire_hello"), x.node_id, x.secret, x.partitions,

@@ -443,7 +443,13 @@ std::string parse_config(const std::vector<std::string>& args, server_config& cf
       cfg.repair_log = value;
     else if (name == "cluster-init")
       cfg.cluster_init = value;
-    else if (auto err = set_option(cfg, name, value); !err.empty())
+    else if (name == "cluster-replicas") {
+      char* end = nullptr;
+      auto n = std::strtoul(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 1 || n > 16)
+        return "--cluster-replicas must be 1 to 16 (nodes per chain)";
+      cfg.cluster_replicas = static_cast<uint32_t>(n);
+    } else if (auto err = set_option(cfg, name, value); !err.empty())
       return err;
   }
   return {};
@@ -459,6 +465,8 @@ std::string usage() {
   out += help_line("--cluster-init HOST:PORT,...", "  ",
                    "write a cluster file for these nodes (slots split evenly) to "
                    "--cluster-config FILE, then exit");
+  out += help_line("--cluster-replicas N", "  ",
+                   "with --cluster-init: every N nodes in a row form a replication chain");
   out += help_line("--help, --version", "  ", "print this text, or the version, and exit");
   out += "\nSizes take k, kb, m, mb, g, gb. * = CONFIG SET may change it while the server runs.\n";
   return out;

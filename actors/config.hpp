@@ -32,6 +32,8 @@ struct server_config {
   bool cluster_redirect = false;    ///< answer -MOVED instead of forwarding to other nodes
   /// --cluster-init HOST:PORT,…: write a cluster file for these nodes and exit.
   std::string cluster_init;
+  /// --cluster-replicas N (with --cluster-init): nodes per replication chain.
+  uint32_t cluster_replicas = 1;
   std::string requirepass;          ///< password for AUTH; empty = none
   uint64_t maxclients = 10000;      ///< connections beyond are refused (see raise_fd_limit)
   bool protected_mode = true;       ///< without a password, serve loopback clients only

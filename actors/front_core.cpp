@@ -118,7 +118,7 @@ void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
     std::string_view key = args[static_cast<size_t>(c->first_key)];
     auto routing = store::routing_key(key);
     uint64_t hash = store::key_hash(routing);
-    auto p = router_.target_of(routing, hash);
+    auto p = router_.target_of(routing, hash, (c->flags & cmd::flag::write) != 0);
     slot.missing = 1;
     slot.partition = p;
     if (!router_.local(p))

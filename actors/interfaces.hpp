@@ -19,6 +19,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "actors/batches.hpp"
+#include "actors/cluster_wire.hpp"
 #include "actors/messages.hpp"
 #include "actors/partition_slot.hpp"
 #include "store/log_file.hpp"
@@ -66,10 +67,19 @@ using logger_actor = caf::typed_actor<
   /// Sync everything received so far; whether the log is healthy.
   caf::replies_to<caf::get_atom>::with<bool>>;
 
+class chain_hub;
+
+/// A node's link as its partition workers see it (actors/cluster_node.hpp): records go
+/// to the next node of the chain, commits to the previous one.
+using chain_link = caf::typed_actor<caf::reacts_to<wire_records>, caf::reacts_to<wire_commit>>;
+
 /// Where partition workers put their op-log records.
 struct op_log {
   std::shared_ptr<store::log_file> file; ///< null: --appendonly no
   logger_actor syncer; ///< appendfsync always: the logger (replies wait for its fsync)
+  /// With replication: the node's place in its chain; the records also go down it
+  /// (actors/chain_replica.hpp). Null: no replication.
+  std::shared_ptr<chain_hub> chain;
 };
 
 // -- partition worker (actors/partition_worker.hpp) ----------------------------
@@ -88,6 +98,10 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<image_step_atom>,
   /// The partition's last op-log record number.
   caf::replies_to<seq_atom>::with<uint64_t>,
+  /// Replication: records from the chain's previous node (through the gate).
+  caf::reacts_to<wire_records>,
+  /// Replication: the next node's commit and last record (through the gate).
+  caf::reacts_to<wire_commit>,
   /// DEBUG SLEEP-PARTITION (tests only): hold the partition and sleep this many ms.
   caf::reacts_to<sleep_atom, uint32_t>,
   /// DEBUG CRASH-PARTITION (tests only): throw, so the worker dies.

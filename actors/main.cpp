@@ -25,6 +25,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/clock.hpp"
+#include "actors/chain_replica.hpp"
 #include "actors/cluster_node.hpp"
 #include "actors/config.hpp"
 #include "actors/server_broker.hpp"
@@ -40,7 +41,7 @@ namespace {
 int write_cluster_file(const otkv::server_config& cfg) {
   otkv::cluster::cluster_config cluster;
   auto err = otkv::cluster::even_cluster(cfg.cluster_init, cfg.effective_partitions(), 10000,
-                                         cluster);
+                                         cluster, cfg.cluster_replicas);
   if (!err.empty()) {
     std::cerr << "otkv-server: --cluster-init: " << err << "\n";
     return 2;
@@ -225,6 +226,12 @@ int main(int argc, char** argv) {
     store_opts.appendonly = cfg.appendonly;
     store_opts.appendfsync = cfg.appendfsync;
     store_opts.save_interval = cfg.save_interval;
+    std::shared_ptr<otkv::cluster::view> view;
+    if (!cluster.nodes.empty()) {
+      view = std::make_shared<otkv::cluster::view>(cluster, cluster_self, cfg.cluster_redirect);
+      if (view->replicated()) // its partitions take part in their chains
+        store_opts.chain = std::make_shared<otkv::chain_hub>(view);
+    }
     auto store = otkv::start_store(sys, rec, store_opts);
     caf::scoped_actor self{sys};
     otkv::broker_options opts;
@@ -237,8 +244,7 @@ int main(int argc, char** argv) {
     caf::actor gate, link;
     if (!cluster.nodes.empty()) {
       otkv::cluster_node_options node;
-      node.view = std::make_shared<otkv::cluster::view>(cluster, cluster_self,
-                                                        cfg.cluster_redirect);
+      node.view = view;
       node.secret = cfg.requirepass;
       node.log_error = store.health;
       node.request_timeout_ms = cfg.request_timeout_ms;
@@ -259,6 +265,8 @@ int main(int argc, char** argv) {
       node.config_path = cfg.cluster_config;
       node.local_gate = gate;
       link = sys.spawn(otkv::cluster_link, node);
+      if (store_opts.chain)
+        store_opts.chain->set_link(link);
       opts.cluster = node.view;
       opts.link = link;
       spdlog::info("cluster node {} ({} of {}), cluster port {}, {}", node.view->myself().id,

@@ -16,6 +16,8 @@
 
 namespace otkv {
 
+struct chain_replica;
+
 /// A partition's data and the bookkeeping that lets a fresh worker take it over from
 /// a crashed or hung one without losing or repeating a write. Owned by the supervisor,
 /// so it outlives every worker that serves it.
@@ -37,6 +39,10 @@ struct partition_slot {
   store::partition data;
   /// Op-log records of the changes not yet handed to the logger.
   store::journal_buffer journal;
+
+  /// The partition's part in its replication chain (actors/chain_replica.hpp); null
+  /// without replication.
+  std::shared_ptr<chain_replica> chain;
 
   /// Epoch of the worker that should serve this partition now.
   std::atomic<uint64_t> epoch{0};

@@ -7,10 +7,13 @@
 #include <caf/actor_cast.hpp>
 
 #include "actors/batch_run.hpp"
+#include "actors/chain_replica.hpp"
 #include "actors/clock.hpp"
 #include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
 #include "store/journal.hpp"
+
+#include <spdlog/spdlog.h>
 
 namespace otkv {
 
@@ -36,11 +39,240 @@ void retire(worker_ptr self) {
   self->quit();
 }
 
+// -- replication (docs/replication.md) ------------------------------------------------
+
+/// How long the commit may stand still, with records sent, before they are sent again.
+constexpr int64_t resend_after_ms = 500;
+/// How often a replica tells its predecessor its state when nothing else does.
+constexpr int64_t pulse_ms = 200;
+
+/// Sends `out` to `reply_to` (through the logger's fsync with appendfsync always).
+void deliver(worker_ptr self, done_batch&& out, const batch_sink& reply_to) {
+  auto& log = self->state.log;
+  if (log.syncer)
+    self->send(log.syncer, log_append_ack{std::move(out), reply_to});
+  else
+    self->send(reply_to, std::move(out));
+}
+
+/// Sends `msg` to this node's link (which passes it to the next or previous node).
+template <class T>
+void to_link(worker_ptr self, T&& msg) {
+  if (auto link = self->state.log.chain->link())
+    self->send(link, std::forward<T>(msg));
+}
+
+/// Writes the records the journal holds to this node's op log; false (logged) if that
+/// failed (the log keeps them for its retry).
+bool log_records(worker_ptr self, std::string_view records) {
+  auto& file = self->state.log.file;
+  if (!file || records.empty())
+    return true;
+  if (file->append(std::string(records)))
+    return true;
+  spdlog::error("partition {}: the op log failed: {}", self->state.index, file->error());
+  return false;
+}
+
+/// The record number `item`'s reply depends on: for a read, the newest uncommitted
+/// change of a key it read (every key's, for a read of the whole keyspace).
+uint64_t read_dependency(const cluster::chain_state& chain, const work_item& item) {
+  const auto& c = *item.cmd;
+  if ((c.flags & cmd::flag::write) != 0)
+    return 0;
+  if (c.first_key <= 0)
+    return chain.newest_dirty();
+  uint64_t seq = 0;
+  int last = c.last_key < 0 ? static_cast<int>(item.args.size()) + c.last_key : c.last_key;
+  for (int k = c.first_key; k <= last && static_cast<size_t>(k) < item.args.size();
+       k += c.key_step)
+    seq = std::max(seq, chain.dirty_seq(item.args[static_cast<size_t>(k)]));
+  return seq;
+}
+
+/// Publishes the partition's replication progress (INFO replication).
+void publish_progress(worker_ptr self) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  auto& p = self->state.log.chain->progress(self->state.index);
+  p.applied.store(slot.journal.last_seq(), std::memory_order_relaxed);
+  p.committed.store(ch.state.committed(), std::memory_order_relaxed);
+  p.sent_bytes.store(ch.state.sent_bytes(), std::memory_order_relaxed);
+  p.next_applied.store(ch.next_applied, std::memory_order_relaxed);
+}
+
+/// Answers the held replies whose records are committed now.
+void release_held(worker_ptr self) {
+  auto& ch = *self->state.slot->chain;
+  ch.held.release(ch.state.committed(), [&](std::pair<done_batch, batch_sink>&& r) {
+    deliver(self, std::move(r.first), r.second);
+  });
+}
+
+/// At the head: writes the records made since the last call to the op log and sends
+/// them down the chain. Returns the number of the last record.
+uint64_t ship_records(worker_ptr self) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  uint64_t last = slot.journal.last_seq();
+  if (last <= ch.shipped)
+    return last;
+  auto records = slot.journal.take();
+  log_records(self, records);
+  if (ch.state.sent().empty())
+    ch.last_progress_ms = steady_ms();
+  to_link(self, wire_records{self->state.index, ch.shipped, last, records});
+  ch.state.keep_sent(ch.shipped, last, std::move(records));
+  ch.shipped = last;
+  return last;
+}
+
+/// At the head, after `batch` ran (its records numbered after `before`): ships them and
+/// answers the batch once every record its replies depend on is committed.
+void chain_after_batch(worker_ptr self, const work_batch& batch, uint64_t before,
+                       done_batch&& out, const batch_sink& reply_to) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  uint64_t needs = 0;
+  if (slot.journal.last_seq() > before) {
+    needs = ship_records(self);
+    if (auto& file = self->state.log.file; file && file->error() != 0)
+      for (auto& item : out.items) // not acknowledged: the log failed
+        item.result = cmd::err::misconf(file->error());
+  }
+  if (ch.state.any_dirty())
+    for (const auto& item : batch.items)
+      needs = std::max(needs, read_dependency(ch.state, item));
+  if (needs <= ch.state.committed())
+    return deliver(self, std::move(out), reply_to);
+  ch.held.hold(needs, {std::move(out), reply_to});
+}
+
+/// Tells the predecessor this node's commit and last record.
+void report_up(worker_ptr self) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  ch.last_pulse_ms = steady_ms();
+  to_link(self, wire_commit{self->state.index, ch.state.committed(), slot.journal.last_seq()});
+}
+
+/// The whole partition as one image record, for a successor that lacks records no
+/// longer kept (it restarted without its data, or this node restarted).
+void send_image(worker_ptr self) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  uint64_t seq = slot.journal.last_seq();
+  std::string record;
+  store::encode_record(record, store::mutation::image, self->state.index, seq, {},
+                       store::encode_partition_image(slot.data, seq, now_ms()));
+  spdlog::info("partition {}: sending the next node of the chain a full copy ({} bytes, "
+               "record {})", self->state.index, record.size(), seq);
+  ch.syncing = true;
+  ch.sync_started_ms = steady_ms();
+  // Every record up to seq is in the image: the next node applies it as record seq.
+  to_link(self, wire_records{self->state.index, 0, seq, std::move(record)});
+}
+
+/// Records from the chain's previous node: applies those after this node's last one (in
+/// order; a gap waits for the predecessor to send again), writes them to the op log, and
+/// passes them on — or, at the tail, commits them and says so up the chain.
+void chain_take_records(worker_ptr self, wire_records& in) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  uint64_t applied = slot.journal.last_seq();
+  if (!cluster::chain_state::fits(applied, in.after, in.last)) {
+    report_up(self); // a copy of what is here already, or a gap: say where this node is
+    return;
+  }
+  std::string fresh; // the records new here, framed as they came
+  bool whole = in.after == applied;
+  slot.data.set_sink(nullptr);
+  auto scanned = store::scan_records(in.bytes, [&](store::log_record& r) {
+    if (r.seq <= applied)
+      return;
+    store::apply_record(slot.data, r);
+    ch.state.changed(r.key, r.seq, r.op == store::mutation::clear
+                                     || r.op == store::mutation::image);
+    if (!whole)
+      store::encode_record(fresh, r.op, r.partition, r.seq, r.key, r.value, r.expire_at);
+  });
+  slot.data.set_sink(&ch.sink);
+  if (scanned.end != store::scan_end::clean) {
+    spdlog::error("partition {}: damaged records from the previous node of the chain",
+                  self->state.index);
+  }
+  if (whole)
+    fresh = std::move(in.bytes);
+  slot.journal.add_encoded({}, in.last);
+  log_records(self, fresh);
+  if (ch.state.role() == cluster::chain_role::tail) {
+    ch.state.commit(in.last);
+  } else {
+    if (ch.state.sent().empty())
+      ch.last_progress_ms = steady_ms();
+    to_link(self, wire_records{self->state.index, applied, in.last, fresh});
+    ch.state.keep_sent(applied, in.last, std::move(fresh));
+  }
+  report_up(self);
+}
+
+/// The next node's state: commits up to its commit (answering the replies that waited
+/// for it) and passes the commit up. What the next node lacks is sent again by the
+/// timer (chain_tick), not here: reports cross records on the way.
+void chain_take_commit(worker_ptr self, const wire_commit& in) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  uint64_t applied = slot.journal.last_seq();
+  ch.next_applied = in.applied;
+  if (in.applied > applied) {
+    spdlog::error("partition {}: the next node of the chain has records up to {}, this one "
+                  "only up to {} (data lost here?)", self->state.index, in.applied, applied);
+    return;
+  }
+  if (in.applied == applied)
+    ch.syncing = false;
+  // A commit past this node's own last record comes from another history: ignore it.
+  if (ch.state.commit(std::min(in.committed, applied))) {
+    ch.last_progress_ms = steady_ms();
+    release_held(self);
+    if (ch.state.role() != cluster::chain_role::head)
+      report_up(self);
+  }
+}
+
+/// The 100 ms timer. When the commit stood still for a while with records sent or the
+/// next node behind: sends it again what it lacks (the records kept, or the whole
+/// partition when they are not kept). Then (but at the head) tells the predecessor this
+/// node's state, a pulse.
+void chain_tick(worker_ptr self) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  auto now = steady_ms();
+  uint64_t applied = slot.journal.last_seq();
+  bool behind = ch.state.role() != cluster::chain_role::tail && ch.next_applied < applied;
+  if ((behind || !ch.state.sent().empty()) && now - ch.last_progress_ms > resend_after_ms) {
+    ch.last_progress_ms = now;
+    const auto& sent = ch.state.sent();
+    if (!sent.empty() && sent.front().after <= ch.next_applied) {
+      for (const auto& r : sent)
+        if (r.last > ch.next_applied)
+          to_link(self, wire_records{self->state.index, r.after, r.last, r.bytes});
+    } else if (behind && !ch.syncing) {
+      send_image(self);
+    } else if (ch.syncing && now - ch.sync_started_ms > 5000) {
+      ch.syncing = false; // the image was lost (the next node went down): send it again
+    }
+  }
+  if (ch.state.role() != cluster::chain_role::head && now - ch.last_pulse_ms >= pulse_ms)
+    report_up(self);
+}
+
 /// Applies one batch while holding the token. Returns false if the worker was revoked
 /// half-way (the slot keeps the progress for its successor).
 bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to) {
   auto& slot = *self->state.slot;
   done_batch out;
+  uint64_t before = slot.journal.last_seq();
   switch (run_batch(slot, batch, [self] { return revoked(self); }, out)) {
     case batch_outcome::skipped:
       return true; // a resent copy of a batch already answered
@@ -48,6 +280,10 @@ bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to)
       return false;
     case batch_outcome::done:
       break;
+  }
+  if (slot.chain) {
+    chain_after_batch(self, batch, before, std::move(out), reply_to);
+    return true;
   }
   // With appendfsync always the replies go through the logger, after its fsync.
   auto& log = self->state.log;
@@ -62,7 +298,7 @@ bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to)
 /// Applies the backlog in order, as long as the token can be taken.
 void drain(worker_ptr self) {
   auto& st = self->state;
-  while (!st.backlog.empty()) {
+  while (!st.backlog.empty() || !st.chain_in.empty()) {
     if (revoked(self))
       return retire(self);
     if (!st.slot->claim_after_guests(st.epoch)) {
@@ -75,6 +311,19 @@ void drain(worker_ptr self) {
     }
     if (!st.image.active && st.slot->data.imaging())
       st.slot->data.abandon_image(); // begun by a predecessor that is gone: nobody takes it
+    if (!st.chain_in.empty()) { // the chain's messages first: they answer held replies
+      auto msg = std::move(st.chain_in.front());
+      st.chain_in.pop_front();
+      if (st.slot->chain) {
+        if (auto* records = std::get_if<wire_records>(&msg))
+          chain_take_records(self, *records);
+        else
+          chain_take_commit(self, std::get<wire_commit>(msg));
+        publish_progress(self);
+      }
+      st.slot->release(st.epoch);
+      continue;
+    }
     auto [ref, reply_to] = std::move(st.backlog.front());
     st.backlog.pop_front();
     bool finished = apply(self, *ref.batch, reply_to);
@@ -169,6 +418,12 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
         return retire(self);
       if (st.slot->claim(st.epoch)) { // else next time
         st.slot->data.sweep(now_ms(), sweep_budget);
+        if (st.slot->chain) {
+          if (st.slot->chain->state.role() == cluster::chain_role::head)
+            ship_records(self); // the sweep's erase records
+          chain_tick(self);
+          publish_progress(self);
+        }
         st.slot->release(st.epoch);
       }
       self->delayed_send(self, sweep_interval, caf::tick_atom_v);
@@ -193,6 +448,14 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
     },
     [=](image_step_atom) { step_image(self); },
     [=](seq_atom) { return self->state.slot->journal.last_seq(); },
+    [=](wire_records& in) {
+      self->state.chain_in.emplace_back(std::move(in));
+      drain(self);
+    },
+    [=](wire_commit& in) {
+      self->state.chain_in.emplace_back(in);
+      drain(self);
+    },
     // -- faults for tests (DEBUG …, only with --enable-debug-command yes) -----------
     [=](sleep_atom, uint32_t ms) {
       // A hang in the middle of the work: holds the partition while it sleeps.

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <variant>
 
 #include <caf/stateful_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -39,6 +40,8 @@ struct partition_worker_state {
   uint64_t epoch = 0;              ///< this worker's epoch in the slot
   /// Batches waiting for the token, in order, with the front end to answer.
   std::deque<std::pair<batch_ref, batch_sink>> backlog;
+  /// Replication messages waiting for the token, in order (served before the backlog).
+  std::deque<std::variant<wire_records, wire_commit>> chain_in;
   bool retry_scheduled = false;
   uint64_t drop_remaining = 0;     ///< DEBUG DROP-PARTITION: requests still to drop
   op_log log;

@@ -847,6 +847,11 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   if (st.opts.cluster && !st.opts.cluster->redirect()) { // forwards to the other nodes
     router.nodes = st.opts.cluster->nodes();
     router.slot_ordinal = st.opts.cluster->slot_ordinals();
+    if (st.opts.cluster->replicated()) { // reads of its own chain's keys stay here
+      router.read_ordinal = st.opts.cluster->read_ordinals();
+      router.write_fan = &st.opts.cluster->fan_ordinals(true);
+      router.read_fan = &st.opts.cluster->fan_ordinals(false);
+    }
   }
   st.core = std::make_unique<front_core>(st.host, st.server, router);
   auto& cfg = st.opts.cfg;

@@ -34,7 +34,7 @@ store_actors start_store(caf::actor_system& sys, store::recovery_result& recover
   auto data = std::make_shared<recovered_data>();
   data->parts = std::move(recovered.parts);
   data->seqs = std::move(recovered.seqs);
-  op_log log{file, policy == fsync_policy::always ? out.logger : logger_actor{}};
+  op_log log{file, policy == fsync_policy::always ? out.logger : logger_actor{}, opts.chain};
   out.supervisor = sys.spawn(supervisor, data, std::move(log), worker_threads::own);
   if (!opts.dir.empty())
     out.snapshotter = spawn_snapshotter(sys, opts.dir, out.logger, out.supervisor,

@@ -17,6 +17,8 @@ struct store_options {
   bool appendonly = true;
   std::string appendfsync = "everysec"; ///< always | everysec | no
   uint32_t save_interval = 60;          ///< seconds; 0 = no periodic snapshots
+  /// A node of a replication chain: its role and link (null: no replication).
+  std::shared_ptr<chain_hub> chain;
 };
 
 /// The actors behind one store, started by start_store.

@@ -6,6 +6,7 @@
 #include <caf/exit_reason.hpp>
 #include <spdlog/spdlog.h>
 
+#include "actors/chain_replica.hpp"
 #include "actors/partition_worker.hpp"
 
 namespace otkv {
@@ -54,8 +55,17 @@ supervisor(supervisor_ptr self, std::shared_ptr<recovered_data> data, op_log log
   st.epochs.resize(partitions);
   for (uint32_t i = 0; i < partitions; ++i) {
     st.slots.push_back(std::make_shared<partition_slot>(std::move(data->parts[i]), i, data->seqs[i]));
-    if (!st.log.file) // no op log takes the records: keep none (they grew without bound)
-      st.slots.back()->journal.stop_keeping();
+    auto& slot = *st.slots.back();
+    if (st.log.chain) { // replication: the records go down the chain too
+      auto role = st.log.chain->role();
+      slot.chain = std::make_shared<chain_replica>(role, slot.journal);
+      slot.data.set_sink(&slot.chain->sink);
+      slot.data.set_expiry_mode(role == cluster::chain_role::head ? store::expiry_mode::record
+                                                                  : store::expiry_mode::hide);
+      slot.workers_only = true; // replies wait for commits: only workers hold them
+    } else if (!st.log.file) { // no op log takes the records: keep none (they grew without bound)
+      slot.journal.stop_keeping();
+    }
     start_worker(self, i);
   }
   // Shutdown: stop the workers with us.

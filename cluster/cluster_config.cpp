@@ -46,6 +46,14 @@ std::string read_node(const json& j, size_t index, node_config& n) {
   n.cluster_host = j.value("cluster_host", n.host);
   if (!read_port(j, "cluster_port", n.cluster_port))
     return where + ": \"cluster_port\" must be 1 to 65535";
+  if (j.contains("follows")) {
+    if (!j["follows"].is_string() || j["follows"].get<std::string>().empty())
+      return where + ": \"follows\" is the id of the node before it in its chain";
+    n.follows = j["follows"].get<std::string>();
+    if (j.contains("slots") && !(j["slots"].is_array() && j["slots"].empty()))
+      return where + " follows another node: its chain's head lists the slots";
+    return "";
+  }
   if (!j.contains("slots") || !j["slots"].is_array())
     return where + " has no \"slots\" array";
   for (const auto& r : j["slots"]) {
@@ -62,6 +70,33 @@ std::string read_node(const json& j, size_t index, node_config& n) {
   }
   std::sort(n.slots.begin(), n.slots.end(),
             [](const slot_range& a, const slot_range& b) { return a.first < b.first; });
+  return "";
+}
+
+/// Every node is in exactly one chain of cfg.replicas nodes: "follows" names a node of
+/// the file, no two nodes follow the same one, and following leads to a head.
+std::string check_chains(const cluster_config& cfg) {
+  std::set<std::string> followed;
+  for (const auto& n : cfg.nodes) {
+    if (n.follows.empty())
+      continue;
+    if (n.follows == n.id)
+      return "node " + n.id + " follows itself";
+    if (std::none_of(cfg.nodes.begin(), cfg.nodes.end(),
+                     [&](const node_config& m) { return m.id == n.follows; }))
+      return "node " + n.id + " follows " + n.follows + ", which is not in the file";
+    if (!followed.insert(n.follows).second)
+      return "two nodes follow " + n.follows + " (a chain is a line)";
+  }
+  size_t in_chains = 0;
+  for (const auto& chain : chains_of(cfg)) {
+    in_chains += chain.size();
+    if (chain.size() != cfg.replicas)
+      return "the chain of " + cfg.nodes[chain.front()].id + " has " + std::to_string(chain.size())
+             + " nodes, not \"replicas\": " + std::to_string(cfg.replicas);
+  }
+  if (in_chains != cfg.nodes.size())
+    return "following leads in a circle: some nodes are in no chain with a head";
   return "";
 }
 
@@ -82,6 +117,12 @@ std::string parse_cluster_config(const std::string& json_text, cluster_config& o
         || j["partitions"].get<int64_t>() > 4096)
       return "\"partitions\" must be 1 to 4096";
     cfg.partitions = j["partitions"].get<uint32_t>();
+  }
+  if (j.contains("replicas")) {
+    if (!j["replicas"].is_number_integer() || j["replicas"].get<int64_t>() < 1
+        || j["replicas"].get<int64_t>() > 16)
+      return "\"replicas\" (nodes per chain) must be 1 to 16";
+    cfg.replicas = j["replicas"].get<uint32_t>();
   }
   if (!j.contains("nodes") || !j["nodes"].is_array() || j["nodes"].empty())
     return "the cluster file has no \"nodes\"";
@@ -109,35 +150,67 @@ std::string parse_cluster_config(const std::string& json_text, cluster_config& o
   auto gap = std::find(owner.begin(), owner.end(), -1);
   if (gap != owner.end())
     return "slot " + std::to_string(gap - owner.begin()) + " is served by no node";
+  if (auto err = check_chains(cfg); !err.empty())
+    return err;
   out = std::move(cfg);
   return "";
+}
+
+std::vector<std::vector<uint32_t>> chains_of(const cluster_config& cfg) {
+  std::vector<std::vector<uint32_t>> chains;
+  for (uint32_t i = 0; i < cfg.nodes.size(); ++i) {
+    if (!cfg.nodes[i].follows.empty())
+      continue;
+    std::vector<uint32_t> chain{i};
+    for (bool more = true; more && chain.size() <= cfg.nodes.size();) {
+      more = false;
+      for (uint32_t k = 0; k < cfg.nodes.size(); ++k)
+        if (cfg.nodes[k].follows == cfg.nodes[chain.back()].id) {
+          chain.push_back(k);
+          more = true;
+          break;
+        }
+    }
+    chains.push_back(std::move(chain));
+  }
+  return chains;
 }
 
 std::string to_json(const cluster_config& cfg) {
   using json = nlohmann::ordered_json; // the keys in the order a reader expects
   json nodes = json::array();
   for (const auto& n : cfg.nodes) {
-    json slots = json::array();
-    for (auto r : n.slots)
-      slots.push_back(json::array({r.first, r.last}));
-    nodes.push_back({{"id", n.id},
-                     {"host", n.host},
-                     {"port", n.port},
-                     {"cluster_host", n.cluster_host},
-                     {"cluster_port", n.cluster_port},
-                     {"slots", slots}});
+    json node = {{"id", n.id},
+                 {"host", n.host},
+                 {"port", n.port},
+                 {"cluster_host", n.cluster_host},
+                 {"cluster_port", n.cluster_port}};
+    if (!n.follows.empty()) {
+      node["follows"] = n.follows;
+    } else {
+      json slots = json::array();
+      for (auto r : n.slots)
+        slots.push_back(json::array({r.first, r.last}));
+      node["slots"] = slots;
+    }
+    nodes.push_back(std::move(node));
   }
   // One node per line: the file stays short and easy to edit by hand.
-  std::string out = "{\n  \"partitions\": " + std::to_string(cfg.partitions) + ",\n  \"nodes\": [\n";
+  std::string out = "{\n  \"partitions\": " + std::to_string(cfg.partitions) + ",\n";
+  if (cfg.replicas > 1)
+    out += "  \"replicas\": " + std::to_string(cfg.replicas) + ",\n";
+  out += "  \"nodes\": [\n";
   for (size_t i = 0; i < nodes.size(); ++i)
     out += "    " + nodes[i].dump() + (i + 1 < nodes.size() ? ",\n" : "\n");
   return out + "  ]\n}\n";
 }
 
 std::string even_cluster(const std::string& addresses, uint32_t partitions,
-                         uint32_t cluster_port_offset, cluster_config& out) {
+                         uint32_t cluster_port_offset, cluster_config& out,
+                         uint32_t replicas) {
   cluster_config cfg;
   cfg.partitions = partitions;
+  cfg.replicas = replicas;
   size_t start = 0;
   while (start <= addresses.size()) {
     auto comma = addresses.find(',', start);
@@ -163,7 +236,17 @@ std::string even_cluster(const std::string& addresses, uint32_t partitions,
     n.id = random_node_id();
     cfg.nodes.push_back(std::move(n));
   }
-  auto count = static_cast<uint32_t>(cfg.nodes.size());
+  if (replicas < 1 || replicas > 16 || cfg.nodes.size() % replicas != 0)
+    return std::to_string(cfg.nodes.size()) + " nodes do not make chains of "
+           + std::to_string(replicas);
+  // Every `replicas` nodes in a row: a chain, its first node the head.
+  std::vector<node_config*> heads;
+  for (size_t i = 0; i < cfg.nodes.size(); ++i)
+    if (i % replicas == 0)
+      heads.push_back(&cfg.nodes[i]);
+    else
+      cfg.nodes[i].follows = cfg.nodes[i - 1].id;
+  auto count = static_cast<uint32_t>(heads.size());
   if (count > slot_count)
     return "more nodes than slots";
   // The split redis-cli --cluster create makes: 16384 / count slots each, rounded.
@@ -173,7 +256,7 @@ std::string even_cluster(const std::string& addresses, uint32_t partitions,
     auto last = static_cast<uint32_t>(std::lround(cursor + per_node - 1));
     if (last > slot_count - 1 || i + 1 == count)
       last = slot_count - 1;
-    cfg.nodes[i].slots.push_back({static_cast<uint16_t>(first), static_cast<uint16_t>(last)});
+    heads[i]->slots.push_back({static_cast<uint16_t>(first), static_cast<uint16_t>(last)});
     first = last + 1;
     cursor += per_node;
   }

@@ -1,10 +1,13 @@
 #include "cluster/cluster_view.hpp"
 
+#include <algorithm>
+
 namespace otkv::cluster {
 
 view::view(cluster_config cfg, uint32_t self, bool redirect)
   : cfg_(std::move(cfg)), self_(self), redirect_(redirect),
     ordinal_of_slot_(new std::atomic<uint16_t>[slot_count]),
+    read_ordinal_of_slot_(new std::atomic<uint16_t>[slot_count]),
     up_(new std::atomic<bool>[cfg_.nodes.size()]), frozen_(new std::atomic<bool>[slot_count]) {
   node_of_ordinal_.push_back(self_);
   for (uint32_t n = 0; n < nodes(); ++n)
@@ -23,13 +26,92 @@ view::view(cluster_config cfg, uint32_t self, bool redirect)
       for (uint32_t s = r.first; s <= r.last; ++s)
         ordinal_of_slot_[s].store(static_cast<uint16_t>(ordinal_of_node_[n]));
   }
+  chains_ = chains_of(cfg_);
+  chain_of_node_.assign(nodes(), 0);
+  for (uint32_t c = 0; c < chains_.size(); ++c)
+    for (size_t i = 0; i < chains_[c].size(); ++i) {
+      uint32_t n = chains_[c][i];
+      chain_of_node_[n] = c;
+      if (n != self_)
+        continue;
+      role_ = i == 0 ? chain_role::head
+              : i + 1 == chains_[c].size() ? chain_role::tail : chain_role::middle;
+      if (chains_[c].size() == 1)
+        role_ = chain_role::head;
+      predecessor_ = i == 0 ? -1 : static_cast<int>(chains_[c][i - 1]);
+      successor_ = i + 1 == chains_[c].size() ? -1 : static_cast<int>(chains_[c][i + 1]);
+    }
+  for (const auto& chain : chains_) {
+    write_fan_.push_back(ordinal_of_node_[chain.front()]);
+    read_fan_.push_back(chain_of_node_[self_] == chain_of_node_[chain.front()]
+                          ? 0 : ordinal_of_node_[chain.front()]);
+  }
+  update_reads(0, slot_count - 1);
+  progress_.reset(new chain_progress[cfg_.partitions == 0 ? 1 : cfg_.partitions]);
+}
+
+std::string view::replication_info() const {
+  const auto& chain = chains_[chain_of_node_[self_]];
+  bool head = role_ == chain_role::head;
+  // Redis's fields first: a chain's head is its master, the rest replicas.
+  std::string out = std::string("role:") + (head ? "master" : "slave") + "\r\n";
+  auto addr = [&](int n) {
+    if (n < 0)
+      return std::string("-");
+    const auto& node = cfg_.nodes[static_cast<size_t>(n)];
+    return node.host + ":" + std::to_string(node.port);
+  };
+  if (!head) {
+    const auto& h = cfg_.nodes[chain.front()];
+    out += "master_host:" + h.host + "\r\nmaster_port:" + std::to_string(h.port) + "\r\n"
+           + "master_link_status:" + (up(chain.front()) ? "up" : "down") + "\r\n";
+  } else {
+    out += "connected_slaves:" + std::to_string(chain.size() - 1) + "\r\n";
+  }
+  uint64_t applied = 0, committed = 0, bytes = 0, next = 0;
+  for (uint32_t p = 0; p < cfg_.partitions; ++p) {
+    applied += progress_[p].applied.load(std::memory_order_relaxed);
+    committed += progress_[p].committed.load(std::memory_order_relaxed);
+    bytes += progress_[p].sent_bytes.load(std::memory_order_relaxed);
+    next += progress_[p].next_applied.load(std::memory_order_relaxed);
+  }
+  size_t position = 0;
+  while (position < chain.size() && chain[position] != self_)
+    ++position;
+  out += std::string("chain_role:") + to_string(role_) + "\r\nchain_position:"
+         + std::to_string(position + 1) + "\r\nchain_length:" + std::to_string(chain.size())
+         + "\r\nchain_previous:" + addr(predecessor_) + "\r\nchain_next:" + addr(successor_)
+         + (successor_ >= 0 ? std::string("\r\nchain_next_link_status:")
+                                + (up(static_cast<uint32_t>(successor_)) ? "up" : "down")
+                            : std::string())
+         + "\r\nchain_applied_records:" + std::to_string(applied)
+         + "\r\nchain_committed_records:" + std::to_string(committed)
+         + "\r\nchain_lag_records:" + std::to_string(applied - std::min(applied, committed))
+         + "\r\nchain_lag_bytes:" + std::to_string(bytes);
+  if (successor_ >= 0)
+    out += "\r\nchain_next_behind_records:" + std::to_string(applied - std::min(applied, next));
+  return out + "\r\n";
+}
+
+void view::update_reads(uint16_t first, uint16_t last) {
+  for (uint32_t s = first; s <= last; ++s) {
+    uint16_t o = ordinal_of_slot_[s].load(std::memory_order_acquire);
+    if (chain_of_node_[node_of_ordinal_[o]] == chain_of_node_[self_])
+      o = 0;
+    read_ordinal_of_slot_[s].store(o, std::memory_order_release);
+  }
 }
 
 uint64_t view::nodes_digest() const {
   std::string text = std::to_string(cfg_.partitions);
-  for (const auto& n : cfg_.nodes)
+  if (cfg_.replicas > 1) // unchanged for files without chains
+    text += "/" + std::to_string(cfg_.replicas);
+  for (const auto& n : cfg_.nodes) {
     text += ";" + n.id + " " + n.host + ":" + std::to_string(n.port) + " " + n.cluster_host
             + ":" + std::to_string(n.cluster_port);
+    if (!n.follows.empty())
+      text += " after " + n.follows;
+  }
   return store::key_hash(text);
 }
 
@@ -64,6 +146,7 @@ void view::assign(uint16_t first, uint16_t last, uint32_t n) {
   auto o = static_cast<uint16_t>(ordinal_of_node_[n]);
   for (uint32_t s = first; s <= last; ++s)
     ordinal_of_slot_[s].store(o, std::memory_order_release);
+  update_reads(first, last);
 }
 
 void view::freeze(uint16_t first, uint16_t last, bool on) {

@@ -11,10 +11,19 @@
 #include <string>
 #include <vector>
 
+#include "cluster/chain_state.hpp"
 #include "cluster/cluster_config.hpp"
 #include "cluster/slots.hpp"
 
 namespace otkv::cluster {
+
+/// One partition's replication progress, as its worker last published it (INFO).
+struct chain_progress {
+  std::atomic<uint64_t> applied{0};    ///< its last record here
+  std::atomic<uint64_t> committed{0};  ///< the last record the tail applied, as known here
+  std::atomic<uint64_t> sent_bytes{0}; ///< bytes sent down the chain and not yet committed
+  std::atomic<uint64_t> next_applied{0}; ///< the next node's last record, as it last said
+};
 
 /// See the file comment.
 class view {
@@ -46,6 +55,44 @@ public:
   uint32_t node_of_ordinal(uint32_t o) const { return node_of_ordinal_[o]; }
   /// The routing ordinal of node `n`.
   uint32_t ordinal_of_node(uint32_t n) const { return ordinal_of_node_[n]; }
+
+  // -- chains (docs/replication.md) ------------------------------------------------
+  /// Whether slots are served by chains of more than one node.
+  bool replicated() const { return cfg_.replicas > 1; }
+  /// The chains: node indexes, head first.
+  const std::vector<std::vector<uint32_t>>& chains() const { return chains_; }
+  /// The chain node `n` is in (index in chains()).
+  uint32_t chain_of(uint32_t n) const { return chain_of_node_[n]; }
+  /// The head of node `n`'s chain.
+  uint32_t head_of(uint32_t n) const { return chains_[chain_of_node_[n]].front(); }
+  /// This node's place in its chain.
+  chain_role role() const { return role_; }
+  /// The nodes before and after this one in its chain (-1: none).
+  int predecessor() const { return predecessor_; }
+  int successor() const { return successor_; }
+  /// Whether every node of chain `c` is reachable (its writes can commit).
+  bool chain_up(uint32_t c) const {
+    for (auto n : chains_[c])
+      if (!up(n))
+        return false;
+    return true;
+  }
+  /// Whether every chain is complete.
+  bool all_chains_up() const { return reachable() == nodes(); }
+  /// Whether node `n` is in the chain serving `slot`.
+  bool member(uint16_t slot, uint32_t n) const { return chain_of(owner(slot)) == chain_of(n); }
+  /// Reads' routing ordinal per slot: this node (0) for its own chain's slots, which it
+  /// reads itself, else the head's (as slot_ordinals()).
+  const std::atomic<uint16_t>* read_ordinals() const { return read_ordinal_of_slot_.get(); }
+  /// The node ordinals a request for every key goes to, one per chain: writes to the
+  /// heads; reads to this node for its own chain, to the heads for the others.
+  const std::vector<uint32_t>& fan_ordinals(bool write) const {
+    return write ? write_fan_ : read_fan_;
+  }
+  /// Partition `p`'s replication progress (published by its worker).
+  chain_progress& progress(uint32_t p) const { return progress_[p]; }
+  /// INFO's # Replication section.
+  std::string replication_info() const;
   /// A digest of the nodes (ids and addresses, in order) and the partition count: two
   /// nodes read the same cluster file (slots aside, which move) when theirs are equal.
   uint64_t nodes_digest() const;
@@ -87,10 +134,22 @@ public:
   void set_move_status(std::string text);
 
 private:
+  /// Recomputes read_ordinals() for slots first … last.
+  void update_reads(uint16_t first, uint16_t last);
+
   cluster_config cfg_;
   uint32_t self_;
   bool redirect_;
   std::unique_ptr<std::atomic<uint16_t>[]> ordinal_of_slot_;
+  std::unique_ptr<std::atomic<uint16_t>[]> read_ordinal_of_slot_;
+  std::vector<std::vector<uint32_t>> chains_;
+  std::vector<uint32_t> chain_of_node_;
+  chain_role role_ = chain_role::head;
+  int predecessor_ = -1;
+  int successor_ = -1;
+  std::vector<uint32_t> write_fan_;
+  std::vector<uint32_t> read_fan_;
+  std::unique_ptr<chain_progress[]> progress_;
   std::vector<uint32_t> node_of_ordinal_;
   std::vector<uint32_t> ordinal_of_node_;
   std::unique_ptr<std::atomic<bool>[]> up_;

@@ -73,10 +73,13 @@ std::string nodes_text(const cluster::view& v, store::millis now) {
   for (uint32_t i = 0; i < v.nodes(); ++i) {
     const auto& n = v.config().nodes[i];
     bool up = v.up(i);
+    uint32_t head = v.head_of(i); // a chain's other nodes are its head's replicas
     out += n.id + " " + n.host + ":" + std::to_string(n.port) + "@"
-           + std::to_string(n.cluster_port) + " " + (i == v.self() ? "myself," : "") + "master"
-           + (up ? "" : ",fail") + " - 0 " + std::to_string(up ? now : 0) + " "
-           + std::to_string(i + 1) + " " + (up ? "connected" : "disconnected");
+           + std::to_string(n.cluster_port) + " " + (i == v.self() ? "myself," : "")
+           + (head == i ? "master" : "slave") + (up ? "" : ",fail") + " "
+           + (head == i ? std::string("-") : v.config().nodes[head].id) + " 0 "
+           + std::to_string(up ? now : 0) + " " + std::to_string(v.chain_of(i) + 1) + " "
+           + (up ? "connected" : "disconnected");
     for (auto r : v.ranges(i))
       out += " " + range_text(r);
     out += "\n";
@@ -90,14 +93,17 @@ net::reply slots_node(const cluster::node_config& n) {
                             net::reply::bulk(n.id), net::reply::array({})});
 }
 
-/// CLUSTER SLOTS: [first, last, node] per range.
+/// CLUSTER SLOTS: [first, last, node, …] per range: the chain's head, then the rest of
+/// its chain in order (Redis: the master, then its replicas).
 net::reply slots_reply(const cluster::view& v) {
   std::vector<net::reply> out;
   for (uint32_t i = 0; i < v.nodes(); ++i)
-    for (auto r : v.ranges(i))
-      out.push_back(net::reply::array({net::reply::integer(r.first),
-                                       net::reply::integer(r.last),
-                                       slots_node(v.config().nodes[i])}));
+    for (auto r : v.ranges(i)) {
+      std::vector<net::reply> range{net::reply::integer(r.first), net::reply::integer(r.last)};
+      for (auto n : v.chains()[v.chain_of(i)])
+        range.push_back(slots_node(v.config().nodes[n]));
+      out.push_back(net::reply::array(std::move(range)));
+    }
   return net::reply::array(std::move(out));
 }
 
@@ -105,25 +111,28 @@ net::reply slots_reply(const cluster::view& v) {
 /// role, replication-offset, health}]} (maps as flat arrays, RESP2).
 net::reply shards_reply(const cluster::view& v) {
   std::vector<net::reply> out;
-  for (uint32_t i = 0; i < v.nodes(); ++i) {
-    const auto& n = v.config().nodes[i];
+  for (const auto& chain : v.chains()) { // a shard per chain: its head is the master
     std::vector<net::reply> slots;
-    for (auto r : v.ranges(i)) {
+    for (auto r : v.ranges(chain.front())) {
       slots.push_back(net::reply::integer(r.first));
       slots.push_back(net::reply::integer(r.last));
     }
-    auto node = net::reply::array({
-      net::reply::bulk("id"), net::reply::bulk(n.id),
-      net::reply::bulk("port"), net::reply::integer(n.port),
-      net::reply::bulk("ip"), net::reply::bulk(n.host),
-      net::reply::bulk("endpoint"), net::reply::bulk(n.host),
-      net::reply::bulk("role"), net::reply::bulk("master"),
-      net::reply::bulk("replication-offset"), net::reply::integer(0),
-      net::reply::bulk("health"), net::reply::bulk(v.up(i) ? "online" : "failed"),
-    });
+    std::vector<net::reply> nodes;
+    for (auto i : chain) {
+      const auto& n = v.config().nodes[i];
+      nodes.push_back(net::reply::array({
+        net::reply::bulk("id"), net::reply::bulk(n.id),
+        net::reply::bulk("port"), net::reply::integer(n.port),
+        net::reply::bulk("ip"), net::reply::bulk(n.host),
+        net::reply::bulk("endpoint"), net::reply::bulk(n.host),
+        net::reply::bulk("role"), net::reply::bulk(i == chain.front() ? "master" : "replica"),
+        net::reply::bulk("replication-offset"), net::reply::integer(0),
+        net::reply::bulk("health"), net::reply::bulk(v.up(i) ? "online" : "failed"),
+      }));
+    }
     out.push_back(net::reply::array({net::reply::bulk("slots"), net::reply::array(std::move(slots)),
                                      net::reply::bulk("nodes"),
-                                     net::reply::array({std::move(node)})}));
+                                     net::reply::array(std::move(nodes))}));
   }
   return net::reply::array(std::move(out));
 }
@@ -174,8 +183,8 @@ net::reply conn_cluster(client_context& client, net::arg_list& args) {
   return err::unknown_subcommand(sub, "cluster");
 }
 
-/// READONLY, READWRITE, ASKING → +OK in a cluster (every node here serves reads and
-/// writes of its own slots; there are no replicas yet).
+/// READONLY, READWRITE, ASKING → +OK in a cluster (a forwarding node serves every key;
+/// a chain's every node answers reads of its chain's keys, linearizably, either way).
 net::reply conn_cluster_ok(client_context& client, net::arg_list&) {
   if (!client.info->cluster)
     return err::cluster_disabled();

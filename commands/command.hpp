@@ -222,6 +222,7 @@ struct fanout {
   std::vector<net::reply> results;           ///< one per part
   size_t keys = 0;                           ///< number of keys in the request
   uint32_t places = 0;                       ///< route::cursor: how many places there are
+  uint32_t next_place = 0;                   ///< route::cursor: the place after the cursor's (0: none)
 };
 
 /// Runs a command (or one part of it) on the partition that owns its keys.

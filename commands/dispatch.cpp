@@ -61,12 +61,13 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
   if ((c.flags & flag::one_partition) == 0)
     return true;
   int last = last_key_of(c, args.size());
+  bool write = (c.flags & flag::write) != 0;
   const auto& first_key = args[static_cast<size_t>(c.first_key)];
-  uint32_t first = router.target_of(first_key);
+  uint32_t first = router.target_of(first_key, write);
   uint16_t slot = cluster::key_slot(first_key);
   for (int k = c.first_key + c.key_step; k <= last; k += c.key_step) {
     const auto& key = args[static_cast<size_t>(k)];
-    if (router.target_of(key) != first
+    if (router.target_of(key, write) != first
         || (router.slot_ordinal != nullptr && cluster::key_slot(key) != slot)) {
       error = err::crossslot();
       return false;
@@ -77,6 +78,19 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
 
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
                    net::reply& error) {
+  if (cluster != nullptr && cluster->replicated() && (c.flags & flag::write) != 0
+      && !cluster->redirect()) {
+    // A write commits only once every node of its chain applied it: with one down it
+    // would wait out the request budget, so it is refused at once.
+    bool keyed = c.first_key > 0 && static_cast<size_t>(c.first_key) < args.size();
+    bool complete = keyed ? cluster->chain_up(cluster->chain_of(cluster->owner(
+                              cluster::key_slot(args[static_cast<size_t>(c.first_key)]))))
+                          : cluster->all_chains_up();
+    if (!complete) {
+      error = err::clusterdown();
+      return false;
+    }
+  }
   if (cluster == nullptr || c.first_key <= 0 || static_cast<size_t>(c.first_key) >= args.size()
       || (!cluster->redirect() && !cluster->any_frozen()))
     return true;
@@ -104,38 +118,49 @@ bool check_cluster(const command& c, const net::arg_list& args, const cluster::v
 std::vector<part> split(const command& c, net::arg_list&& args, const key_router& router,
                         fanout& f) {
   uint32_t partitions = router.targets();
+  bool write = (c.flags & flag::write) != 0;
   std::vector<part> parts;
   switch (c.where) {
     case route::connection:
       break;
     case route::key:
-      parts.push_back({router.target_of(args[c.first_key]), std::move(args)});
+      parts.push_back({router.target_of(args[c.first_key], write), std::move(args)});
       break;
     case route::cursor: { // one part: the place the cursor names (else 0: merged as invalid)
       uint64_t place = std::strtoull(args[1].c_str(), nullptr, 10) >> scan_position_bits;
       f.args = args;
       f.places = partitions;
-      parts.push_back({place < partitions ? static_cast<uint32_t>(place) : 0, std::move(args)});
+      auto at = place < partitions ? static_cast<uint32_t>(place) : 0;
+      f.next_place = router.next_place(at);
+      parts.push_back({at, std::move(args)});
       break;
     }
     case route::node:
       partitions = router.partitions;
       [[fallthrough]];
-    case route::all:
+    case route::all: {
       f.args = args;
-      parts.reserve(partitions);
-      for (uint32_t p = 0; p < partitions; ++p)
-        parts.push_back({p, p + 1 == partitions ? std::move(args) : args});
+      const auto* fan = c.where == route::all ? router.fan(write) : nullptr;
+      if (fan == nullptr) {
+        parts.reserve(partitions);
+        for (uint32_t p = 0; p < partitions; ++p)
+          parts.push_back({p, p + 1 == partitions ? std::move(args) : args});
+        break;
+      }
+      for (auto o : *fan) // one node of each chain
+        for (uint32_t p = 0; p < router.partitions; ++p)
+          parts.push_back({o * router.partitions + p, args});
       break;
+    }
     case route::keys: {
       int last = last_key_of(c, args.size());
       int step = c.key_step;
       f.keys = static_cast<size_t>((last - c.first_key) / step + 1);
       // Fast path: every key in the first key's partition.
-      uint32_t first_p = router.target_of(args[c.first_key]);
+      uint32_t first_p = router.target_of(args[c.first_key], write);
       bool one = true;
       for (int k = c.first_key + step; k <= last && one; k += step)
-        one = router.target_of(args[k]) == first_p;
+        one = router.target_of(args[k], write) == first_p;
       if (one) {
         parts.push_back({first_p, std::move(args)});
         break;
@@ -143,7 +168,7 @@ std::vector<part> split(const command& c, net::arg_list&& args, const key_router
       std::vector<int> index_of(partitions, -1);
       uint32_t ordinal = 0;
       for (int k = c.first_key; k <= last; k += step, ++ordinal) {
-        uint32_t p = router.target_of(args[k]);
+        uint32_t p = router.target_of(args[k], write);
         if (index_of[p] < 0) {
           index_of[p] = static_cast<int>(parts.size());
           net::arg_list head(args.begin(), args.begin() + c.first_key);

@@ -25,24 +25,45 @@ struct key_router {
   /// Forwarding cluster: the node ordinal serving each of the 16384 slots; null: every
   /// key stays on this node.
   const std::atomic<uint16_t>* slot_ordinal = nullptr;
+  /// With chains (docs/replication.md): the ordinal reads of each slot go to (this node
+  /// for its own chain's slots); null: as slot_ordinal.
+  const std::atomic<uint16_t>* read_ordinal = nullptr;
+  /// With chains: the node ordinals a request for every key (route::all) goes to, one
+  /// per chain, for writes and for reads; null: every node.
+  const std::vector<uint32_t>* write_fan = nullptr;
+  const std::vector<uint32_t>* read_fan = nullptr;
 
   /// How many places there are.
   uint32_t targets() const { return partitions * nodes; }
   /// Whether `target` is a partition of this node.
   bool local(uint32_t target) const { return target < partitions; }
   /// The place of a key whose routing key (store::routing_key) is `routing`, hashed
-  /// (store::key_hash) to `hash`.
-  uint32_t target_of(std::string_view routing, uint64_t hash) const {
+  /// (store::key_hash) to `hash`, for a write (else a read).
+  uint32_t target_of(std::string_view routing, uint64_t hash, bool write = true) const {
     auto p = static_cast<uint32_t>(hash % partitions);
     if (slot_ordinal == nullptr)
       return p;
     auto slot = cluster::crc16(routing) & (cluster::slot_count - 1);
-    return slot_ordinal[slot].load(std::memory_order_acquire) * partitions + p;
+    const auto* table = write || read_ordinal == nullptr ? slot_ordinal : read_ordinal;
+    return table[slot].load(std::memory_order_acquire) * partitions + p;
   }
   /// The place of `key`.
-  uint32_t target_of(std::string_view key) const {
+  uint32_t target_of(std::string_view key, bool write = true) const {
     auto routing = store::routing_key(key);
-    return target_of(routing, store::key_hash(routing));
+    return target_of(routing, store::key_hash(routing), write);
+  }
+  /// The node ordinals route::all requests go to (null: every node).
+  const std::vector<uint32_t>* fan(bool write) const { return write ? write_fan : read_fan; }
+  /// The place after `place` that a read of every key visits next (SCAN), 0 if none.
+  uint32_t next_place(uint32_t place) const {
+    for (uint32_t next = place + 1; next < targets(); ++next) {
+      if (read_fan == nullptr)
+        return next;
+      for (auto o : *read_fan)
+        if (o == next / partitions)
+          return next;
+    }
+    return 0;
   }
 };
 

@@ -224,8 +224,8 @@ net::reply merge_scan(client_context&, fanout& f) {
   if (r.is_error())
     return std::move(r);
   uint64_t next = static_cast<uint64_t>(r.items.at(0).number);
-  if (next == 0 && part + 1 < f.places)
-    next = (part + 1) << scan_position_bits;
+  if (next == 0 && f.next_place != 0)
+    next = uint64_t{f.next_place} << scan_position_bits;
   else if (next != 0)
     next |= part << scan_position_bits;
   std::vector<net::reply> keys(std::make_move_iterator(r.items.begin() + 1),

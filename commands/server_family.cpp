@@ -583,6 +583,14 @@ net::reply merge_info(client_context& client, fanout& f) {
     }
     out += "\r\n";
   }
+  if (wants(args, "replication")) {
+    out += "# Replication\r\n";
+    if (s.cluster && s.cluster->replicated())
+      out += s.cluster->replication_info();
+    else
+      out += "role:master\r\nconnected_slaves:0\r\n";
+    out += "\r\n";
+  }
   if (wants(args, "cluster")) {
     out += "# Cluster\r\n";
     out += cluster_info_section(s);

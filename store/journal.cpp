@@ -101,7 +101,14 @@ scan_result scan_log(std::string_view bytes, const std::function<void(log_record
   }
   if (partitions)
     *partitions = count;
-  size_t pos = header;
+  auto records = scan_records(bytes.substr(header), fn);
+  records.valid_bytes += header;
+  return records;
+}
+
+scan_result scan_records(std::string_view bytes, const std::function<void(log_record&)>& fn) {
+  scan_result res;
+  size_t pos = 0;
   res.valid_bytes = pos;
   while (pos < bytes.size()) {
     reader head{bytes, pos};
@@ -122,7 +129,7 @@ scan_result scan_log(std::string_view bytes, const std::function<void(log_record
     rec.value = std::string(r.bytes(r.get<uint32_t>()));
     rec.expire_at = r.get<int64_t>();
     bool valid = crc32c(payload.data(), payload.size()) == crc && r.ok && r.pos == payload.size()
-                 && rec.op >= mutation::put && rec.op <= mutation::setrange
+                 && rec.op >= mutation::put && rec.op <= mutation::image
                  && (rec.op != mutation::setrange || setrange_fits(rec));
     if (!valid) {
       res.end = last ? scan_end::torn : scan_end::corrupt;
@@ -150,6 +157,12 @@ void journal_buffer::on_mutation(mutation op, std::string_view key, std::string_
     encode_record(bytes_, op, partition_, seq_, key, value, at);
 }
 
+void journal_buffer::add_encoded(std::string_view records, uint64_t last_seq) {
+  seq_ = last_seq;
+  if (keep_)
+    bytes_.append(records);
+}
+
 void apply_record(partition& p, const log_record& r) {
   switch (r.op) {
     case mutation::put:
@@ -170,6 +183,9 @@ void apply_record(partition& p, const log_record& r) {
       // expired by the time this recovery loaded the snapshot: so has the result.
       if (p.find(r.key, 0) != nullptr)
         p.append(r.key, r.value, 0);
+      break;
+    case mutation::image:
+      load_partition_image(p, r.value);
       break;
     case mutation::setrange: {
       auto offset = static_cast<size_t>(setrange_offset(r.expire_at));
@@ -209,6 +225,21 @@ std::string encode_snapshot(const std::vector<std::string>& images) {
     out += img;
   put_int<uint32_t>(out, crc32c(out.data(), out.size()));
   return out;
+}
+
+bool load_partition_image(partition& p, std::string_view image) {
+  reader r{image};
+  r.get<uint64_t>(); // the image's seq: the record carries it
+  auto count = r.get<uint64_t>();
+  p.clear();
+  for (uint64_t k = 0; k < count && r.ok; ++k) {
+    auto key = r.bytes(r.get<uint32_t>());
+    auto value = r.bytes(r.get<uint32_t>());
+    auto at = r.get<int64_t>();
+    if (r.ok)
+      p.put(key, value, at);
+  }
+  return r.ok && r.pos == image.size();
 }
 
 std::string decode_snapshot(std::string_view bytes, std::vector<partition>& parts,

@@ -22,6 +22,9 @@ public:
   bool empty() const noexcept { return bytes_.empty(); }
   /// Number of the last record made.
   uint64_t last_seq() const noexcept { return seq_; }
+  /// Adds records made elsewhere (a replica applying its chain predecessor's records,
+  /// encoded already), numbered up to `last_seq`.
+  void add_encoded(std::string_view records, uint64_t last_seq);
   /// Without an op log (--appendonly no): records are numbered (snapshots name the last
   /// one) but not kept, since nobody takes them.
   void stop_keeping() noexcept {
@@ -87,6 +90,10 @@ std::string log_header(uint32_t partitions);
 scan_result scan_log(std::string_view bytes, const std::function<void(log_record&)>& fn,
                      uint32_t* partitions = nullptr);
 
+/// Scans framed records without a file header (a chain's record stream), calling
+/// `fn(record)` for each valid one in order. Ends as scan_log does (`header_error` unused).
+scan_result scan_records(std::string_view bytes, const std::function<void(log_record&)>& fn);
+
 /// The offset a setrange record's i64 field carries (either sign).
 constexpr int64_t setrange_offset(int64_t field) noexcept { return field < 0 ? -1 - field : field; }
 
@@ -103,6 +110,11 @@ inline constexpr std::string_view snapshot_magic = "OTKVSNP1";
 /// Serialises one partition's live keys: u64 seq, u64 count, then per key
 /// u32 key length, key, u32 value length, value, i64 deadline.
 std::string encode_partition_image(const partition& p, uint64_t seq, millis now);
+
+/// Replaces the contents of `p` with an encode_partition_image image (keys that expired
+/// since stay, with their deadlines: as any other). False if the image is malformed (the
+/// keys read before the damage stay).
+bool load_partition_image(partition& p, std::string_view image);
 
 /// Builds a snapshot file's bytes from the partition images (in partition order):
 /// magic, u32 partition count, images, u32 CRC-32C of everything before it.

@@ -45,6 +45,7 @@ partition& partition::operator=(partition&& other) noexcept {
     expiring_ = other.expiring_;
     expired_total_ = other.expired_total_;
     sink_ = other.sink_;
+    expiry_ = other.expiry_;
     image_ = std::move(other.image_);
     other.image_ = {};
     other.sink_ = nullptr;
@@ -153,11 +154,18 @@ entry* partition::find(std::string_view key, uint64_t hash, millis now) {
   if (e == nullptr)
     return nullptr;
   if (expired(*e, now)) {
-    ++expired_total_;
-    unlink_free(link);
+    if (expiry_ != expiry_mode::hide)
+      expire_entry(link);
     return nullptr;
   }
   return e;
+}
+
+void partition::expire_entry(entry** link) {
+  ++expired_total_;
+  if (expiry_ == expiry_mode::record && sink_)
+    sink_->on_mutation(mutation::erase, (*link)->key(), {}, 0);
+  unlink_free(link);
 }
 
 entry& partition::put(std::string_view key, std::string_view value, millis expire_at) {
@@ -346,6 +354,8 @@ size_t partition::sweep(millis now, size_t max_work) {
   if (old_.slots != nullptr)
     rehash_step(max_work);
   size_t removed = 0;
+  if (expiry_ == expiry_mode::hide)
+    return removed;
   for (size_t work = 0; work < max_work && !deadlines_.empty(); ++work) {
     if (deadlines_.front().first > now)
       break;
@@ -358,8 +368,7 @@ size_t partition::sweep(millis now, size_t max_work) {
     // A stale pair: the key is gone or its deadline changed since it was pushed.
     if (*link == nullptr || (*link)->expire_at_ != d.first)
       continue;
-    ++expired_total_;
-    unlink_free(link);
+    expire_entry(link);
     ++removed;
   }
   return removed;
@@ -395,8 +404,7 @@ entry** partition::live_link(std::string_view key, uint64_t hash, millis now) {
   if (*link == nullptr)
     return nullptr;
   if (expired(**link, now)) {
-    ++expired_total_;
-    unlink_free(link);
+    expire_entry(link);
     return nullptr;
   }
   return link;

@@ -20,7 +20,10 @@ using millis = int64_t;
 /// (key, bytes, offset in the i64 field) change an existing value: they carry the change,
 /// not the result.
 enum class mutation : uint8_t { put = 1, erase = 2, expire = 3, clear = 4, append = 5,
-                                setrange = 6 };
+                                setrange = 6,
+                                /// The whole partition replaced by an image (value: the
+                                /// encode_partition_image bytes): a chain replica's full sync.
+                                image = 7 };
 
 /// The largest key or value a partition stores (as Redis's proto-max-bulk-len).
 inline constexpr size_t max_value_size = size_t{512} * 1024 * 1024;
@@ -70,6 +73,16 @@ private:
 /// incrementally, as Redis's does: a few old buckets move with each write (and with each
 /// sweep), so no single request pays for rehashing every key.
 /// Not thread-safe by design: exactly one actor owns a partition at a time.
+/// What a partition does with a key whose deadline passed.
+enum class expiry_mode : uint8_t {
+  reclaim, ///< remove it on access and in sweep(), unrecorded (a single node: replay
+           ///< expires it by its deadline too)
+  record,  ///< the same, and tell the sink (an erase record): a chain's head, whose
+           ///< replicas must remove it at the same point in the record stream
+  hide,    ///< treat it as absent but keep it until an erase record removes it, and let
+           ///< sweep() remove nothing: a chain's replica (its clock may run ahead)
+};
+
 class partition {
 public:
   partition() = default;
@@ -157,6 +170,12 @@ public:
 
   /// Reports every later change to `sink` (nullptr: none). The sink must outlive its use.
   void set_sink(mutation_sink* sink) noexcept { sink_ = sink; }
+  /// The sink changes are reported to (nullptr: none).
+  mutation_sink* sink() const noexcept { return sink_; }
+
+  /// How keys past their deadline are treated from now on (default: reclaim).
+  void set_expiry_mode(expiry_mode mode) noexcept { expiry_ = mode; }
+  expiry_mode expiry() const noexcept { return expiry_; }
 
   /// Length of the longest bucket chain (a diagnostic for tests).
   size_t longest_chain() const noexcept;
@@ -225,6 +244,9 @@ private:
   size_t expiring_ = 0;
   uint64_t expired_total_ = 0;
   mutation_sink* sink_ = nullptr;
+  expiry_mode expiry_ = expiry_mode::reclaim;
+  /// Removes the expired entry at `link` (counted; an erase record in record mode).
+  void expire_entry(entry** link);
   image_state image_;
 };
 
