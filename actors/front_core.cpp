@@ -109,16 +109,32 @@ void front_core::rerun(front_session& s, uint64_t seq, net::arg_list&& args,
 }
 
 /// Queues the parts of key request `seq` (slot `slot`, command `c`) for their partitions.
+/// Whether a write request of `s` before `seq` is not answered yet.
+static bool write_pending(front_session& s, uint64_t seq) {
+  for (uint64_t i = s.first_seq; i < seq; ++i) {
+    const auto* slot = s.slot(i);
+    if (slot != nullptr && !slot->ready && slot->cmd != nullptr
+        && (slot->cmd->flags & cmd::flag::write) != 0)
+      return true;
+  }
+  return false;
+}
+
 void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
                                const cmd::command* c, net::arg_list&& args, store::millis tnow) {
   slot.deadline = tnow + settings.final_deadline_ms();
+  // With replication chains a read goes to this node's copy, unless a write of the same
+  // connection is still on its way to the chain's head: then it follows the write there,
+  // so a pipeline reads its own writes (as from one Redis server).
+  bool write = (c->flags & cmd::flag::write) != 0
+               || (router_.read_ordinal != nullptr && write_pending(s, seq));
   if (c->where == cmd::route::key) { // the common case: no split, no merge
     // The key is hashed once: its hash picks the partition and, without a hash tag,
     // its bucket in the partition too.
     std::string_view key = args[static_cast<size_t>(c->first_key)];
     auto routing = store::routing_key(key);
     uint64_t hash = store::key_hash(routing);
-    auto p = router_.target_of(routing, hash, (c->flags & cmd::flag::write) != 0);
+    auto p = router_.target_of(routing, hash, write);
     slot.missing = 1;
     slot.partition = p;
     if (!router_.local(p))
@@ -129,7 +145,7 @@ void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
     return;
   }
   cmd::fanout f;
-  auto parts = cmd::split(*c, std::move(args), router_, f);
+  auto parts = cmd::split(*c, std::move(args), router_, f, write);
   bool merge = cmd::needs_merge(*c, parts.size());
   slot.missing = parts.size();
   slot.partition = parts.front().partition;

@@ -116,9 +116,9 @@ bool check_cluster(const command& c, const net::arg_list& args, const cluster::v
 }
 
 std::vector<part> split(const command& c, net::arg_list&& args, const key_router& router,
-                        fanout& f) {
+                        fanout& f, bool write) {
   uint32_t partitions = router.targets();
-  bool write = (c.flags & flag::write) != 0;
+  write = write || (c.flags & flag::write) != 0;
   std::vector<part> parts;
   switch (c.where) {
     case route::connection:

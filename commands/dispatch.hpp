@@ -102,8 +102,9 @@ bool check_cluster(const command& c, const net::arg_list& args, const cluster::v
 /// (key_router) its keys live in; route::all: one per place. For route::keys the
 /// key ordinals of each part go to `f.slots`; for route::all `f.args` keeps the request.
 /// A route::keys request whose keys share one partition yields one unchanged part.
+/// `write`: route as a write (to a chain's head) even if `c` only reads.
 std::vector<part> split(const command& c, net::arg_list&& args, const key_router& router,
-                        fanout& f);
+                        fanout& f, bool write = false);
 
 /// Whether the results of `parts` must go through `c.on_merge`.
 inline bool needs_merge(const command& c, size_t parts) {

@@ -73,7 +73,7 @@ class Cluster:
     """`n` nodes on loopback, from one cluster file written by --cluster-init; each node's
     data in its own directory (kept across restarts); stop() ends them all."""
 
-    def __init__(self, n=3, args=(), partitions=2):
+    def __init__(self, n=3, args=(), partitions=2, replicas=1):
         self.base = free_base(n)
         self.ports = [self.base + i + 1 for i in range(n)]
         self.args = list(args)
@@ -81,7 +81,8 @@ class Cluster:
         self.file = os.path.join(self.dir, "cluster.json")
         subprocess.run([SERVER, "--cluster-init",
                         ",".join("127.0.0.1:%d" % p for p in self.ports),
-                        "--cluster-config", self.file, "--partitions", str(partitions)],
+                        "--cluster-config", self.file, "--partitions", str(partitions),
+                        "--cluster-replicas", str(replicas)],
                        check=True, stdout=subprocess.DEVNULL, timeout=30)
         self.nodes = [None] * n
         try:

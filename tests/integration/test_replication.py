@@ -1,0 +1,327 @@
+"""Replication chains on loopback (docs/replication.md): one chain of three real nodes over
+all slots. Writes through any node are acknowledged once the tail applied them, and then
+read back from every node; the chain shows in CLUSTER SLOTS/NODES/SHARDS and INFO
+replication; a node killed with -9 or paused with SIGSTOP, and a node whose data was
+wiped, catch up when back; and concurrent clients' histories stay linearizable with no
+acknowledged write lost while nodes are killed and restarted."""
+
+import os
+import random
+import shutil
+import signal
+import threading
+import time
+import unittest
+
+from history import UNKNOWN, Recorder, check
+from otkv_fixture import SCALE, Client, ReplyError
+from test_cluster import Cluster, assert_error, field, wait_until
+
+HEAD, MIDDLE, TAIL = 0, 1, 2
+
+
+def chain(test, args=("--appendfsync", "always"), partitions=2):
+    """A chain of 3 nodes (head, middle, tail), stopped at the test's end."""
+    cluster = Cluster(3, args=args, partitions=partitions, replicas=3)
+    test.addCleanup(cluster.stop)
+    return cluster
+
+
+def info(cluster, i, name):
+    c = cluster.client(i)
+    try:
+        return field(c.call("INFO", "replication").decode(), name)
+    finally:
+        c.close()
+
+
+def wait_caught_up(cluster):
+    """Until every node has every record and knows it committed (and every node is up)."""
+    cluster.wait_ok()
+
+    def done():
+        applied = [info(cluster, i, "chain_applied_records") for i in range(3)]
+        committed = [info(cluster, i, "chain_committed_records") for i in range(3)]
+        return len(set(applied)) == 1 and committed == applied
+    wait_until(done, "the chain to catch up")
+
+
+def wait_down(cluster, i, j):
+    """Until node i sees node j down."""
+    def down():
+        c = cluster.client(i)
+        try:
+            return " disconnected" in c.call("CLUSTER", "NODES").decode().splitlines()[j]
+        finally:
+            c.close()
+    wait_until(down, "node %d to see node %d down" % (i, j))
+
+
+class ChainTest(unittest.TestCase):
+    def test_the_chain_in_redis_cluster_formats(self):
+        cluster = chain(self)
+        c = cluster.client(MIDDLE)
+        self.addCleanup(c.close)
+        ids = []
+        for i in range(3):
+            other = cluster.client(i)
+            ids.append(other.call("CLUSTER", "MYID").decode())
+            other.close()
+        # CLUSTER SLOTS: the head first, then the rest of the chain in order.
+        slots = c.call("CLUSTER", "SLOTS")
+        self.assertEqual(len(slots), 1)
+        self.assertEqual(slots[0][:2], [0, 16383])
+        self.assertEqual([n[1] for n in slots[0][2:]], cluster.ports)
+        self.assertEqual([n[2].decode() for n in slots[0][2:]], ids)
+        # CLUSTER NODES: the head is the master, the others its replicas.
+        lines = c.call("CLUSTER", "NODES").decode().splitlines()
+        self.assertRegex(lines[0], r"^%s \S+ master - .* connected 0-16383$" % ids[0])
+        self.assertRegex(lines[1], r"^%s \S+ myself,slave %s " % (ids[1], ids[0]))
+        self.assertRegex(lines[2], r"^%s \S+ slave %s .* connected$" % (ids[2], ids[0]))
+        # CLUSTER SHARDS: one shard, three nodes.
+        shards = c.call("CLUSTER", "SHARDS")
+        self.assertEqual(len(shards), 1)
+        nodes = shards[0][3]
+        self.assertEqual([dict(zip(n[::2], n[1::2]))[b"role"] for n in nodes],
+                         [b"master", b"replica", b"replica"])
+        # INFO replication: each node's place.
+        self.assertEqual([info(cluster, i, "role") for i in range(3)], ["master", "slave", "slave"])
+        self.assertEqual([info(cluster, i, "chain_role") for i in range(3)],
+                         ["head", "middle", "tail"])
+        self.assertEqual(info(cluster, TAIL, "master_port"), str(cluster.ports[HEAD]))
+        self.assertEqual(info(cluster, MIDDLE, "chain_next"), "127.0.0.1:%d" % cluster.ports[TAIL])
+
+    def test_writes_through_any_node_are_read_back_from_every_node(self):
+        cluster = chain(self)
+        clients = [cluster.client(i) for i in range(3)]
+        for c in clients:
+            self.addCleanup(c.close)
+        for n in range(60):
+            writer = clients[n % 3]
+            self.assertEqual(writer.call("SET", "k%d" % n, "v%d" % n), "OK")
+            # Acknowledged: the tail has it, so every node answers it at once.
+            for reader in clients:
+                self.assertEqual(reader.call("GET", "k%d" % n), b"v%d" % n)
+        for n in range(30):
+            self.assertEqual(clients[n % 3].call("INCR", "counter"), n + 1)
+        for c in clients:
+            self.assertEqual(c.call("GET", "counter"), b"30")
+            # Every key once, not once per node of the chain.
+            self.assertEqual(c.call("DBSIZE"), 61)
+            self.assertEqual(len(c.call("KEYS", "*")), 61)
+            keys, cursor = set(), b"0"
+            while True:
+                cursor, batch = c.call("SCAN", cursor, "COUNT", "7")
+                keys.update(batch)
+                if cursor == b"0":
+                    break
+            self.assertEqual(len(keys), 61)
+            self.assertEqual(c.call("MGET", "k1", "k2", "nope"), [b"v1", b"v2", None])
+        # A pipelined write then read on one connection: the read sees the write.
+        for c in clients:
+            c.send_raw(c.encode("SET", "rw", "x") + c.encode("GET", "rw")
+                       + c.encode("APPEND", "rw", "y") + c.encode("GET", "rw"))
+            self.assertEqual([c.read_reply() for _ in range(4)], ["OK", b"x", 2, b"xy"])
+        self.assertEqual(clients[TAIL].call("FLUSHALL"), "OK")
+        for c in clients:
+            self.assertEqual(c.call("DBSIZE"), 0)
+        wait_caught_up(cluster)
+
+    def test_expiry_reaches_the_replicas(self):
+        cluster = chain(self)
+        head, tail = cluster.client(HEAD), cluster.client(TAIL)
+        self.addCleanup(head.close)
+        self.addCleanup(tail.close)
+        self.assertEqual(head.call("SET", "short", "v", "PX", "200"), "OK")
+        self.assertEqual(tail.call("GET", "short"), b"v")
+        self.assertGreater(tail.call("PTTL", "short"), 0)
+        time.sleep(0.4)
+        self.assertIsNone(tail.call("GET", "short"))
+        # The head's sweep removes it and tells the chain (an erase record).
+        wait_until(lambda: tail.call("DBSIZE") == 0, "the expired key to leave the tail")
+        wait_caught_up(cluster)
+
+    def test_a_node_down_refuses_writes_serves_reads_then_catches_up(self):
+        cluster = chain(self, args=("--appendfsync", "everysec"))
+        head = cluster.client(HEAD)
+        self.addCleanup(head.close)
+        for n in range(50):
+            head.call("SET", "k%d" % n, "v%d" % n)
+        cluster.nodes[TAIL].kill()
+        wait_down(cluster, HEAD, TAIL)
+        wait_down(cluster, MIDDLE, TAIL)
+        # A write cannot commit: refused at once, through any node.
+        assert_error(self, head.call("SET", "k1", "new"), "^CLUSTERDOWN")
+        middle = cluster.client(MIDDLE)
+        self.addCleanup(middle.close)
+        assert_error(self, middle.call("SET", "k1", "new"), "^CLUSTERDOWN")
+        # Reads of committed keys are still answered.
+        self.assertEqual(head.call("GET", "k1"), b"v1")
+        self.assertEqual(middle.call("GET", "k2"), b"v2")
+        cluster.start(TAIL)
+        cluster.wait_ok()
+        self.assertEqual(head.call("SET", "k1", "new"), "OK")
+        tail = cluster.client(TAIL)
+        self.addCleanup(tail.close)
+        self.assertEqual(tail.call("GET", "k1"), b"new")
+        self.assertEqual(tail.call("DBSIZE"), 50)
+        wait_caught_up(cluster)
+
+    def test_a_restarted_head_and_middle_catch_up(self):
+        cluster = chain(self, args=("--appendfsync", "everysec"))
+        for victim in (HEAD, MIDDLE):
+            c = cluster.client(TAIL)
+            for n in range(40):
+                self.assertEqual(c.call("SET", "k%d" % n, "%d-%d" % (victim, n)), "OK")
+            c.close()
+            cluster.nodes[victim].kill()
+            wait_down(cluster, TAIL, victim)
+            c = cluster.client(TAIL)
+            self.assertEqual(c.call("GET", "k3"), b"%d-3" % victim)  # still readable
+            assert_error(self, c.call("SET", "k3", "x"), "^CLUSTERDOWN")
+            c.close()
+            cluster.start(victim)
+            wait_caught_up(cluster)
+            for i in range(3):
+                c = cluster.client(i)
+                self.assertEqual(c.call("MGET", "k0", "k39"),
+                                 [b"%d-0" % victim, b"%d-39" % victim])
+                c.close()
+
+    def test_a_wiped_node_gets_a_full_copy(self):
+        cluster = chain(self)
+        head = cluster.client(HEAD)
+        self.addCleanup(head.close)
+        for n in range(300):
+            head.call("SET", "k%d" % n, "v%d" % n)
+        head.call("SET", "big", "x" * 100000)
+        node = cluster.nodes[TAIL]
+        self.assertEqual(node.stop(), 0)
+        shutil.rmtree(os.path.join(cluster.dir, str(cluster.ports[TAIL])))
+        cluster.start(TAIL)
+        wait_caught_up(cluster)
+        self.assertIn("full copy", cluster.nodes[MIDDLE].log())
+        tail = cluster.client(TAIL)
+        self.addCleanup(tail.close)
+        self.assertEqual(tail.call("DBSIZE"), 301)
+        self.assertEqual(tail.call("GET", "k299"), b"v299")
+        self.assertEqual(tail.call("STRLEN", "big"), 100000)
+        # And it keeps up afterwards, and has it all after its own restart.
+        self.assertEqual(head.call("SET", "after", "1"), "OK")
+        self.assertEqual(tail.call("GET", "after"), b"1")
+        tail.close()
+        self.assertEqual(cluster.nodes[TAIL].stop(), 0)
+        cluster.start(TAIL)
+        wait_caught_up(cluster)
+        tail = cluster.client(TAIL)
+        self.addCleanup(tail.close)
+        self.assertEqual(tail.call("DBSIZE"), 302)
+
+    def test_slots_do_not_move_between_chains(self):
+        cluster = chain(self)
+        c = cluster.client(HEAD)
+        self.addCleanup(c.close)
+        other = c.call("CLUSTER", "NODES").decode().splitlines()[1].split()[0]
+        assert_error(self, c.call("CLUSTER", "MOVESLOTS", "0", "10", other), "replication chains")
+
+
+class ChainHistoryTest(unittest.TestCase):
+    """4 clients on a chain of 3 (appendfsync everysec), 6 keys, reads and writes through
+    every node; the fault happens while they run. Every history must be linearizable, a
+    final read at every node must see the last acknowledged write, and the chain must be
+    whole again (every node has every record) afterwards."""
+
+    KEYS = ["h:%d" % i for i in range(6)]
+
+    def run_with(self, fault, seconds=4.0):
+        cluster = chain(self, args=("--appendfsync", "everysec", "--request-timeout-ms", "300"))
+        rec = Recorder()
+        stop = threading.Event()
+        counter = [0]
+        counter_lock = threading.Lock()
+
+        def client(n):
+            rng = random.Random(n)
+            node = n % 3
+            c = Client(cluster.ports[node], timeout=5 * SCALE)
+            try:
+                while not stop.is_set():
+                    key = rng.choice(self.KEYS)
+                    invoked = rec.now()
+                    write = rng.random() < 0.5
+                    if write:
+                        with counter_lock:
+                            counter[0] += 1
+                            value = "%d-%d" % (n, counter[0])
+                    try:
+                        reply = c.call("SET", key, value) if write else c.call("GET", key)
+                    except (ConnectionError, OSError):  # its node was killed: go to the next
+                        reply = ReplyError("connection lost")
+                        c.close()
+                        node = (node + 1) % 3
+                        c = Client(cluster.ports[node], timeout=5 * SCALE)
+                    if write:
+                        rec.write(key, value, invoked, reply == "OK")
+                    else:
+                        ok = not isinstance(reply, ReplyError)
+                        rec.read(key, reply.decode() if isinstance(reply, bytes) else reply,
+                                 invoked, ok)
+                    if isinstance(reply, ReplyError):
+                        time.sleep(0.01)
+            finally:
+                c.close()
+
+        threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        try:
+            fault(cluster)
+            time.sleep(seconds / 4)
+        finally:
+            stop.set()
+            for t in threads:
+                t.join(30)
+        wait_caught_up(cluster)
+        # The final read of every key at every node, after every client stopped.
+        for i in range(3):
+            c = cluster.client(i)
+            for key in self.KEYS:
+                invoked = rec.now()
+                value = c.call("GET", key)
+                rec.read(key, value.decode() if value is not None else None, invoked, True)
+            c.close()
+        writes = [o for o in rec.ops if o.kind == "w"]
+        acked = [o for o in writes if o.completed != UNKNOWN]
+        self.assertGreater(len(acked), 30)
+        self.assertEqual(check(rec.ops), [])
+        return len(writes) - len(acked)
+
+    def kill_and_restart(self, victim):
+        def fault(cluster):
+            time.sleep(1.0)
+            cluster.nodes[victim].kill()
+            time.sleep(1.0)
+            cluster.start(victim)
+            cluster.wait_ok()
+        self.assertGreater(self.run_with(fault), 0)  # the kill made some outcomes unknown
+
+    def test_kill_the_head(self):
+        self.kill_and_restart(HEAD)
+
+    def test_kill_the_middle(self):
+        self.kill_and_restart(MIDDLE)
+
+    def test_kill_the_tail(self):
+        self.kill_and_restart(TAIL)
+
+    def test_pause_the_middle_past_the_request_timeout(self):
+        def fault(cluster):
+            time.sleep(1.0)
+            cluster.nodes[MIDDLE].proc.send_signal(signal.SIGSTOP)
+            time.sleep(1.5)
+            cluster.nodes[MIDDLE].proc.send_signal(signal.SIGCONT)
+        self.run_with(fault)
+
+
+if __name__ == "__main__":
+    unittest.main()
