@@ -12,7 +12,7 @@ RUN_ARGS ?=
 # Where `make run` keeps the op log and snapshots (git ignores it).
 DATA_DIR ?= data
 
-.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan fuzz bench bench-restart bench-cluster clean format
+.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan test-jepsen fuzz bench bench-restart bench-cluster bench-replication clean format
 
 all: build
 
@@ -41,6 +41,14 @@ run: build
 ## test: set up, build and run every test.
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+## test-jepsen: the long fault run of a replication chain (docs/replication.md): 8 clients
+## for JEPSEN_SECONDS while nodes are killed, paused and wiped; checks every history
+## for linearizability and that no acknowledged write was lost.
+JEPSEN_SECONDS ?= 180
+test-jepsen: build
+	cd tests/integration && OTKV_SERVER=$(CURDIR)/$(BUILD_DIR)/otkv-server \
+	  python3 jepsen_chain.py --seconds $(JEPSEN_SECONDS)
 
 ## test-asan: every test against an AddressSanitizer + UndefinedBehaviorSanitizer build.
 test-asan: deps
@@ -93,6 +101,10 @@ bench: build bench-deps
 ## bench-restart: restart time at 1M keys and p99 during snapshots, next to redis-server.
 bench-restart: build
 	python3 bench/restart_bench.py $(BENCH_ARGS)
+
+## bench-replication: chains of 1-3 nodes under a read-mostly load, and write latency.
+bench-replication: build
+	python3 bench/replication_bench.py $(BENCH_ARGS)
 
 ## bench-cluster: OTKV cluster next to Redis Cluster (1-3 nodes) and the cost of forwarding.
 bench-cluster: build

@@ -78,6 +78,11 @@ struct chain_replica {
   int64_t last_progress_ms = 0; ///< when the commit last moved (or records were resent)
   int64_t last_pulse_ms = 0;    ///< when this node last told its predecessor its state
   uint64_t next_applied = 0;    ///< the successor's last record, as it last said
+  /// Whether this node knows it has every committed record (docs/replication.md, "In
+  /// sync"): until then it answers nothing but -TRYAGAIN.
+  bool synced = false;
+  bool pulling = false;         ///< the head asked its successor for a full copy
+  int64_t pull_started_ms = 0;
   bool syncing = false;         ///< an image is on its way to the successor
   int64_t sync_started_ms = 0;  ///< when it was sent
 };

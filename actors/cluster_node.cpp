@@ -519,12 +519,20 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
       }
       return true;
     },
-    [=](wire_records& in) { // from the previous node of this node's chain
+    [=](wire_records& in) { // from the previous node (a full copy up: the next one)
+      auto& st = self->state;
+      int from = sender_index(self);
+      int expected = in.up ? st.opts.view->successor() : st.opts.view->predecessor();
+      if (from < 0 || from != expected || in.partition >= st.workers.size())
+        return;
+      self->send(st.workers[in.partition], std::move(in));
+    },
+    [=](const wire_pull& in) { // from the previous node
       auto& st = self->state;
       int from = sender_index(self);
       if (from < 0 || from != st.opts.view->predecessor() || in.partition >= st.workers.size())
         return;
-      self->send(st.workers[in.partition], std::move(in));
+      self->send(st.workers[in.partition], in);
     },
     [=](const wire_commit& in) { // from the next node of this node's chain
       auto& st = self->state;
@@ -691,9 +699,15 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
     },
     [=](wire_records& in) { // a partition worker's records, to the next node of the chain
       auto& st = self->state;
+      int to = in.up ? st.opts.view->predecessor() : st.opts.view->successor();
+      if (from_here(self) && to >= 0 && st.gates[static_cast<uint32_t>(to)])
+        self->send(st.gates[static_cast<uint32_t>(to)], std::move(in));
+    },
+    [=](const wire_pull& in) { // a head's request for a full copy, to the next node
+      auto& st = self->state;
       int next = st.opts.view->successor();
       if (from_here(self) && next >= 0 && st.gates[static_cast<uint32_t>(next)])
-        self->send(st.gates[static_cast<uint32_t>(next)], std::move(in));
+        self->send(st.gates[static_cast<uint32_t>(next)], in);
     },
     [=](const wire_commit& in) { // a partition worker's state, to the previous node
       auto& st = self->state;
@@ -745,6 +759,7 @@ void register_cluster_types(caf::actor_system_config& cfg) {
   cfg.add_message_type<wire_done>("otkv::wire_done");
   cfg.add_message_type<wire_records>("otkv::wire_records");
   cfg.add_message_type<wire_commit>("otkv::wire_commit");
+  cfg.add_message_type<wire_pull>("otkv::wire_pull");
   cfg.add_message_type<net::reply>("otkv::reply");
   cfg.add_message_type<std::vector<wire_item>>("std::vector<otkv::wire_item>");
   cfg.add_message_type<std::vector<wire_result>>("std::vector<otkv::wire_result>");

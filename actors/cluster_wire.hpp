@@ -85,7 +85,9 @@ struct wire_records {
   uint32_t partition = 0;
   uint64_t after = 0;
   uint64_t last = 0;
-  std::string bytes;
+  std::string bytes;   ///< none: a notice that the receiver, at `after`, is in sync
+  uint64_t committed = 0; ///< the sender's commit (the receiver is in sync once it has it)
+  bool up = false;     ///< a full copy for the previous node (a head that lost its data)
 };
 
 /// A node's state of one partition, up its chain: the newest record the tail applied
@@ -95,16 +97,29 @@ struct wire_commit {
   uint32_t partition = 0;
   uint64_t committed = 0;
   uint64_t applied = 0;
+  bool synced = false; ///< whether the sender serves (it knows it has every committed record)
+};
+
+/// A head that lost records its successor has (its data directory was lost) → the
+/// successor: send me a full copy of the partition.
+struct wire_pull {
+  uint32_t partition = 0;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wire_records& x) {
-  return f(caf::meta::type_name("wire_records"), x.partition, x.after, x.last, x.bytes);
+  return f(caf::meta::type_name("wire_records"), x.partition, x.after, x.last, x.bytes,
+           x.committed, x.up);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, wire_commit& x) {
-  return f(caf::meta::type_name("wire_commit"), x.partition, x.committed, x.applied);
+  return f(caf::meta::type_name("wire_commit"), x.partition, x.committed, x.applied, x.synced);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, wire_pull& x) {
+  return f(caf::meta::type_name("wire_pull"), x.partition);
 }
 
 template <class Inspector>

@@ -71,7 +71,8 @@ class chain_hub;
 
 /// A node's link as its partition workers see it (actors/cluster_node.hpp): records go
 /// to the next node of the chain, commits to the previous one.
-using chain_link = caf::typed_actor<caf::reacts_to<wire_records>, caf::reacts_to<wire_commit>>;
+using chain_link = caf::typed_actor<caf::reacts_to<wire_records>, caf::reacts_to<wire_commit>,
+                                    caf::reacts_to<wire_pull>>;
 
 /// Where partition workers put their op-log records.
 struct op_log {
@@ -102,6 +103,8 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<wire_records>,
   /// Replication: the next node's commit and last record (through the gate).
   caf::reacts_to<wire_commit>,
+  /// Replication: the previous node (a head that lost its data) asks for a full copy.
+  caf::reacts_to<wire_pull>,
   /// DEBUG SLEEP-PARTITION (tests only): hold the partition and sleep this many ms.
   caf::reacts_to<sleep_atom, uint32_t>,
   /// DEBUG CRASH-PARTITION (tests only): throw, so the worker dies.

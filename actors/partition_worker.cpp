@@ -45,6 +45,11 @@ void retire(worker_ptr self) {
 constexpr int64_t resend_after_ms = 500;
 /// How often a replica tells its predecessor its state when nothing else does.
 constexpr int64_t pulse_ms = 200;
+/// Bytes of records a partition keeps for a next node that does not commit them: past
+/// it the oldest are forgotten, and that node gets a full copy when it is back.
+constexpr uint64_t max_sent_bytes = uint64_t{32} << 20;
+/// How long a reply may wait for its commit: its front end answered -TIMEOUT long before.
+constexpr int64_t max_held_ms = 60000;
 
 /// Sends `out` to `reply_to` (through the logger's fsync with appendfsync always).
 void deliver(worker_ptr self, done_batch&& out, const batch_sink& reply_to) {
@@ -75,10 +80,11 @@ bool log_records(worker_ptr self, std::string_view records) {
 }
 
 /// The record number `item`'s reply depends on: for a read, the newest uncommitted
-/// change of a key it read (every key's, for a read of the whole keyspace).
+/// change of a key it read (every key's, for a read of the whole keyspace: DBSIZE, KEYS,
+/// SCAN, RANDOMKEY). This node's own reports (INFO, CLUSTER COUNTKEYSINSLOT) answer at once.
 uint64_t read_dependency(const cluster::chain_state& chain, const work_item& item) {
   const auto& c = *item.cmd;
-  if ((c.flags & cmd::flag::write) != 0)
+  if ((c.flags & cmd::flag::write) != 0 || c.where == cmd::route::node)
     return 0;
   if (c.first_key <= 0)
     return chain.newest_dirty();
@@ -99,6 +105,7 @@ void publish_progress(worker_ptr self) {
   p.committed.store(ch.state.committed(), std::memory_order_relaxed);
   p.sent_bytes.store(ch.state.sent_bytes(), std::memory_order_relaxed);
   p.next_applied.store(ch.next_applied, std::memory_order_relaxed);
+  p.synced.store(ch.synced, std::memory_order_relaxed);
 }
 
 /// Answers the held replies whose records are committed now.
@@ -123,6 +130,7 @@ uint64_t ship_records(worker_ptr self) {
     ch.last_progress_ms = steady_ms();
   to_link(self, wire_records{self->state.index, ch.shipped, last, records});
   ch.state.keep_sent(ch.shipped, last, std::move(records));
+  ch.state.trim_sent(max_sent_bytes);
   ch.shipped = last;
   return last;
 }
@@ -145,7 +153,18 @@ void chain_after_batch(worker_ptr self, const work_batch& batch, uint64_t before
       needs = std::max(needs, read_dependency(ch.state, item));
   if (needs <= ch.state.committed())
     return deliver(self, std::move(out), reply_to);
-  ch.held.hold(needs, {std::move(out), reply_to});
+  ch.held.hold(needs, steady_ms(), {std::move(out), reply_to});
+}
+
+/// Answers every request of `batch` with -TRYAGAIN, without running it: this node does
+/// not know yet that it has every committed record.
+void refuse_batch(worker_ptr self, const work_batch& batch, const batch_sink& reply_to) {
+  done_batch out{batch.partition, batch.id, {}};
+  auto error = cmd::err::chain_syncing();
+  auto encoded = net::reply::raw(net::encode(error));
+  for (const auto& item : batch.items)
+    out.items.push_back({item.conn, item.seq, item.part, item.encode ? encoded : error});
+  self->send(reply_to, std::move(out));
 }
 
 /// Tells the predecessor this node's commit and last record.
@@ -153,24 +172,39 @@ void report_up(worker_ptr self) {
   auto& slot = *self->state.slot;
   auto& ch = *slot.chain;
   ch.last_pulse_ms = steady_ms();
-  to_link(self, wire_commit{self->state.index, ch.state.committed(), slot.journal.last_seq()});
+  to_link(self, wire_commit{self->state.index, ch.state.committed(), slot.journal.last_seq(),
+                            ch.synced});
+}
+
+/// This partition knows now that it has every committed record: it serves.
+void now_synced(worker_ptr self, const char* how) {
+  auto& ch = *self->state.slot->chain;
+  if (ch.synced)
+    return;
+  ch.synced = true;
+  ch.pulling = false;
+  spdlog::info("partition {}: in sync with the chain ({}), record {}", self->state.index, how,
+               self->state.slot->journal.last_seq());
 }
 
 /// The whole partition as one image record, for a successor that lacks records no
 /// longer kept (it restarted without its data, or this node restarted).
-void send_image(worker_ptr self) {
+void send_image(worker_ptr self, bool up = false) {
   auto& slot = *self->state.slot;
   auto& ch = *slot.chain;
   uint64_t seq = slot.journal.last_seq();
   std::string record;
   store::encode_record(record, store::mutation::image, self->state.index, seq, {},
                        store::encode_partition_image(slot.data, seq, now_ms()));
-  spdlog::info("partition {}: sending the next node of the chain a full copy ({} bytes, "
-               "record {})", self->state.index, record.size(), seq);
-  ch.syncing = true;
-  ch.sync_started_ms = steady_ms();
-  // Every record up to seq is in the image: the next node applies it as record seq.
-  to_link(self, wire_records{self->state.index, 0, seq, std::move(record)});
+  spdlog::info("partition {}: sending the {} node of the chain a full copy ({} bytes, "
+               "record {})", self->state.index, up ? "previous" : "next", record.size(), seq);
+  if (!up) {
+    ch.syncing = true;
+    ch.sync_started_ms = steady_ms();
+  }
+  // Every record up to seq is in the image: the receiver applies it as record seq.
+  to_link(self, wire_records{self->state.index, 0, seq, std::move(record), ch.state.committed(),
+                             up});
 }
 
 /// Records from the chain's previous node: applies those after this node's last one (in
@@ -180,8 +214,17 @@ void chain_take_records(worker_ptr self, wire_records& in) {
   auto& slot = *self->state.slot;
   auto& ch = *slot.chain;
   uint64_t applied = slot.journal.last_seq();
+  if (in.bytes.empty()) { // a notice: this node has every record the sender committed?
+    if (in.committed <= applied)
+      now_synced(self, "it has every committed record");
+    report_up(self);
+    return;
+  }
+  if (in.up && ch.state.role() != cluster::chain_role::head)
+    return;
   if (!cluster::chain_state::fits(applied, in.after, in.last)) {
-    report_up(self); // a copy of what is here already, or a gap: say where this node is
+    if (!in.up)
+      report_up(self); // a copy of what is here already, or a gap: say where this node is
     return;
   }
   std::string fresh; // the records new here, framed as they came
@@ -205,6 +248,13 @@ void chain_take_records(worker_ptr self, wire_records& in) {
     fresh = std::move(in.bytes);
   slot.journal.add_encoded({}, in.last);
   log_records(self, fresh);
+  if (in.up) { // the head's full copy from its successor: nothing to pass on
+    ch.shipped = in.last;
+    ch.pulling = false;
+    spdlog::info("partition {}: took a full copy from the next node of the chain, record {}",
+                 self->state.index, in.last);
+    return;
+  }
   if (ch.state.role() == cluster::chain_role::tail) {
     ch.state.commit(in.last);
   } else {
@@ -212,6 +262,7 @@ void chain_take_records(worker_ptr self, wire_records& in) {
       ch.last_progress_ms = steady_ms();
     to_link(self, wire_records{self->state.index, applied, in.last, fresh});
     ch.state.keep_sent(applied, in.last, std::move(fresh));
+    ch.state.trim_sent(max_sent_bytes);
   }
   report_up(self);
 }
@@ -225,12 +276,27 @@ void chain_take_commit(worker_ptr self, const wire_commit& in) {
   uint64_t applied = slot.journal.last_seq();
   ch.next_applied = in.applied;
   if (in.applied > applied) {
-    spdlog::error("partition {}: the next node of the chain has records up to {}, this one "
-                  "only up to {} (data lost here?)", self->state.index, in.applied, applied);
+    // The next node has records this one lost (its data directory went): a head takes a
+    // full copy from it; elsewhere the previous node's full copy comes first.
+    if (ch.state.role() == cluster::chain_role::head && !ch.pulling) {
+      spdlog::warn("partition {}: the next node of the chain has records up to {}, this one "
+                   "only up to {}: taking a full copy from it", self->state.index, in.applied,
+                   applied);
+      ch.pulling = true;
+      ch.pull_started_ms = steady_ms();
+      to_link(self, wire_pull{self->state.index});
+    }
     return;
   }
   if (in.applied == applied)
     ch.syncing = false;
+  // The head is the chain's authority: in sync once no other node is ahead of it.
+  if (ch.state.role() == cluster::chain_role::head)
+    now_synced(self, "no record is newer than its own");
+  // The next node has every record committed here: tell it so.
+  if (ch.synced && !in.synced && in.applied >= ch.state.committed())
+    to_link(self, wire_records{self->state.index, in.applied, in.applied, {},
+                               ch.state.committed(), false});
   // A commit past this node's own last record comes from another history: ignore it.
   if (ch.state.commit(std::min(in.committed, applied))) {
     ch.last_progress_ms = steady_ms();
@@ -263,8 +329,11 @@ void chain_tick(worker_ptr self) {
       ch.syncing = false; // the image was lost (the next node went down): send it again
     }
   }
+  if (ch.pulling && now - ch.pull_started_ms > 5000)
+    ch.pulling = false; // the full copy did not come (the next node went down): ask again
   if (ch.state.role() != cluster::chain_role::head && now - ch.last_pulse_ms >= pulse_ms)
     report_up(self);
+  ch.held.drop_older(now - max_held_ms);
 }
 
 /// Applies one batch while holding the token. Returns false if the worker was revoked
@@ -272,6 +341,10 @@ void chain_tick(worker_ptr self) {
 bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to) {
   auto& slot = *self->state.slot;
   done_batch out;
+  if (slot.chain && !slot.chain->synced) {
+    refuse_batch(self, batch, reply_to);
+    return true;
+  }
   uint64_t before = slot.journal.last_seq();
   switch (run_batch(slot, batch, [self] { return revoked(self); }, out)) {
     case batch_outcome::skipped:
@@ -317,8 +390,10 @@ void drain(worker_ptr self) {
       if (st.slot->chain) {
         if (auto* records = std::get_if<wire_records>(&msg))
           chain_take_records(self, *records);
+        else if (auto* commit = std::get_if<wire_commit>(&msg))
+          chain_take_commit(self, *commit);
         else
-          chain_take_commit(self, std::get<wire_commit>(msg));
+          send_image(self, true); // wire_pull: the previous node lost its data
         publish_progress(self);
       }
       st.slot->release(st.epoch);
@@ -453,6 +528,10 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
       drain(self);
     },
     [=](wire_commit& in) {
+      self->state.chain_in.emplace_back(in);
+      drain(self);
+    },
+    [=](wire_pull& in) {
       self->state.chain_in.emplace_back(in);
       drain(self);
     },

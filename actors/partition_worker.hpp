@@ -41,7 +41,7 @@ struct partition_worker_state {
   /// Batches waiting for the token, in order, with the front end to answer.
   std::deque<std::pair<batch_ref, batch_sink>> backlog;
   /// Replication messages waiting for the token, in order (served before the backlog).
-  std::deque<std::variant<wire_records, wire_commit>> chain_in;
+  std::deque<std::variant<wire_records, wire_commit, wire_pull>> chain_in;
   bool retry_scheduled = false;
   uint64_t drop_remaining = 0;     ///< DEBUG DROP-PARTITION: requests still to drop
   op_log log;

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/batch_run.hpp"
+#include "actors/chain_replica.hpp"
 #include "actors/cluster_wire.hpp"
 #include "actors/clock.hpp"
 #include "actors/config.hpp"
@@ -814,15 +815,24 @@ bool broker_host::run_here(const work_batch& batch, done_batch& out) {
         || item.cmd->where == cmd::route::cursor)
       return false;
   auto& slot = *st.slots[batch.partition];
+  if (slot.chain) // replication: reads only, and only while nothing here waits for a commit
+    for (const auto& item : batch.items)
+      if ((item.cmd->flags & cmd::flag::write) != 0)
+        return false;
   if (slot.workers_only.load(std::memory_order_relaxed) || !slot.claim(st.guest_token))
     return false;
+  if (slot.chain && (!slot.chain->synced || slot.chain->state.any_dirty())) {
+    slot.release(st.guest_token);
+    return false;
+  }
   // A time slice: what is left of a longer batch goes to the worker, which resumes
   // after the requests run here, so the shard's other connections are not held up.
   uint64_t until = cmd::monotonic_ns() + run_here_slice_ns;
   uint32_t n = 0;
   auto out_of_time = [&] { return (++n & 31) == 0 && cmd::monotonic_ns() > until; };
   bool ran = run_batch(slot, batch, out_of_time, out) == batch_outcome::done;
-  if (ran)
+  // A chain's records (a head's expiry of a key read here) are shipped by its worker.
+  if (ran && !slot.chain)
     write_records(slot, st.log_file.get(), out);
   slot.release(st.guest_token);
   return ran;

@@ -62,7 +62,6 @@ supervisor(supervisor_ptr self, std::shared_ptr<recovered_data> data, op_log log
       slot.data.set_sink(&slot.chain->sink);
       slot.data.set_expiry_mode(role == cluster::chain_role::head ? store::expiry_mode::record
                                                                   : store::expiry_mode::hide);
-      slot.workers_only = true; // replies wait for commits: only workers hold them
     } else if (!st.log.file) { // no op log takes the records: keep none (they grew without bound)
       slot.journal.stop_keeping();
     }

@@ -72,6 +72,16 @@ void chain_state::all_dirty_until(uint64_t seq) {
     dirty_all_ = seq;
 }
 
+size_t chain_state::trim_sent(uint64_t max_bytes) {
+  size_t n = 0;
+  while (sent_bytes_ > max_bytes && !sent_.empty()) {
+    sent_bytes_ -= sent_.front().bytes.size();
+    sent_.pop_front();
+    ++n;
+  }
+  return n;
+}
+
 void chain_state::keep_sent(uint64_t after, uint64_t last, std::string bytes) {
   if (last <= committed_ || last <= after)
     return;

@@ -70,6 +70,9 @@ public:
   const std::deque<sent_records>& sent() const noexcept { return sent_; }
   /// Bytes of the records sent and not yet committed.
   uint64_t sent_bytes() const noexcept { return sent_bytes_; }
+  /// Forgets the oldest Sent records until at most `max_bytes` are kept (the next node,
+  /// stuck meanwhile, then needs a full copy). Returns how many were forgotten.
+  size_t trim_sent(uint64_t max_bytes);
 
   /// Whether records (after, last] can be applied on top of `applied`: they start at or
   /// before the next record and bring at least one new one.
@@ -93,16 +96,18 @@ private:
 template <class T>
 class held_replies {
 public:
-  /// Holds `value` until the commit reaches `seq`.
-  void hold(uint64_t seq, T value) { held_.emplace_back(seq, std::move(value)); }
+  /// Holds `value`, from time `now` (ms), until the commit reaches `seq`.
+  void hold(uint64_t seq, int64_t now, T value) {
+    held_.push_back({seq, now, std::move(value)});
+  }
   /// Calls `fn(value)` for every held value whose record number is committed, in the
   /// order they were held, and forgets them.
   template <class F>
   void release(uint64_t committed, F&& fn) {
     auto keep = held_.begin();
     for (auto i = held_.begin(); i != held_.end(); ++i) {
-      if (i->first <= committed)
-        fn(std::move(i->second));
+      if (i->seq <= committed)
+        fn(std::move(i->value));
       else if (keep != i)
         *keep++ = std::move(*i);
       else
@@ -110,11 +115,26 @@ public:
     }
     held_.erase(keep, held_.end());
   }
+  /// Forgets the values held since before `before` (ms): their requests were answered
+  /// with a timeout long ago. Returns how many.
+  size_t drop_older(int64_t before) {
+    size_t n = 0;
+    while (!held_.empty() && held_.front().since < before) {
+      held_.pop_front();
+      ++n;
+    }
+    return n;
+  }
   size_t size() const noexcept { return held_.size(); }
   bool empty() const noexcept { return held_.empty(); }
 
 private:
-  std::deque<std::pair<uint64_t, T>> held_;
+  struct entry {
+    uint64_t seq;
+    int64_t since;
+    T value;
+  };
+  std::deque<entry> held_;
 };
 
 } // namespace otkv::cluster

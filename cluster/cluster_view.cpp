@@ -48,6 +48,17 @@ view::view(cluster_config cfg, uint32_t self, bool redirect)
   }
   update_reads(0, slot_count - 1);
   progress_.reset(new chain_progress[cfg_.partitions == 0 ? 1 : cfg_.partitions]);
+  for (uint32_t p = 0; p < cfg_.partitions; ++p) // a chain's partitions start out of sync
+    progress_[p].synced.store(!replicated(), std::memory_order_relaxed);
+}
+
+bool view::synced() const {
+  if (!replicated())
+    return true;
+  for (uint32_t p = 0; p < cfg_.partitions; ++p)
+    if (!progress_[p].synced.load(std::memory_order_relaxed))
+      return false;
+  return true;
 }
 
 std::string view::replication_info() const {
@@ -78,6 +89,7 @@ std::string view::replication_info() const {
   size_t position = 0;
   while (position < chain.size() && chain[position] != self_)
     ++position;
+  out += std::string("chain_synced:") + (synced() ? "yes" : "no") + "\r\n";
   out += std::string("chain_role:") + to_string(role_) + "\r\nchain_position:"
          + std::to_string(position + 1) + "\r\nchain_length:" + std::to_string(chain.size())
          + "\r\nchain_previous:" + addr(predecessor_) + "\r\nchain_next:" + addr(successor_)

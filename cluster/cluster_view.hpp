@@ -23,6 +23,7 @@ struct chain_progress {
   std::atomic<uint64_t> committed{0};  ///< the last record the tail applied, as known here
   std::atomic<uint64_t> sent_bytes{0}; ///< bytes sent down the chain and not yet committed
   std::atomic<uint64_t> next_applied{0}; ///< the next node's last record, as it last said
+  std::atomic<bool> synced{true}; ///< whether it serves (it has every committed record)
 };
 
 /// See the file comment.
@@ -122,8 +123,11 @@ public:
   void set_up(uint32_t n, bool is_up) { up_[n].store(is_up, std::memory_order_relaxed); }
   /// How many nodes are reachable (this one included).
   uint32_t reachable() const;
-  /// "ok" when every slot's node is reachable, else "fail" (CLUSTER INFO's cluster_state).
-  bool ok() const { return reachable() == nodes(); }
+  /// "ok" when every slot's node is reachable (and, with chains, this node's partitions
+  /// are in sync), else "fail" (CLUSTER INFO's cluster_state).
+  bool ok() const { return reachable() == nodes() && synced(); }
+  /// Whether every partition of this node is in sync with its chain (always without).
+  bool synced() const;
 
   /// The -MOVED target of `slot`: "host:port" of the node serving it.
   std::string address_of(uint16_t slot) const;

@@ -78,8 +78,7 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
 
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
                    net::reply& error) {
-  if (cluster != nullptr && cluster->replicated() && (c.flags & flag::write) != 0
-      && !cluster->redirect()) {
+  if (cluster != nullptr && cluster->replicated() && (c.flags & flag::write) != 0) {
     // A write commits only once every node of its chain applied it: with one down it
     // would wait out the request budget, so it is refused at once.
     bool keyed = c.first_key > 0 && static_cast<size_t>(c.first_key) < args.size();

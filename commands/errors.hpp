@@ -238,6 +238,11 @@ inline net::reply node_timeout(const std::string& node, uint64_t ms) {
 inline net::reply tryagain() {
   return net::reply::error("TRYAGAIN the slot is moving to another node; try again");
 }
+/// A node of a replication chain that does not know yet that it has every committed
+/// record (it just started, or is getting a full copy): it answers nothing meanwhile.
+inline net::reply chain_syncing() {
+  return net::reply::error("TRYAGAIN this node is catching up with its replication chain");
+}
 
 /// `-ERR This instance has cluster support disabled` (CLUSTER on a single server)
 inline net::reply cluster_disabled() {

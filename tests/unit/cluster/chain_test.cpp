@@ -90,6 +90,25 @@ TEST_CASE("the Sent list keeps records until they commit", "[chain]") {
   CHECK(c.sent().empty());
 }
 
+TEST_CASE("the Sent list and the held replies are bounded", "[chain]") {
+  chain_state c(chain_role::head);
+  for (uint64_t i = 0; i < 10; ++i)
+    c.keep_sent(i, i + 1, std::string(100, 'x'));
+  CHECK(c.trim_sent(350) == 7); // the oldest go: the next node then needs a full copy
+  CHECK(c.sent_bytes() == 300);
+  CHECK(c.sent().front().after == 7);
+  CHECK(c.trim_sent(350) == 0);
+  held_replies<int> held;
+  held.hold(5, 100, 1);
+  held.hold(6, 200, 2);
+  held.hold(7, 300, 3);
+  CHECK(held.drop_older(250) == 2);
+  CHECK(held.size() == 1);
+  std::vector<int> out;
+  held.release(7, [&](int&& v) { out.push_back(v); });
+  CHECK(out == std::vector<int>{3});
+}
+
 TEST_CASE("records fit when they start at or before the next one and bring a new one",
           "[chain]") {
   CHECK(chain_state::fits(5, 5, 8));   // the next ones
@@ -101,10 +120,10 @@ TEST_CASE("records fit when they start at or before the next one and bring a new
 
 TEST_CASE("held replies leave once their record commits, in the order held", "[chain]") {
   held_replies<std::string> held;
-  held.hold(3, "c");
-  held.hold(1, "a");
-  held.hold(5, "e");
-  held.hold(2, "b");
+  held.hold(3, 0, "c");
+  held.hold(1, 0, "a");
+  held.hold(5, 0, "e");
+  held.hold(2, 0, "b");
   std::vector<std::string> out;
   held.release(2, [&](std::string&& s) { out.push_back(s); });
   CHECK(out == std::vector<std::string>{"a", "b"});
