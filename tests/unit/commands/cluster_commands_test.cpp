@@ -220,3 +220,86 @@ TEST_CASE("without a cluster, CLUSTER answers as a Redis without cluster support
   CHECK(h.run({"SET", "foo", "1"}) == ok);
   CHECK(h.run({"CLUSTER", "COUNTKEYSINSLOT", "12182"}) == integer(1));
 }
+
+TEST_CASE("a node of a replication chain: writes to the head, reads here, every key once",
+          "[cluster][chain]") {
+  // Two chains of three: nodes 0-2 (head 0) and 3-5 (head 3); this is node 1, a middle.
+  cluster::cluster_config cfg;
+  REQUIRE(cluster::even_cluster("h:1,h:2,h:3,h:4,h:5,h:6", partitions, 10000, cfg, 3) == "");
+  auto v = std::make_shared<cluster::view>(cfg, 1, false);
+  cmd::key_router r(partitions);
+  r.nodes = v->nodes();
+  r.slot_ordinal = v->slot_ordinals();
+  r.read_ordinal = v->read_ordinals();
+  r.write_fan = &v->fan_ordinals(true);
+  r.read_fan = &v->fan_ordinals(false);
+  harness h(r, v);
+  for (uint32_t n = 0; n < v->nodes(); ++n)
+    v->set_up(n, true);
+  auto on = [&](const std::string& key) { return v->owner(cluster::key_slot(key)); };
+  std::string mine, other; // keys of this node's chain, and of the other chain
+  for (int i = 0; mine.empty() || other.empty(); ++i) {
+    auto k = "k" + std::to_string(i);
+    (on(k) == 0 ? mine : other) = k;
+  }
+  auto places = [&](uint32_t node) { // the targets of node n's partitions
+    std::set<uint32_t> out;
+    for (uint32_t p = 0; p < partitions; ++p)
+      out.insert(v->ordinal_of_node(node) * partitions + p);
+    return out;
+  };
+  auto sent_to = [&] {
+    std::set<uint32_t> out;
+    for (const auto& [target, n] : h.sent)
+      out.insert(target);
+    h.sent.clear();
+    return out;
+  };
+  auto within = [](const std::set<uint32_t>& a, const std::set<uint32_t>& b) {
+    for (auto x : a)
+      if (b.count(x) == 0)
+        return false;
+    return !a.empty();
+  };
+  h.sent.clear();
+  h.run({"SET", mine, "v"});
+  CHECK(within(sent_to(), places(0))); // its chain's head
+  h.run({"GET", mine});
+  CHECK(within(sent_to(), places(1))); // here
+  h.run({"GET", other});
+  CHECK(within(sent_to(), places(3))); // the other chain's head
+  h.run({"DBSIZE"}); // one node per chain: here for its own chain
+  auto dbsize = sent_to();
+  auto expected = places(1);
+  for (auto t : places(3))
+    expected.insert(t);
+  CHECK(dbsize == expected);
+  h.run({"FLUSHALL"}); // writes: the heads
+  auto flush = sent_to();
+  expected = places(0);
+  for (auto t : places(3))
+    expected.insert(t);
+  CHECK(flush == expected);
+  // SCAN walks this node's partitions, then the other chain head's, skipping the rest.
+  std::vector<uint32_t> walked;
+  std::string cursor = "0";
+  int calls = 0;
+  do {
+    auto reply = h.run({"SCAN", cursor});
+    REQUIRE(reply.rfind("*2\r\n$", 0) == 0);
+    for (const auto& [target, n] : h.sent)
+      walked.push_back(target);
+    h.sent.clear();
+    auto len_end = reply.find("\r\n", 4);
+    cursor = reply.substr(len_end + 2, std::stoul(reply.substr(5, len_end - 5)));
+  } while (cursor != "0" && ++calls < 100);
+  auto here = places(1);
+  std::vector<uint32_t> order(here.begin(), here.end());
+  for (auto t : places(3))
+    order.push_back(t);
+  CHECK(walked == order);
+  // A write whose chain has a node down is refused at once.
+  v->set_up(2, false);
+  CHECK(h.run({"SET", mine, "v"}) == "-CLUSTERDOWN The cluster is down\r\n");
+  CHECK(h.run({"SET", other, "v"}) == ok);
+}

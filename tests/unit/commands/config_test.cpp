@@ -153,7 +153,8 @@ using otkv::option_table;
 using otkv::option_type;
 
 /// Flags that are commands rather than settings: not in the option table.
-const std::set<std::string> command_flags = {"config", "repair-log", "cluster-init", "help", "version"};
+const std::set<std::string> command_flags = {"config",       "repair-log", "cluster-init",
+                                             "cluster-replicas", "help",   "version"};
 
 /// `cell` without spaces around it and without backticks.
 std::string plain(const std::string& cell) {
@@ -272,6 +273,10 @@ TEST_CASE("Every option round-trips from its flag to CONFIG GET", "[config]") {
   CHECK(parse_config({"--repair-log", "x.log"}, cfg).empty());
   CHECK(cfg.repair_log == "x.log");
   CHECK(otkv::apply_json(R"({"repair-log": "x.log"})", cfg).find("unknown option") == 0);
+  CHECK(parse_config({"--cluster-replicas", "3"}, cfg).empty());
+  CHECK(cfg.cluster_replicas == 3);
+  for (const char* bad : {"0", "17", "x", ""})
+    CHECK(parse_config({"--cluster-replicas", bad}, cfg).find("1 to 16") != std::string::npos);
 }
 
 TEST_CASE("CONFIG SET checks names, types and ranges", "[config]") {
@@ -333,7 +338,8 @@ TEST_CASE("--help mentions every option, its value, default and whether CONFIG S
     CHECK(line.find(opt.help + " (default " + otkv::default_text(opt) + ")") != std::string::npos);
     CHECK((line.find(" * ") != std::string::npos) == otkv::runtime_settable(opt.name));
   }
-  for (const char* flag : {"--config FILE", "--repair-log FILE", "--help", "--version"})
+  for (const char* flag : {"--config FILE", "--repair-log FILE", "--cluster-replicas N", "--help",
+                           "--version"})
     CHECK(help.find(flag) != std::string::npos);
 }
 
