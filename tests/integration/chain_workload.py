@@ -11,6 +11,31 @@ from history import UNKNOWN, Recorder, check
 from otkv_fixture import SCALE, Client, ReplyError
 
 
+def replication_field(client, name):
+    """Field `name` of INFO replication, from an open Client."""
+    for line in client.call("INFO", "replication").decode().splitlines():
+        if line.startswith(name + ":"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError("%s not in INFO replication" % name)
+
+
+def chain_info(cluster, i, name):
+    """Field `name` of node i's INFO replication (`cluster`: test_cluster.Cluster)."""
+    c = cluster.client(i)
+    try:
+        return replication_field(c, name)
+    finally:
+        c.close()
+
+
+def chain_caught_up(cluster):
+    """Whether every node of the chain has every record, all committed."""
+    nodes = range(len(cluster.nodes))
+    applied = [chain_info(cluster, i, "chain_applied_records") for i in nodes]
+    committed = [chain_info(cluster, i, "chain_committed_records") for i in nodes]
+    return len(set(applied)) == 1 and committed == applied
+
+
 class Workload:
     """`ports`: the nodes' client ports on 127.0.0.1, or (host, port) pairs. `clients`
     threads, client n starting at node n mod len(ports) and moving to the next

@@ -22,24 +22,9 @@ import signal
 import sys
 import time
 
-from chain_workload import Workload
+from chain_workload import Workload, chain_caught_up
 from history import UNKNOWN
-from test_cluster import Cluster, field, wait_until
-from otkv_fixture import Client
-
-
-def info(cluster, i, name):
-    c = cluster.client(i)
-    try:
-        return field(c.call("INFO", "replication").decode(), name)
-    finally:
-        c.close()
-
-
-def caught_up(cluster):
-    applied = [info(cluster, i, "chain_applied_records") for i in range(3)]
-    committed = [info(cluster, i, "chain_committed_records") for i in range(3)]
-    return len(set(applied)) == 1 and committed == applied
+from test_cluster import Cluster, wait_until
 
 
 def lost_writes(ops):
@@ -108,7 +93,7 @@ def main():
             faults[kind] += 1
             cluster.wait_ok()
         work.stop()
-        wait_until(lambda: caught_up(cluster), "the chain to be whole again", timeout=60)
+        wait_until(lambda: chain_caught_up(cluster), "the chain to be whole again", timeout=60)
         work.final_reads()
         if args.history:
             with open(args.history, "w") as out:

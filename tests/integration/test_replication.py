@@ -11,9 +11,9 @@ import signal
 import time
 import unittest
 
-from chain_workload import Workload
+from chain_workload import Workload, chain_caught_up, chain_info
 from otkv_fixture import run_in_namespace
-from test_cluster import Cluster, assert_error, field, wait_until
+from test_cluster import Cluster, assert_error, wait_until
 
 HEAD, MIDDLE, TAIL = 0, 1, 2
 
@@ -26,22 +26,13 @@ def chain(test, args=("--appendfsync", "always"), partitions=2):
 
 
 def info(cluster, i, name):
-    c = cluster.client(i)
-    try:
-        return field(c.call("INFO", "replication").decode(), name)
-    finally:
-        c.close()
+    return chain_info(cluster, i, name)
 
 
 def wait_caught_up(cluster):
     """Until every node has every record and knows it committed (and every node is up)."""
     cluster.wait_ok()
-
-    def done():
-        applied = [info(cluster, i, "chain_applied_records") for i in range(3)]
-        committed = [info(cluster, i, "chain_committed_records") for i in range(3)]
-        return len(set(applied)) == 1 and committed == applied
-    wait_until(done, "the chain to catch up")
+    wait_until(lambda: chain_caught_up(cluster), "the chain to catch up")
 
 
 def wait_down(cluster, i, j):
