@@ -446,8 +446,8 @@ std::string parse_config(const std::vector<std::string>& args, server_config& cf
     else if (name == "cluster-replicas") {
       char* end = nullptr;
       auto n = std::strtoul(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || n < 1 || n > 16)
-        return "--cluster-replicas must be 1 to 16 (nodes per chain)";
+      if (value.empty() || *end != '\0' || n > 15)
+        return "--cluster-replicas must be 0 to 15 (copies beyond the first, as redis-cli's)";
       cfg.cluster_replicas = static_cast<uint32_t>(n);
     } else if (auto err = set_option(cfg, name, value); !err.empty())
       return err;
@@ -466,7 +466,8 @@ std::string usage() {
                    "write a cluster file for these nodes (slots split evenly) to "
                    "--cluster-config FILE, then exit");
   out += help_line("--cluster-replicas N", "  ",
-                   "with --cluster-init: every N nodes in a row form a replication chain");
+                   "with --cluster-init: N replicas per slot range, so every N+1 nodes in a "
+                   "row form a replication chain");
   out += help_line("--help, --version", "  ", "print this text, or the version, and exit");
   out += "\nSizes take k, kb, m, mb, g, gb. * = CONFIG SET may change it while the server runs.\n";
   return out;

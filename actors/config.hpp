@@ -32,8 +32,9 @@ struct server_config {
   bool cluster_redirect = false;    ///< answer -MOVED instead of forwarding to other nodes
   /// --cluster-init HOST:PORT,…: write a cluster file for these nodes and exit.
   std::string cluster_init;
-  /// --cluster-replicas N (with --cluster-init): nodes per replication chain.
-  uint32_t cluster_replicas = 1;
+  /// --cluster-replicas N (with --cluster-init): replicas per slot range, as redis-cli's
+  /// (chains of N+1 nodes).
+  uint32_t cluster_replicas = 0;
   std::string requirepass;          ///< password for AUTH; empty = none
   uint64_t maxclients = 10000;      ///< connections beyond are refused (see raise_fd_limit)
   bool protected_mode = true;       ///< without a password, serve loopback clients only

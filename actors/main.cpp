@@ -41,7 +41,7 @@ namespace {
 int write_cluster_file(const otkv::server_config& cfg) {
   otkv::cluster::cluster_config cluster;
   auto err = otkv::cluster::even_cluster(cfg.cluster_init, cfg.effective_partitions(), 10000,
-                                         cluster, cfg.cluster_replicas);
+                                         cluster, cfg.cluster_replicas + 1);
   if (!err.empty()) {
     std::cerr << "otkv-server: --cluster-init: " << err << "\n";
     return 2;

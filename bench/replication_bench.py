@@ -2,7 +2,7 @@
 """Read scaling and write latency of OTKV replication chains (CRAQ, docs/replication.md).
 
 For each chain length R in --lengths (default 1,2,3), on loopback: R OTKV nodes forming one
-chain over all slots (otkv-server --cluster-init ... --cluster-replicas R), no persistence.
+chain over all slots (otkv-server --cluster-init ... --cluster-replicas R-1), no persistence.
   - read-mostly load: keys are preloaded through the head, then at once one
     `redis-benchmark -t get -c C` against every node of the chain (CRAQ: every node answers
     reads) and one `redis-benchmark -t set -c S` against the head, with about 5% as many
@@ -104,7 +104,7 @@ def otkv_chain(r, o):
     try:
         init = subprocess.run(
             [SERVER, "--cluster-init", ",".join("127.0.0.1:%d" % p for p in ports),
-             "--cluster-replicas", str(r), "--cluster-config", conf,
+             "--cluster-replicas", str(r - 1), "--cluster-config", conf,
              "--partitions", str(o.partitions)],
             capture_output=True, text=True, timeout=30)
         if init.returncode != 0:

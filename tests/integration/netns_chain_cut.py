@@ -55,7 +55,7 @@ def main(victim):
     config = os.path.join(work_dir, "cluster.json")
     addresses = [(h, PORT + i) for i, h in enumerate(HOSTS)]
     subprocess.run([SERVER, "--cluster-init", ",".join("%s:%d" % a for a in addresses),
-                    "--cluster-replicas", "3", "--cluster-config", config, "--partitions", "2"],
+                    "--cluster-replicas", "2", "--cluster-config", config, "--partitions", "2"],
                    check=True, stdout=subprocess.DEVNULL)
     nodes = []
     try:

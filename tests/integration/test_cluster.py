@@ -74,6 +74,7 @@ class Cluster:
     data in its own directory (kept across restarts); stop() ends them all."""
 
     def __init__(self, n=3, args=(), partitions=2, replicas=1):
+        # replicas: nodes per replication chain (docs/replication.md); 1: none
         self.base = free_base(n)
         self.ports = [self.base + i + 1 for i in range(n)]
         self.args = list(args)
@@ -82,7 +83,7 @@ class Cluster:
         subprocess.run([SERVER, "--cluster-init",
                         ",".join("127.0.0.1:%d" % p for p in self.ports),
                         "--cluster-config", self.file, "--partitions", str(partitions),
-                        "--cluster-replicas", str(replicas)],
+                        "--cluster-replicas", str(replicas - 1)],
                        check=True, stdout=subprocess.DEVNULL, timeout=30)
         self.nodes = [None] * n
         try:
@@ -602,10 +603,24 @@ class CreateClusterScriptTest(unittest.TestCase):
         c.close()
         self.assertEqual(run("clean").returncode, 0)
         self.assertFalse(os.path.exists(d))
-        env["REPLICAS"] = "1"
+        env["REPLICAS"] = "1"  # 3 nodes do not make chains of 2
         r = run("start")
         self.assertNotEqual(r.returncode, 0)
-        self.assertIn(b"REPLICAS", r.stderr)
+        self.assertIn(b"do not make chains of REPLICAS+1=2", r.stderr)
+        # REPLICAS=2 NODES=3: one chain of three over all slots, head first.
+        env["REPLICAS"] = "2"
+        r = run("start")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn(b"1 chains of 3", r.stdout)
+        c = Client(base + 3)
+        slots = c.call("CLUSTER", "SLOTS")
+        self.assertEqual([n[1] for n in slots[0][2:]], [base + 1, base + 2, base + 3])
+        self.assertEqual(c.call("SET", "cc", "1"), "OK")
+        c.close()
+        c = Client(base + 1)
+        self.assertEqual(c.call("GET", "cc"), b"1")
+        c.close()
+        self.assertEqual(run("clean").returncode, 0)
 
 
 if __name__ == "__main__":

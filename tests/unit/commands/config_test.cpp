@@ -273,10 +273,11 @@ TEST_CASE("Every option round-trips from its flag to CONFIG GET", "[config]") {
   CHECK(parse_config({"--repair-log", "x.log"}, cfg).empty());
   CHECK(cfg.repair_log == "x.log");
   CHECK(otkv::apply_json(R"({"repair-log": "x.log"})", cfg).find("unknown option") == 0);
-  CHECK(parse_config({"--cluster-replicas", "3"}, cfg).empty());
-  CHECK(cfg.cluster_replicas == 3);
-  for (const char* bad : {"0", "17", "x", ""})
-    CHECK(parse_config({"--cluster-replicas", bad}, cfg).find("1 to 16") != std::string::npos);
+  CHECK(parse_config({"--cluster-replicas", "2"}, cfg).empty());
+  CHECK(cfg.cluster_replicas == 2); // copies beyond the first: chains of 3
+  CHECK(parse_config({"--cluster-replicas", "0"}, cfg).empty());
+  for (const char* bad : {"16", "x", "", "-1"})
+    CHECK(parse_config({"--cluster-replicas", bad}, cfg).find("0 to 15") != std::string::npos);
 }
 
 TEST_CASE("CONFIG SET checks names, types and ranges", "[config]") {
