@@ -12,8 +12,12 @@ from otkv_fixture import SCALE, Client, ReplyError
 
 
 def replication_field(client, name):
-    """Field `name` of INFO replication, from an open Client."""
-    for line in client.call("INFO", "replication").decode().splitlines():
+    """Field `name` of INFO replication, from an open Client (ReplyError when INFO got an
+    error reply: a busy node under a sanitizer may answer -TIMEOUT)."""
+    reply = client.call("INFO", "replication")
+    if isinstance(reply, ReplyError):
+        raise reply
+    for line in reply.decode().splitlines():
         if line.startswith(name + ":"):
             return line.split(":", 1)[1].strip()
     raise AssertionError("%s not in INFO replication" % name)
@@ -29,10 +33,14 @@ def chain_info(cluster, i, name):
 
 
 def chain_caught_up(cluster):
-    """Whether every node of the chain has every record, all committed."""
+    """Whether every node of the chain has every record, all committed (False while a node
+    answers INFO with an error)."""
     nodes = range(len(cluster.nodes))
-    applied = [chain_info(cluster, i, "chain_applied_records") for i in nodes]
-    committed = [chain_info(cluster, i, "chain_committed_records") for i in nodes]
+    try:
+        applied = [chain_info(cluster, i, "chain_applied_records") for i in nodes]
+        committed = [chain_info(cluster, i, "chain_committed_records") for i in nodes]
+    except ReplyError:
+        return False
     return len(set(applied)) == 1 and committed == applied
 
 
