@@ -108,7 +108,6 @@ void front_core::rerun(front_session& s, uint64_t seq, net::arg_list&& args,
   complete(s, seq, *slot, std::move(r));
 }
 
-/// Queues the parts of key request `seq` (slot `slot`, command `c`) for their partitions.
 /// Whether a write request of `s` before `seq` is not answered yet.
 static bool write_pending(front_session& s, uint64_t seq) {
   for (uint64_t i = s.first_seq; i < seq; ++i) {
@@ -120,6 +119,7 @@ static bool write_pending(front_session& s, uint64_t seq) {
   return false;
 }
 
+/// Queues the parts of key request `seq` (slot `slot`, command `c`) for their partitions.
 void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
                                const cmd::command* c, net::arg_list&& args, store::millis tnow) {
   slot.deadline = tnow + settings.final_deadline_ms();
