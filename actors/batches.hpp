@@ -23,6 +23,9 @@ struct work_item {
   const cmd::command* cmd;  ///< entry of the static command table
   net::arg_list args;
   uint64_t hash = 0;        ///< store::key_hash of the first key if known (else 0)
+  /// A read of a READONLY connection: on a replication chain, answer the local newest
+  /// version without waiting for its commit.
+  bool stale_ok = false;
 };
 
 /// A new batch id, unique in the process: the broker and embedded fronts share the

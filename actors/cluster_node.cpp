@@ -99,6 +99,16 @@ int sender_index(gate_ptr self) {
   return -1;
 }
 
+/// Passes a chain message for one partition to its worker, if it comes from node `from`
+/// (the previous or next node of this node's chain; -1: none).
+template <class T>
+void to_worker(gate_ptr self, int from, T&& msg) {
+  auto& st = self->state;
+  int sender = sender_index(self);
+  if (sender >= 0 && sender == from && msg.partition < st.workers.size())
+    self->send(st.workers[msg.partition], std::forward<T>(msg));
+}
+
 /// CONFIG SET's changes that the gate and the link keep copies of: requirepass (the
 /// cluster's secret) and the request-timeout policy. (Checked already by the shard.)
 void take_settings(cluster_node_options& opts, const config_change& change) {
@@ -231,6 +241,15 @@ bool from_here(link_ptr self) {
     if (sender->node() == b.node())
       return true;
   return false;
+}
+
+/// Sends a partition worker's chain message to the gate of node `to` (the previous or
+/// next node of this node's chain; -1: none), if it is connected.
+template <class T>
+void to_gate(link_ptr self, int to, T&& msg) {
+  auto& st = self->state;
+  if (from_here(self) && to >= 0 && st.gates[static_cast<uint32_t>(to)])
+    self->send(st.gates[static_cast<uint32_t>(to)], std::forward<T>(msg));
 }
 
 /// Whether wire_done `in` comes from the gate of the node its target names (or, for a
@@ -520,27 +539,11 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
       return true;
     },
     [=](wire_records& in) { // from the previous node (a full copy up: the next one)
-      auto& st = self->state;
-      int from = sender_index(self);
-      int expected = in.up ? st.opts.view->successor() : st.opts.view->predecessor();
-      if (from < 0 || from != expected || in.partition >= st.workers.size())
-        return;
-      self->send(st.workers[in.partition], std::move(in));
+      const auto& v = *self->state.opts.view;
+      to_worker(self, in.up ? v.successor() : v.predecessor(), std::move(in));
     },
-    [=](const wire_pull& in) { // from the previous node
-      auto& st = self->state;
-      int from = sender_index(self);
-      if (from < 0 || from != st.opts.view->predecessor() || in.partition >= st.workers.size())
-        return;
-      self->send(st.workers[in.partition], in);
-    },
-    [=](const wire_commit& in) { // from the next node of this node's chain
-      auto& st = self->state;
-      int from = sender_index(self);
-      if (from < 0 || from != st.opts.view->successor() || in.partition >= st.workers.size())
-        return;
-      self->send(st.workers[in.partition], in);
-    },
+    [=](wire_pull& in) { to_worker(self, self->state.opts.view->predecessor(), std::move(in)); },
+    [=](wire_commit& in) { to_worker(self, self->state.opts.view->successor(), std::move(in)); },
     [=](wire_batch& in) {
       auto& st = self->state;
       auto sender = self->current_sender();
@@ -697,24 +700,14 @@ caf::behavior cluster_link(caf::stateful_actor<cluster_link_state>* self,
         return refuse(self, batch);
       self->send(st.gates[n], std::move(batch));
     },
-    [=](wire_records& in) { // a partition worker's records, to the next node of the chain
-      auto& st = self->state;
-      int to = in.up ? st.opts.view->predecessor() : st.opts.view->successor();
-      if (from_here(self) && to >= 0 && st.gates[static_cast<uint32_t>(to)])
-        self->send(st.gates[static_cast<uint32_t>(to)], std::move(in));
+    // A partition worker's chain messages: records down (a full copy up), a head's
+    // request for a full copy down, its state up.
+    [=](wire_records& in) {
+      const auto& v = *self->state.opts.view;
+      to_gate(self, in.up ? v.predecessor() : v.successor(), std::move(in));
     },
-    [=](const wire_pull& in) { // a head's request for a full copy, to the next node
-      auto& st = self->state;
-      int next = st.opts.view->successor();
-      if (from_here(self) && next >= 0 && st.gates[static_cast<uint32_t>(next)])
-        self->send(st.gates[static_cast<uint32_t>(next)], in);
-    },
-    [=](const wire_commit& in) { // a partition worker's state, to the previous node
-      auto& st = self->state;
-      int prev = st.opts.view->predecessor();
-      if (from_here(self) && prev >= 0 && st.gates[static_cast<uint32_t>(prev)])
-        self->send(st.gates[static_cast<uint32_t>(prev)], in);
-    },
+    [=](wire_pull& in) { to_gate(self, self->state.opts.view->successor(), std::move(in)); },
+    [=](wire_commit& in) { to_gate(self, self->state.opts.view->predecessor(), std::move(in)); },
     [=](move_atom, uint16_t first, uint16_t last,
         const std::string& id) -> caf::result<bool, std::string> {
       if (!from_here(self) || last < first || last >= cluster::slot_count)

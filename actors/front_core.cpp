@@ -48,7 +48,7 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     c = nullptr;
   }
   if (c == nullptr || !cmd::check_auth(*c, s.client, error)
-      || !cmd::check_cluster(*c, args, server_.info.cluster.get(), error)
+      || !cmd::check_cluster(*c, args, server_.info.cluster.get(), error, s.client.readonly)
       || !cmd::check_partitions(*c, args, router_, error)
       || !cmd::check_writable(*c, server_.info, error)) {
     if (c == nullptr && !args.empty())
@@ -167,6 +167,8 @@ void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
 void front_core::queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
                             bool encode, const cmd::command* c, net::arg_list&& args) {
   batches_[partition].items.push_back({s.client.id, seq, part, encode, c, std::move(args)});
+  batches_[partition].items.back().stale_ok =
+    s.client.readonly && (c->flags & cmd::flag::write) == 0;
   ++queued_;
 }
 

@@ -53,10 +53,11 @@ bool log_records(worker_ptr self, std::string_view records) {
 
 /// The record number `item`'s reply depends on: for a read, the newest uncommitted
 /// change of a key it read (every key's, for a read of the whole keyspace: DBSIZE, KEYS,
-/// SCAN, RANDOMKEY). This node's own reports (INFO, CLUSTER COUNTKEYSINSLOT) answer at once.
+/// SCAN, RANDOMKEY). This node's own reports (INFO, CLUSTER COUNTKEYSINSLOT) and the reads of
+/// READONLY connections answer at once.
 uint64_t read_dependency(const cluster::chain_state& chain, const work_item& item) {
   const auto& c = *item.cmd;
-  if ((c.flags & cmd::flag::write) != 0 || c.where == cmd::route::node)
+  if ((c.flags & cmd::flag::write) != 0 || c.where == cmd::route::node || item.stale_ok)
     return 0;
   if (c.first_key <= 0)
     return chain.newest_dirty();

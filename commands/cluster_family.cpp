@@ -183,11 +183,20 @@ net::reply conn_cluster(client_context& client, net::arg_list& args) {
   return err::unknown_subcommand(sub, "cluster");
 }
 
-/// READONLY, READWRITE, ASKING → +OK in a cluster (a forwarding node serves every key;
-/// a chain's every node answers reads of its chain's keys, linearizably, either way).
+/// ASKING → +OK in a cluster (slots move whole here: there is no -ASK to follow).
 net::reply conn_cluster_ok(client_context& client, net::arg_list&) {
   if (!client.info->cluster)
     return err::cluster_disabled();
+  return net::reply::ok();
+}
+
+/// READONLY / READWRITE → +OK in a cluster. After READONLY, the connection's reads on a
+/// node of a replication chain answer the local newest version at once, possibly stale;
+/// a redirecting node serves them for its chain's slots instead of answering -MOVED.
+net::reply conn_readonly(client_context& client, net::arg_list& args) {
+  if (!client.info->cluster)
+    return err::cluster_disabled();
+  client.readonly = iequals(args[0], "readonly");
   return net::reply::ok();
 }
 
@@ -305,8 +314,8 @@ void register_cluster_family(command_registry& table) {
     {"cluster|dumpslots",       4,  R | MOVE,    0, 0, 0,  NODE, op_dumpslots,  nullptr,  merge_concat,  "cluster", "A slot move: a partition's keys of the slots."},
     {"cluster|putkeys",        -5,  W | MOVE,    2, -1, 3, KS,   op_putkeys,    nullptr,  merge_ok,      "cluster", "A slot move: store the keys on their new node."},
     {"cluster|dropslots",       4,  W | MOVE,    0, 0, 0,  NODE, op_dropslots,  nullptr,  merge_sum,     "cluster", "A slot move: delete the keys the slots' old node kept."},
-    {"readonly",                1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Enables read-only queries for a connection to a Redis Cluster replica node."},
-    {"readwrite",               1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Enables read-write queries for a connection to a Redis Cluster replica node."},
+    {"readonly",                1,  F,       0, 0, 0,  C,    nullptr,             conn_readonly,   nullptr,              "cluster", "Enables read-only queries for a connection to a Redis Cluster replica node."},
+    {"readwrite",               1,  F,       0, 0, 0,  C,    nullptr,             conn_readonly,   nullptr,              "cluster", "Enables read-write queries for a connection to a Redis Cluster replica node."},
     {"asking",                  1,  F,       0, 0, 0,  C,    nullptr,             conn_cluster_ok, nullptr,              "cluster", "Signals that a cluster client is following an -ASK redirect."},
   });
   // clang-format on

@@ -208,6 +208,9 @@ struct client_context {
   store::millis now = 0;
   /// Whether the client may run commands (always, when no password is set).
   bool authenticated = true;
+  /// READONLY (until READWRITE): its reads on a node of a replication chain answer the
+  /// local newest version at once, committed or not (docs/replication.md).
+  bool readonly = false;
   /// What the last command asked of its front end beyond its reply; the front end
   /// takes it (std::exchange) after each connection command.
   effect pending;

@@ -77,7 +77,7 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
 }
 
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
-                   net::reply& error) {
+                   net::reply& error, bool readonly) {
   if (cluster != nullptr && cluster->replicated() && (c.flags & flag::write) != 0) {
     // A write commits only once every node of its chain applied it: with one down it
     // would wait out the request budget, so it is refused at once.
@@ -108,7 +108,8 @@ bool check_cluster(const command& c, const net::arg_list& args, const cluster::v
       error = err::crossslot();
       return false;
     }
-  if (cluster->owner(slot) == cluster->self())
+  if (cluster->owner(slot) == cluster->self()
+      || (readonly && (c.flags & flag::write) == 0 && cluster->member(slot, cluster->self())))
     return true;
   error = err::moved(slot, cluster->address_of(slot));
   return false;

@@ -94,9 +94,11 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
 /// In a cluster (`cluster` not null): false, with -TRYAGAIN when a key's slot is being
 /// moved; and when the node redirects, with -CROSSSLOT when the request's keys are in
 /// different slots, or -MOVED slot host:port when their slot is another node's, as a
-/// Redis Cluster node answers. Always true otherwise.
+/// Redis Cluster node answers (but for a read of a `readonly` connection on a node of the
+/// slot's chain, as a Redis replica after READONLY). With replication, false with
+/// -CLUSTERDOWN for a write whose chain has a node down. Always true otherwise.
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
-                   net::reply& error);
+                   net::reply& error, bool readonly = false);
 
 /// Splits a request for `c` (not route::connection) into parts, one per place
 /// (key_router) its keys live in; route::all: one per place. For route::keys the

@@ -248,6 +248,27 @@ class ChainTest(unittest.TestCase):
         self.assertGreater(len(keys[0]) * (1 << 20), 32 << 20)  # more than the bound kept
         self.assertEqual(info(cluster, HEAD, "chain_lag_bytes"), "0")
 
+    def test_readonly_reads_the_newest_local_version(self):
+        cluster = chain(self)
+        tail = cluster.nodes[TAIL]
+        tail.proc.send_signal(signal.SIGSTOP)  # nothing commits, but the tail stays "up"
+        self.addCleanup(lambda: tail.proc.send_signal(signal.SIGCONT))
+        head = cluster.client(HEAD)
+        self.addCleanup(head.close)
+        head.send_raw(head.encode("SET", "k", "new"))  # applied by head and middle, held
+        stale = cluster.client(MIDDLE)
+        self.addCleanup(stale.close)
+        self.assertEqual(stale.call("READONLY"), "OK")
+        # READONLY: the middle's newest version at once, though not committed.
+        wait_until(lambda: stale.call("GET", "k") == b"new", "the middle to have the write")
+        # Without it, the read waits for the commit: -TIMEOUT while the tail is paused.
+        self.assertEqual(stale.call("READWRITE"), "OK")
+        assert_error(self, stale.call("GET", "k"), "^TIMEOUT")
+        assert_error(self, head.read_reply(), "^TIMEOUT")  # the SET: outcome unknown
+        tail.proc.send_signal(signal.SIGCONT)
+        wait_caught_up(cluster)
+        self.assertEqual(stale.call("GET", "k"), b"new")
+
     def test_slots_do_not_move_between_chains(self):
         cluster = chain(self)
         c = cluster.client(HEAD)

@@ -303,3 +303,19 @@ TEST_CASE("a node of a replication chain: writes to the head, reads here, every 
   CHECK(h.run({"SET", mine, "v"}) == "-CLUSTERDOWN The cluster is down\r\n");
   CHECK(h.run({"SET", other, "v"}) == ok);
 }
+
+TEST_CASE("a redirecting replica answers -MOVED, but serves reads after READONLY",
+          "[cluster][chain]") {
+  cluster::cluster_config cfg;
+  REQUIRE(cluster::even_cluster("127.0.0.1:7001,127.0.0.1:7002", partitions, 10000, cfg, 2)
+          == "");
+  auto v = std::make_shared<cluster::view>(cfg, 1, true); // the tail of the one chain
+  v->set_up(0, true);
+  harness h(cmd::key_router(partitions), v);
+  CHECK(h.run({"GET", "foo"}) == "-MOVED 12182 127.0.0.1:7001\r\n");
+  CHECK(h.run({"READONLY"}) == ok);
+  CHECK(h.run({"GET", "foo"}) == nil);
+  CHECK(h.run({"SET", "foo", "1"}) == "-MOVED 12182 127.0.0.1:7001\r\n"); // writes: the head
+  CHECK(h.run({"READWRITE"}) == ok);
+  CHECK(h.run({"GET", "foo"}) == "-MOVED 12182 127.0.0.1:7001\r\n");
+}
