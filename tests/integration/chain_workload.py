@@ -1,8 +1,7 @@
 """Concurrent clients reading and writing a few keys through every node of a cluster, each
 operation recorded for the linearizability checker (history.py). Shared by the fault runs
 of test_history.py and test_replication.py, the network-cut run (netns_chain_cut.py) and
-`make test-jepsen`
-(jepsen_chain.py)."""
+`make test-jepsen` (jepsen_chain.py)."""
 
 import random
 import threading
