@@ -23,9 +23,11 @@ namespace otkv {
 /// and its link, which carries records down and commits up (actors/cluster_node.hpp).
 class chain_hub {
 public:
-  explicit chain_hub(std::shared_ptr<const cluster::view> view)
-    : view_(std::move(view)), role_(view_->role()) {}
-  cluster::chain_role role() const noexcept { return role_; }
+  explicit chain_hub(std::shared_ptr<const cluster::view> view) : view_(std::move(view)) {}
+  /// The node's place in its chain now (it changes when the chain is reconfigured).
+  cluster::chain_role role() const noexcept { return view_->role(); }
+  /// The node's view of its cluster: the chain layout in force.
+  const cluster::view& view() const noexcept { return *view_; }
   /// Where partition `p` publishes its progress (INFO replication).
   cluster::chain_progress& progress(uint32_t p) const { return view_->progress(p); }
   /// The node's link (set once it is spawned; invalid before).
@@ -40,7 +42,6 @@ public:
 
 private:
   std::shared_ptr<const cluster::view> view_;
-  cluster::chain_role role_;
   mutable std::mutex mutex_;
   chain_link link_;
 };
@@ -85,6 +86,12 @@ struct chain_replica {
   int64_t pull_started_ms = 0;
   bool syncing = false;         ///< an image is on its way to the successor
   int64_t sync_started_ms = 0;  ///< when it was sent
+  /// The chain layout this partition follows (cluster::view::epoch) and its neighbours
+  /// in it (-1: none): when the view's epoch moves on, chain_follow_view catches up
+  /// (the first call always does).
+  uint64_t epoch = ~uint64_t{0};
+  int predecessor = -1;
+  int successor = -1;
 };
 
 } // namespace otkv

@@ -174,6 +174,9 @@ std::vector<option> make_table() {
            "allow DEBUG fault injection (tests only)"),
     text("cluster-config", &c::cluster_config, "FILE", 0, at_start,
          "serve as a node of the cluster this JSON file describes (docs/cluster.md)"),
+    text("cluster-etcd", &c::cluster_etcd, "HOST:PORT", 0, at_start,
+         "with replication chains: etcd keeps the chain layout, failed nodes are removed "
+         "and returning ones rejoin (docs/replication.md)"),
     yes_no("cluster-redirect", &c::cluster_redirect, at_start,
            "in a cluster, answer -MOVED for other nodes' slots instead of forwarding"),
   };

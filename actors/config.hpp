@@ -29,6 +29,9 @@ struct server_config {
   uint32_t save_interval = 60;      ///< seconds between snapshots when data changed; 0 = off
   std::string repair_log;           ///< --repair-log FILE: repair that log and exit
   std::string cluster_config;       ///< cluster file: serve as a node of it ("": no cluster)
+  /// etcd (HOST:PORT) that holds the chain layout and the nodes' leases: failover
+  /// (docs/replication.md); "": the cluster file's chains stay as they are
+  std::string cluster_etcd;
   bool cluster_redirect = false;    ///< answer -MOVED instead of forwarding to other nodes
   /// --cluster-init HOST:PORT,…: write a cluster file for these nodes and exit.
   std::string cluster_init;

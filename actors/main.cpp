@@ -2,15 +2,20 @@
 // system (logger, supervisor and partition workers, snapshot actor, server broker) and
 // runs until SHUTDOWN, SIGINT or SIGTERM.
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <cstring>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <fstream>
@@ -32,6 +37,7 @@
 #include "actors/shards.hpp"
 #include "actors/store_system.hpp"
 #include "cluster/cluster_config.hpp"
+#include "cluster/coordinator.hpp"
 #include "store/recovery.hpp"
 
 namespace {
@@ -126,6 +132,50 @@ bool fit_maxclients(otkv::server_config& cfg) {
   return true;
 }
 
+/// --cluster-etcd: takes part in the cluster's coordination (docs/replication.md,
+/// "Failover"). A node the chain layout does not list starts empty: its data directory's
+/// files are moved aside, since they may hold records its chain never committed.
+std::string start_coordination(const otkv::server_config& cfg,
+                               const std::shared_ptr<otkv::cluster::view>& view,
+                               std::unique_ptr<otkv::cluster::coordinator>& out) {
+  if (!view || !view->replicated())
+    return "--cluster-etcd needs a cluster file with replication chains (\"replicas\" of 2 "
+           "or more)";
+  otkv::cluster::coordinator_options opts;
+  if (auto err = otkv::cluster::parse_etcd_address(cfg.cluster_etcd, opts); !err.empty())
+    return err;
+  out = std::make_unique<otkv::cluster::coordinator>(view, opts);
+  bool listed = false;
+  if (auto err = out->begin(listed); !err.empty())
+    return err;
+  if (listed) {
+    spdlog::info("coordination: etcd {}:{}: this node serves in its chain (layout epoch {})",
+                 opts.host, opts.port, view->epoch());
+    return "";
+  }
+  spdlog::warn("coordination: this node is not in its chain's layout (epoch {}): it starts "
+               "empty and joins at the tail",
+               view->epoch());
+  return otkv::store::set_aside_data(cfg.dir, "left-chain");
+}
+
+/// Starts this program again, with the same arguments, in place of this process (no
+/// descriptor survives: the ports are free for the new one).
+[[noreturn]] void restart_self(char** argv) {
+  if (auto* dir = ::opendir("/proc/self/fd")) {
+    while (auto* entry = ::readdir(dir)) {
+      int fd = std::atoi(entry->d_name);
+      if (fd > 2)
+        ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
+    ::closedir(dir);
+  }
+  spdlog::default_logger()->flush();
+  ::execv("/proc/self/exe", argv);
+  spdlog::error("cannot restart: {}", std::strerror(errno));
+  std::_Exit(1);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -173,6 +223,17 @@ int main(int argc, char** argv) {
   if (listening.fd < 0) {
     spdlog::error("cannot listen on {}:{}: {}", cfg.bind, cfg.port, listening.error);
     return 1;
+  }
+  std::shared_ptr<otkv::cluster::view> view;
+  if (!cluster.nodes.empty())
+    view = std::make_shared<otkv::cluster::view>(cluster, cluster_self, cfg.cluster_redirect);
+  // With etcd: the chain layout in force decides whether the data here may be used.
+  std::unique_ptr<otkv::cluster::coordinator> coordinator;
+  if (!cfg.cluster_etcd.empty()) {
+    if (auto err = start_coordination(cfg, view, coordinator); !err.empty()) {
+      spdlog::error("cannot start: {}", err);
+      return 1;
+    }
   }
   // Recovery: the newest snapshot, then the op log after it.
   auto rec = otkv::store::recover(cfg.dir, cfg.partitions, otkv::now_ms());
@@ -226,12 +287,8 @@ int main(int argc, char** argv) {
     store_opts.appendonly = cfg.appendonly;
     store_opts.appendfsync = cfg.appendfsync;
     store_opts.save_interval = cfg.save_interval;
-    std::shared_ptr<otkv::cluster::view> view;
-    if (!cluster.nodes.empty()) {
-      view = std::make_shared<otkv::cluster::view>(cluster, cluster_self, cfg.cluster_redirect);
-      if (view->replicated()) // its partitions take part in their chains
-        store_opts.chain = std::make_shared<otkv::chain_hub>(view);
-    }
+    if (view && view->replicated()) // its partitions take part in their chains
+      store_opts.chain = std::make_shared<otkv::chain_hub>(view);
     auto store = otkv::start_store(sys, rec, store_opts);
     caf::scoped_actor self{sys};
     otkv::broker_options opts;
@@ -293,8 +350,12 @@ int main(int argc, char** argv) {
     spdlog::info("OTKV listening on {}:{}", cfg.bind, listening.port);
     spdlog::set_level(level);
     std::thread signals(signal_loop, broker);
+    if (coordinator) // removed from its chain: start again, empty, and join at the tail
+      coordinator->start([argv] { restart_self(argv); });
     for (auto& b : shards->brokers())
       self->wait_for(b);
+    if (coordinator)
+      coordinator->stop();
     if (link) { // no broker sends anything more to the other nodes
       caf::anon_send(link, otkv::shutdown_atom::value);
       caf::anon_send_exit(gate, caf::exit_reason::user_shutdown);

@@ -102,6 +102,46 @@ void now_synced(worker_ptr self, const char* how) {
 
 } // namespace
 
+void chain_follow_view(worker_ptr self) {
+  auto& slot = *self->state.slot;
+  auto& ch = *slot.chain;
+  const auto& v = self->state.log.chain->view();
+  uint64_t epoch = v.epoch();
+  if (epoch == ch.epoch)
+    return;
+  ch.epoch = epoch;
+  auto role = v.role();
+  int predecessor = v.predecessor();
+  int successor = v.successor();
+  bool new_predecessor = predecessor != ch.predecessor;
+  bool new_successor = successor != ch.successor;
+  ch.predecessor = predecessor;
+  ch.successor = successor;
+  uint64_t applied = slot.journal.last_seq();
+  if (role != ch.state.role()) {
+    spdlog::info("partition {}: now the {} of its chain (layout epoch {}), record {}",
+                 self->state.index, cluster::to_string(role), epoch, applied);
+    ch.state.set_role(role);
+    slot.data.set_expiry_mode(role == cluster::chain_role::head ? store::expiry_mode::record
+                                                                : store::expiry_mode::hide);
+    if (role == cluster::chain_role::head)
+      ch.shipped = applied; // records from here on are this node's to number and send
+  }
+  if (new_successor) {
+    // What the new next node has is unknown until its first pulse: at least every
+    // committed record, unless it is new (then its pulse says 0 and it gets a copy).
+    ch.next_applied = ch.state.committed();
+    ch.syncing = false;
+    ch.last_progress_ms = steady_ms();
+  }
+  if (successor < 0 && ch.state.commit(applied)) // the tail, or a head alone: committed
+    release_held(self);
+  if (role == cluster::chain_role::head && successor < 0 && v.active(v.self()))
+    now_synced(self, "alone in its chain");
+  if (new_predecessor && predecessor >= 0)
+    report_up(self);
+}
+
 void publish_progress(worker_ptr self) {
   auto& slot = *self->state.slot;
   auto& ch = *slot.chain;
@@ -121,6 +161,12 @@ uint64_t ship_records(worker_ptr self) {
     return last;
   auto records = slot.journal.take();
   log_records(self, records);
+  if (ch.successor < 0) { // alone in its chain: nobody else to wait for
+    ch.state.commit(last);
+    ch.shipped = last;
+    release_held(self);
+    return last;
+  }
   if (ch.state.sent().empty())
     ch.last_progress_ms = steady_ms();
   to_link(self, wire_records{self->state.index, ch.shipped, last, records});
@@ -177,6 +223,7 @@ void send_image(worker_ptr self, bool up) {
 }
 
 void chain_take_records(worker_ptr self, wire_records& in) {
+  chain_follow_view(self);
   auto& slot = *self->state.slot;
   auto& ch = *slot.chain;
   uint64_t applied = slot.journal.last_seq();
@@ -234,6 +281,7 @@ void chain_take_records(worker_ptr self, wire_records& in) {
 }
 
 void chain_take_commit(worker_ptr self, const wire_commit& in) {
+  chain_follow_view(self);
   auto& slot = *self->state.slot;
   auto& ch = *slot.chain;
   uint64_t applied = slot.journal.last_seq();
@@ -270,6 +318,7 @@ void chain_take_commit(worker_ptr self, const wire_commit& in) {
 }
 
 void chain_tick(worker_ptr self) {
+  chain_follow_view(self);
   auto& slot = *self->state.slot;
   auto& ch = *slot.chain;
   auto now = steady_ms();

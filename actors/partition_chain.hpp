@@ -15,6 +15,12 @@ namespace otkv {
 /// The worker, as these functions see it.
 using worker_ptr = worker_actor::stateful_pointer<partition_worker_state>;
 
+/// Takes on the chain layout in force (docs/replication.md, "Failover") if it changed:
+/// a new head starts numbering and expiring, a new tail commits what it has, a node with
+/// a new next node sends it what it lacks, a node alone in its chain commits its own
+/// records. Called before the partition does anything else for its chain.
+void chain_follow_view(worker_ptr self);
+
 /// Publishes the partition's replication progress (INFO replication).
 void publish_progress(worker_ptr self);
 

@@ -44,6 +44,8 @@ void retire(worker_ptr self) {
 bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to) {
   auto& slot = *self->state.slot;
   done_batch out;
+  if (slot.chain)
+    chain_follow_view(self);
   if (slot.chain && !slot.chain->synced) {
     refuse_batch(self, batch, reply_to);
     return true;

@@ -39,6 +39,9 @@ public:
   explicit chain_state(chain_role role, uint64_t applied = 0);
 
   chain_role role() const noexcept { return role_; }
+  /// The chain was reconfigured (docs/replication.md, "Failover"): this node's place in
+  /// it is `role` from now on. (A new tail commits what it has: the caller's commit().)
+  void set_role(chain_role role) noexcept { role_ = role; }
 
   /// The newest record number the tail applied, as far as this node knows.
   uint64_t committed() const noexcept { return committed_; }

@@ -26,26 +26,17 @@ view::view(cluster_config cfg, uint32_t self, bool redirect)
       for (uint32_t s = r.first; s <= r.last; ++s)
         ordinal_of_slot_[s].store(static_cast<uint16_t>(ordinal_of_node_[n]));
   }
-  chains_ = chains_of(cfg_);
+  roster_ = chains_of(cfg_);
   chain_of_node_.assign(nodes(), 0);
-  for (uint32_t c = 0; c < chains_.size(); ++c)
-    for (size_t i = 0; i < chains_[c].size(); ++i) {
-      uint32_t n = chains_[c][i];
+  active_.reset(new std::atomic<bool>[nodes()]);
+  for (uint32_t c = 0; c < roster_.size(); ++c) {
+    chain_slots_.push_back(cfg_.nodes[roster_[c].front()].slots);
+    for (auto n : roster_[c])
       chain_of_node_[n] = c;
-      if (n != self_)
-        continue;
-      role_ = i == 0 ? chain_role::head
-              : i + 1 == chains_[c].size() ? chain_role::tail : chain_role::middle;
-      if (chains_[c].size() == 1)
-        role_ = chain_role::head;
-      predecessor_ = i == 0 ? -1 : static_cast<int>(chains_[c][i - 1]);
-      successor_ = i + 1 == chains_[c].size() ? -1 : static_cast<int>(chains_[c][i + 1]);
-    }
-  for (const auto& chain : chains_) {
-    write_fan_.push_back(ordinal_of_node_[chain.front()]);
-    read_fan_.push_back(chain_of_node_[self_] == chain_of_node_[chain.front()]
-                          ? 0 : ordinal_of_node_[chain.front()]);
   }
+  write_fan_ = std::vector<std::atomic<uint32_t>>(roster_.size());
+  read_fan_ = std::vector<std::atomic<uint32_t>>(roster_.size());
+  set_chains(roster_, 0);
   update_reads(0, slot_count - 1);
   progress_.reset(new chain_progress[cfg_.partitions == 0 ? 1 : cfg_.partitions]);
   for (uint32_t p = 0; p < cfg_.partitions; ++p) // a chain's partitions start out of sync
@@ -61,9 +52,86 @@ bool view::synced() const {
   return true;
 }
 
+std::vector<std::vector<uint32_t>> view::chains() const {
+  std::lock_guard<std::mutex> guard{chains_mutex_};
+  return chains_;
+}
+
+std::vector<uint32_t> view::chain(uint32_t c) const {
+  std::lock_guard<std::mutex> guard{chains_mutex_};
+  return chains_[c];
+}
+
+uint32_t view::head_of(uint32_t n) const {
+  std::lock_guard<std::mutex> guard{chains_mutex_};
+  return chains_[chain_of_node_[n]].front();
+}
+
+std::string view::set_chains(const std::vector<std::vector<uint32_t>>& chains, uint64_t epoch) {
+  if (chains.size() != roster_.size())
+    return "the layout has " + std::to_string(chains.size()) + " chains, the cluster file "
+           + std::to_string(roster_.size());
+  std::vector<bool> seen(nodes(), false);
+  for (uint32_t c = 0; c < chains.size(); ++c) {
+    if (chains[c].empty())
+      return "chain " + std::to_string(c + 1) + " has no node";
+    for (auto n : chains[c]) {
+      if (n >= nodes() || chain_of_node_[n] != c || seen[n])
+        return "chain " + std::to_string(c + 1) + " lists a node not of its own";
+      seen[n] = true;
+    }
+  }
+  std::lock_guard<std::mutex> guard{chains_mutex_};
+  std::vector<std::vector<uint32_t>> before = std::move(chains_);
+  chains_ = chains;
+  for (uint32_t n = 0; n < nodes(); ++n)
+    active_[n].store(seen[n], std::memory_order_release);
+  // A node not serving in its chain (it is joining) neither numbers nor commits: as a
+  // tail without neighbours it only waits.
+  chain_role role = chain_role::tail;
+  int before_me = -1, after_me = -1;
+  for (const auto& chain : chains_)
+    for (size_t i = 0; i < chain.size(); ++i) {
+      if (chain[i] != self_)
+        continue;
+      role = i == 0 || chain.size() == 1 ? chain_role::head
+             : i + 1 == chain.size()     ? chain_role::tail
+                                         : chain_role::middle;
+      before_me = i == 0 ? -1 : static_cast<int>(chain[i - 1]);
+      after_me = i + 1 == chain.size() ? -1 : static_cast<int>(chain[i + 1]);
+    }
+  role_.store(role, std::memory_order_release);
+  predecessor_.store(before_me, std::memory_order_release);
+  successor_.store(after_me, std::memory_order_release);
+  for (uint32_t c = 0; c < chains_.size(); ++c) {
+    uint32_t head = chains_[c].front();
+    if (before.empty() || before[c].front() != head) // the chain's slots follow its head
+      for (auto r : chain_slots_[c]) {
+        auto o = static_cast<uint16_t>(ordinal_of_node_[head]);
+        for (uint32_t s = r.first; s <= r.last; ++s)
+          ordinal_of_slot_[s].store(o, std::memory_order_release);
+        update_reads(r.first, r.last);
+      }
+    write_fan_[c].store(ordinal_of_node_[head], std::memory_order_release);
+    read_fan_[c].store(c == chain_of_node_[self_] ? 0 : ordinal_of_node_[head],
+                       std::memory_order_release);
+  }
+  epoch_.store(epoch, std::memory_order_release);
+  return "";
+}
+
+bool view::ok() const {
+  for (uint32_t n = 0; n < nodes(); ++n)
+    if ((!replicated() || active(n)) && !up(n))
+      return false;
+  return synced() && (!coordinated() || active(self_));
+}
+
 std::string view::replication_info() const {
-  const auto& chain = chains_[chain_of_node_[self_]];
-  bool head = role_ == chain_role::head;
+  const auto chain = this->chain(chain_of_node_[self_]);
+  auto role = this->role();
+  int predecessor = this->predecessor(), successor = this->successor();
+  bool head = role == chain_role::head;
   // Redis's fields first: a chain's head is its master, the rest replicas.
   std::string out = std::string("role:") + (head ? "master" : "slave") + "\r\n";
   auto addr = [&](int n) {
@@ -90,17 +158,18 @@ std::string view::replication_info() const {
   while (position < chain.size() && chain[position] != self_)
     ++position;
   out += std::string("chain_synced:") + (synced() ? "yes" : "no") + "\r\n";
-  out += std::string("chain_role:") + to_string(role_) + "\r\nchain_position:"
+  out += std::string("chain_role:") + (active(self_) ? to_string(role) : "removed")
+         + "\r\nchain_epoch:" + std::to_string(epoch()) + "\r\nchain_position:"
          + std::to_string(position + 1) + "\r\nchain_length:" + std::to_string(chain.size())
-         + "\r\nchain_previous:" + addr(predecessor_) + "\r\nchain_next:" + addr(successor_)
-         + (successor_ >= 0 ? std::string("\r\nchain_next_link_status:")
-                                + (up(static_cast<uint32_t>(successor_)) ? "up" : "down")
+         + "\r\nchain_previous:" + addr(predecessor) + "\r\nchain_next:" + addr(successor)
+         + (successor >= 0 ? std::string("\r\nchain_next_link_status:")
+                                + (up(static_cast<uint32_t>(successor)) ? "up" : "down")
                             : std::string())
          + "\r\nchain_applied_records:" + std::to_string(applied)
          + "\r\nchain_committed_records:" + std::to_string(committed)
          + "\r\nchain_lag_records:" + std::to_string(applied - std::min(applied, committed))
          + "\r\nchain_lag_bytes:" + std::to_string(bytes);
-  if (successor_ >= 0)
+  if (successor >= 0)
     out += "\r\nchain_next_behind_records:" + std::to_string(applied - std::min(applied, next));
   return out + "\r\n";
 }

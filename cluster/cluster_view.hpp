@@ -5,6 +5,7 @@
 // reachability flags) by the node's shards and read by the CLUSTER commands. Plain C++.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -16,6 +17,13 @@
 #include "cluster/slots.hpp"
 
 namespace otkv::cluster {
+
+/// The steady clock in ms: the clock of view::serving() and of the lease it checks.
+inline int64_t steady_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::steady_clock::now().time_since_epoch())
+    .count();
+}
 
 /// One partition's replication progress, as its worker last published it (INFO).
 struct chain_progress {
@@ -58,28 +66,51 @@ public:
   uint32_t ordinal_of_node(uint32_t n) const { return ordinal_of_node_[n]; }
 
   // -- chains (docs/replication.md) ------------------------------------------------
+  // A chain's nodes (its roster) are those the cluster file links; which of them serve
+  // now, and in which order, changes when a coordinator (etcd) removes a failed node or
+  // adds a returning one at the tail (set_chains). Readers on any thread see the new
+  // layout within a moment; each getter is consistent on its own.
+
   /// Whether slots are served by chains of more than one node.
   bool replicated() const { return cfg_.replicas > 1; }
-  /// The chains: node indexes, head first.
-  const std::vector<std::vector<uint32_t>>& chains() const { return chains_; }
-  /// The chain node `n` is in (index in chains()).
+  /// How many chains.
+  uint32_t chain_count() const { return static_cast<uint32_t>(roster_.size()); }
+  /// The chains as they serve now: node indexes, head first.
+  std::vector<std::vector<uint32_t>> chains() const;
+  /// Chain `c` as it serves now, head first.
+  std::vector<uint32_t> chain(uint32_t c) const;
+  /// The chains as the cluster file links them (every node that may serve in each).
+  const std::vector<std::vector<uint32_t>>& roster() const { return roster_; }
+  /// The chain node `n` belongs to (index in chains()).
   uint32_t chain_of(uint32_t n) const { return chain_of_node_[n]; }
-  /// The head of node `n`'s chain.
-  uint32_t head_of(uint32_t n) const { return chains_[chain_of_node_[n]].front(); }
+  /// The head of node `n`'s chain now.
+  uint32_t head_of(uint32_t n) const;
+  /// Whether node `n` serves in its chain now (false once it was removed).
+  bool active(uint32_t n) const { return active_[n].load(std::memory_order_acquire); }
   /// This node's place in its chain.
-  chain_role role() const { return role_; }
+  chain_role role() const { return role_.load(std::memory_order_acquire); }
   /// The nodes before and after this one in its chain (-1: none).
-  int predecessor() const { return predecessor_; }
-  int successor() const { return successor_; }
-  /// Whether every node of chain `c` is reachable (its writes can commit).
+  int predecessor() const { return predecessor_.load(std::memory_order_acquire); }
+  int successor() const { return successor_.load(std::memory_order_acquire); }
+  /// The chain layout's epoch: 0 as the cluster file has it, then one more per change.
+  uint64_t epoch() const { return epoch_.load(std::memory_order_acquire); }
+  /// Chain layout `chains` (per chain of roster(), its serving nodes in order, at least
+  /// one) of epoch `epoch` is in force. Returns "" or why it does not fit the roster.
+  std::string set_chains(const std::vector<std::vector<uint32_t>>& chains, uint64_t epoch);
+  /// Whether every serving node of chain `c` is reachable (its writes can commit).
   bool chain_up(uint32_t c) const {
-    for (auto n : chains_[c])
-      if (!up(n))
+    for (auto n : roster_[c])
+      if (active(n) && !up(n))
         return false;
     return true;
   }
   /// Whether every chain is complete.
-  bool all_chains_up() const { return reachable() == nodes(); }
+  bool all_chains_up() const {
+    for (uint32_t c = 0; c < chain_count(); ++c)
+      if (!chain_up(c))
+        return false;
+    return true;
+  }
   /// Whether node `n` is in the chain serving `slot`.
   bool member(uint16_t slot, uint32_t n) const { return chain_of(owner(slot)) == chain_of(n); }
   /// Reads' routing ordinal per slot: this node (0) for its own chain's slots, which it
@@ -87,9 +118,27 @@ public:
   const std::atomic<uint16_t>* read_ordinals() const { return read_ordinal_of_slot_.get(); }
   /// The node ordinals a request for every key goes to, one per chain: writes to the
   /// heads; reads to this node for its own chain, to the heads for the others.
-  const std::vector<uint32_t>& fan_ordinals(bool write) const {
+  const std::vector<std::atomic<uint32_t>>& fan_ordinals(bool write) const {
     return write ? write_fan_ : read_fan_;
   }
+
+  // -- coordination (--cluster-etcd) -------------------------------------------------
+  /// Whether a coordinator holds the chain layout: then this node serves only while its
+  /// lease is surely valid and it is in its chain.
+  bool coordinated() const { return coordinated_.load(std::memory_order_acquire); }
+  /// Turns coordination on (before serving).
+  void set_coordinated() { coordinated_.store(true, std::memory_order_release); }
+  /// This node's lease is surely valid until `steady_ms` (its steady clock, ms).
+  void set_lease_until(int64_t steady_ms) {
+    lease_until_ms_.store(steady_ms, std::memory_order_release);
+  }
+  /// Whether this node may serve at steady time `now_ms`: without a coordinator always;
+  /// with one while its lease is valid and it is in its chain.
+  bool serving(int64_t now_ms) const {
+    return !coordinated()
+           || (active(self_) && now_ms < lease_until_ms_.load(std::memory_order_acquire));
+  }
+
   /// Partition `p`'s replication progress (published by its worker).
   chain_progress& progress(uint32_t p) const { return progress_[p]; }
   /// INFO's # Replication section.
@@ -123,9 +172,9 @@ public:
   void set_up(uint32_t n, bool is_up) { up_[n].store(is_up, std::memory_order_relaxed); }
   /// How many nodes are reachable (this one included).
   uint32_t reachable() const;
-  /// "ok" when every slot's node is reachable (and, with chains, this node's partitions
-  /// are in sync), else "fail" (CLUSTER INFO's cluster_state).
-  bool ok() const { return reachable() == nodes() && synced(); }
+  /// "ok" when every serving node is reachable (and, with chains, this node serves and
+  /// its partitions are in sync), else "fail" (CLUSTER INFO's cluster_state).
+  bool ok() const;
   /// Whether every partition of this node is in sync with its chain (always without).
   bool synced() const;
 
@@ -146,13 +195,20 @@ private:
   bool redirect_;
   std::unique_ptr<std::atomic<uint16_t>[]> ordinal_of_slot_;
   std::unique_ptr<std::atomic<uint16_t>[]> read_ordinal_of_slot_;
-  std::vector<std::vector<uint32_t>> chains_;
+  std::vector<std::vector<uint32_t>> roster_;
+  std::vector<std::vector<slot_range>> chain_slots_; ///< per chain, as its file head lists
   std::vector<uint32_t> chain_of_node_;
-  chain_role role_ = chain_role::head;
-  int predecessor_ = -1;
-  int successor_ = -1;
-  std::vector<uint32_t> write_fan_;
-  std::vector<uint32_t> read_fan_;
+  mutable std::mutex chains_mutex_; ///< guards chains_ (the rest are atomics)
+  std::vector<std::vector<uint32_t>> chains_;
+  std::unique_ptr<std::atomic<bool>[]> active_;
+  std::atomic<chain_role> role_{chain_role::head};
+  std::atomic<int> predecessor_{-1};
+  std::atomic<int> successor_{-1};
+  std::atomic<uint64_t> epoch_{0};
+  std::vector<std::atomic<uint32_t>> write_fan_;
+  std::vector<std::atomic<uint32_t>> read_fan_;
+  std::atomic<bool> coordinated_{false};
+  std::atomic<int64_t> lease_until_ms_{0};
   std::unique_ptr<chain_progress[]> progress_;
   std::vector<uint32_t> node_of_ordinal_;
   std::vector<uint32_t> ordinal_of_node_;

@@ -100,7 +100,7 @@ net::reply slots_reply(const cluster::view& v) {
   for (uint32_t i = 0; i < v.nodes(); ++i)
     for (auto r : v.ranges(i)) {
       std::vector<net::reply> range{net::reply::integer(r.first), net::reply::integer(r.last)};
-      for (auto n : v.chains()[v.chain_of(i)])
+      for (auto n : v.chain(v.chain_of(i)))
         range.push_back(slots_node(v.config().nodes[n]));
       out.push_back(net::reply::array(std::move(range)));
     }

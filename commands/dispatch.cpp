@@ -78,6 +78,11 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
 
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
                    net::reply& error, bool readonly) {
+  if (cluster != nullptr && c.where != route::connection && c.where != route::node
+      && !cluster->serving(cluster::steady_now_ms())) {
+    error = err::not_serving();
+    return false;
+  }
   if (cluster != nullptr && cluster->replicated() && (c.flags & flag::write) != 0) {
     // A write commits only once every node of its chain applied it: with one down it
     // would wait out the request budget, so it is refused at once.
@@ -147,9 +152,11 @@ std::vector<part> split(const command& c, net::arg_list&& args, const key_router
           parts.push_back({p, p + 1 == partitions ? std::move(args) : args});
         break;
       }
-      for (auto o : *fan) // one node of each chain
+      for (const auto& chain : *fan) { // one node of each chain
+        uint32_t o = chain.load(std::memory_order_acquire);
         for (uint32_t p = 0; p < router.partitions; ++p)
           parts.push_back({o * router.partitions + p, args});
+      }
       break;
     }
     case route::keys: {

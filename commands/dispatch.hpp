@@ -30,8 +30,8 @@ struct key_router {
   const std::atomic<uint16_t>* read_ordinal = nullptr;
   /// With chains: the node ordinals a request for every key (route::all) goes to, one
   /// per chain, for writes and for reads; null: every node.
-  const std::vector<uint32_t>* write_fan = nullptr;
-  const std::vector<uint32_t>* read_fan = nullptr;
+  const std::vector<std::atomic<uint32_t>>* write_fan = nullptr;
+  const std::vector<std::atomic<uint32_t>>* read_fan = nullptr;
 
   /// How many places there are.
   uint32_t targets() const { return partitions * nodes; }
@@ -53,14 +53,16 @@ struct key_router {
     return target_of(routing, store::key_hash(routing), write);
   }
   /// The node ordinals route::all requests go to (null: every node).
-  const std::vector<uint32_t>* fan(bool write) const { return write ? write_fan : read_fan; }
+  const std::vector<std::atomic<uint32_t>>* fan(bool write) const {
+    return write ? write_fan : read_fan;
+  }
   /// The place after `place` that a read of every key visits next (SCAN), 0 if none.
   uint32_t next_place(uint32_t place) const {
     for (uint32_t next = place + 1; next < targets(); ++next) {
       if (read_fan == nullptr)
         return next;
-      for (auto o : *read_fan)
-        if (o == next / partitions)
+      for (const auto& o : *read_fan)
+        if (o.load(std::memory_order_acquire) == next / partitions)
           return next;
     }
     return 0;

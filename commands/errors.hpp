@@ -228,6 +228,13 @@ inline net::reply moved(uint16_t slot, const std::string& address) {
 /// reached
 inline net::reply clusterdown() { return net::reply::error("CLUSTERDOWN The cluster is down"); }
 
+/// A node of a coordinated cluster (--cluster-etcd) whose lease may have lapsed, or
+/// that was removed from its chain: it must not answer from a copy others moved past.
+inline net::reply not_serving() {
+  return net::reply::error("CLUSTERDOWN this node is not serving: its etcd lease lapsed or "
+                           "it is not in its replication chain now");
+}
+
 /// `-TIMEOUT no reply from cluster node <id> within <ms> ms` (a forwarded request)
 inline net::reply node_timeout(const std::string& node, uint64_t ms) {
   return net::reply::error("TIMEOUT no reply from cluster node " + node + " within "

@@ -253,4 +253,25 @@ std::string repair_log(const std::string& path, uint32_t partitions) {
          + std::to_string(bytes.size() - scan.valid_bytes) + " bytes after the damage";
 }
 
+std::string set_aside_data(const std::string& dir, const std::string& aside) {
+  std::string to = dir + "/" + aside;
+  if (::mkdir(to.c_str(), 0755) != 0 && errno != EEXIST)
+    return "cannot make " + to + ": " + std::strerror(errno);
+  std::vector<std::string> names{snapshot_file};
+  if (auto* d = ::opendir(to.c_str())) { // what an earlier set-aside left goes
+    while (auto* e = ::readdir(d))
+      if (e->d_name[0] != '.')
+        ::unlink((to + "/" + e->d_name).c_str());
+    ::closedir(d);
+  }
+  for (auto gen : log_generations(dir))
+    names.push_back(log_file_name(gen));
+  for (const auto& name : names) {
+    std::string from = dir + "/" + name;
+    if (::rename(from.c_str(), (to + "/" + name).c_str()) != 0 && errno != ENOENT)
+      return "cannot move " + from + " aside: " + std::strerror(errno);
+  }
+  return "";
+}
+
 } // namespace otkv::store

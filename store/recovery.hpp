@@ -46,6 +46,11 @@ std::string repair_log(const std::string& path, uint32_t partitions = 0);
 /// it. Returns "" when it is a usable data directory, else why not.
 std::string prepare_data_dir(const std::string& dir);
 
+/// Moves the snapshot and op-log files of `dir` into its subdirectory `aside` (made if
+/// missing; what it held before is replaced): the next start finds no data. Returns ""
+/// or why not.
+std::string set_aside_data(const std::string& dir, const std::string& aside);
+
 /// Reads a whole file; false if it cannot be read.
 bool read_file(const std::string& path, std::string& out);
 

@@ -607,11 +607,18 @@ class CreateClusterScriptTest(unittest.TestCase):
         r = run("start")
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(b"do not make chains of REPLICAS+1=2", r.stderr)
-        # REPLICAS=2 NODES=3: one chain of three over all slots, head first.
+        # REPLICAS=2 NODES=3: one chain of three over all slots, head first, its layout
+        # in a private etcd on PORT (where etcd is installed).
         env["REPLICAS"] = "2"
         r = run("start")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(b"1 chains of 3", r.stdout)
+        if shutil.which("etcd"):
+            self.assertIn(b"layout in etcd 127.0.0.1:%d" % base, r.stdout)
+            self.assertTrue(os.path.exists(os.path.join(d, "etcd.pid")))
+            c = Client(base + 2)
+            self.assertEqual(field(c.call("INFO", "replication").decode(), "chain_epoch"), "0")
+            c.close()
         c = Client(base + 3)
         slots = c.call("CLUSTER", "SLOTS")
         self.assertEqual([n[1] for n in slots[0][2:]], [base + 1, base + 2, base + 3])
@@ -620,7 +627,10 @@ class CreateClusterScriptTest(unittest.TestCase):
         c = Client(base + 1)
         self.assertEqual(c.call("GET", "cc"), b"1")
         c.close()
-        self.assertEqual(run("clean").returncode, 0)
+        r = run("clean")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        if shutil.which("etcd"):
+            self.assertIn(b"stopped etcd", r.stdout)
 
 
 if __name__ == "__main__":

@@ -185,6 +185,14 @@ TEST_CASE("a cluster file's chains are checked", "[chain]") {
         != std::string::npos);
 }
 
+/// The node ordinals of v.fan_ordinals(write), as plain numbers.
+std::vector<uint32_t> fan(const view& v, bool write) {
+  std::vector<uint32_t> out;
+  for (const auto& o : v.fan_ordinals(write))
+    out.push_back(o.load());
+  return out;
+}
+
 TEST_CASE("a node's view of its chain: role, neighbours, where reads and writes go",
           "[chain]") {
   cluster_config cfg;
@@ -204,8 +212,8 @@ TEST_CASE("a node's view of its chain: role, neighbours, where reads and writes 
     CHECK_FALSE(v.member(second_chain_slot, 1));
     CHECK(v.read_ordinals()[second_chain_slot] == v.ordinal_of_node(3)); // the other head
     // Every key once: one node per chain.
-    CHECK(v.fan_ordinals(true) == std::vector<uint32_t>{v.ordinal_of_node(0), v.ordinal_of_node(3)});
-    CHECK(v.fan_ordinals(false) == std::vector<uint32_t>{0, v.ordinal_of_node(3)});
+    CHECK(fan(v, true) == std::vector<uint32_t>{v.ordinal_of_node(0), v.ordinal_of_node(3)});
+    CHECK(fan(v, false) == std::vector<uint32_t>{0, v.ordinal_of_node(3)});
     CHECK_FALSE(v.chain_up(0));
     v.set_up(0, true);
     v.set_up(2, true);
@@ -226,5 +234,84 @@ TEST_CASE("a node's view of its chain: role, neighbours, where reads and writes 
     CHECK(v.role() == chain_role::head);
     CHECK(v.read_ordinals()[16383] == 0);
     CHECK(v.read_ordinals()[0] == v.slot_ordinals()[0]);
+  }
+}
+
+TEST_CASE("a reconfigured chain: roles, neighbours, slots and routing follow the layout",
+          "[chain]") {
+  cluster_config cfg;
+  REQUIRE(even_cluster("h:1,h:2,h:3,h:4,h:5,h:6", 2, 10000, cfg, 3) == "");
+  uint16_t first_chain_slot = 0;
+  std::vector<std::vector<uint32_t>> whole{{0, 1, 2}, {3, 4, 5}};
+  SECTION("the head fails: its successor is the head and takes the chain's slots") {
+    view v(cfg, 1, false);
+    REQUIRE(v.set_chains({{1, 2}, {3, 4, 5}}, 1) == "");
+    CHECK(v.epoch() == 1);
+    CHECK(v.role() == chain_role::head);
+    CHECK(v.predecessor() == -1);
+    CHECK(v.successor() == 2);
+    CHECK(v.owner(first_chain_slot) == 1);
+    CHECK(v.head_of(2) == 1);
+    CHECK_FALSE(v.active(0));
+    CHECK(fan(v, true) == std::vector<uint32_t>{0, v.ordinal_of_node(3)});
+    // The failed node is not waited for: the chain is up with its two others.
+    v.set_up(2, true);
+    CHECK(v.chain_up(0));
+    CHECK(v.chain(0) == std::vector<uint32_t>{1, 2});
+  }
+  SECTION("seen from another chain, writes go to the new head") {
+    view v(cfg, 4, false);
+    REQUIRE(v.set_chains({{1, 2}, {3, 4, 5}}, 1) == "");
+    CHECK(v.owner(first_chain_slot) == 1);
+    CHECK(v.read_ordinals()[first_chain_slot] == v.ordinal_of_node(1));
+    CHECK(fan(v, false) == std::vector<uint32_t>{v.ordinal_of_node(1), 0});
+  }
+  SECTION("the tail fails: its predecessor is the tail") {
+    view v(cfg, 1, false);
+    REQUIRE(v.set_chains({{0, 1}, {3, 4, 5}}, 1) == "");
+    CHECK(v.role() == chain_role::tail);
+    CHECK(v.successor() == -1);
+    CHECK(v.predecessor() == 0);
+  }
+  SECTION("a middle node fails: its neighbours are linked") {
+    view v(cfg, 2, false);
+    REQUIRE(v.set_chains({{0, 2}, {3, 4, 5}}, 1) == "");
+    CHECK(v.predecessor() == 0);
+    CHECK(v.role() == chain_role::tail);
+  }
+  SECTION("a node left alone in its chain is its head, and it rejoins at the tail") {
+    view v(cfg, 2, false);
+    REQUIRE(v.set_chains({{2}, {3, 4, 5}}, 2) == "");
+    CHECK(v.role() == chain_role::head);
+    CHECK(v.successor() == -1);
+    CHECK(v.owner(first_chain_slot) == 2);
+    REQUIRE(v.set_chains({{2, 0}, {3, 4, 5}}, 3) == "");
+    CHECK(v.role() == chain_role::head);
+    CHECK(v.successor() == 0);
+    CHECK(v.owner(first_chain_slot) == 2); // the head stays
+    view joiner(cfg, 0, false);
+    REQUIRE(joiner.set_chains({{2, 0}, {3, 4, 5}}, 3) == "");
+    CHECK(joiner.role() == chain_role::tail);
+    CHECK(joiner.owner(first_chain_slot) == 2);
+  }
+  SECTION("layouts that do not fit the cluster file are refused") {
+    view v(cfg, 0, false);
+    CHECK(v.set_chains({{0, 1, 2}}, 1).find("chains") != std::string::npos);
+    CHECK(v.set_chains({{}, {3, 4, 5}}, 1).find("no node") != std::string::npos);
+    CHECK(v.set_chains({{0, 3}, {4, 5}}, 1).find("not of its own") != std::string::npos);
+    CHECK(v.set_chains({{0, 0}, {3, 4, 5}}, 1).find("not of its own") != std::string::npos);
+    CHECK(v.epoch() == 0);
+    CHECK(v.chains() == whole);
+  }
+  SECTION("with a coordinator a node serves only with a valid lease and in its chain") {
+    view v(cfg, 1, false);
+    CHECK(v.serving(1000));
+    v.set_coordinated();
+    CHECK_FALSE(v.serving(1000));
+    v.set_lease_until(2000);
+    CHECK(v.serving(1999));
+    CHECK_FALSE(v.serving(2000));
+    REQUIRE(v.set_chains({{0, 2}, {3, 4, 5}}, 1) == "");
+    CHECK_FALSE(v.serving(1000)); // removed
   }
 }
