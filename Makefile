@@ -43,8 +43,9 @@ test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 ## test-jepsen: the long fault run of a replication chain (docs/replication.md): 8 clients
-## for JEPSEN_SECONDS while nodes are killed, paused and wiped; checks every history
-## for linearizability and that no acknowledged write was lost.
+## for JEPSEN_SECONDS while nodes are killed, paused and wiped, failing over through a
+## private etcd; checks every history for linearizability and that no acknowledged write
+## was lost.
 JEPSEN_SECONDS ?= 180
 test-jepsen: build
 	cd tests/integration && OTKV_SERVER=$(CURDIR)/$(BUILD_DIR)/otkv-server \

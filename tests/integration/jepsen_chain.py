@@ -6,11 +6,15 @@ while faults are injected at random, one at a time, every 2-5 s:
 - pause a node with SIGSTOP past the request timeout, then resume it;
 - stop a node, delete its data directory and restart it (it gets a full copy).
 
+With etcd (the default where it is installed; --static: without), the chain fails over
+(docs/replication.md, "Failover"): a node down or paused for longer than its lease (up
+to 4 s here) is removed, the others go on, and it rejoins at the tail.
+
 At the end: the chain must be whole again (every node has every record, all committed),
 every history linearizable (history.py), and no acknowledged write lost. Prints what was
 done and found; exits 1 on any failure.
 
-    python3 jepsen_chain.py [--seconds 180] [--clients 8] [--keys 256] [--seed N]
+    python3 jepsen_chain.py [--seconds 180] [--clients 8] [--keys 256] [--seed N] [--static]
 """
 
 import argparse
@@ -22,8 +26,10 @@ import signal
 import sys
 import time
 
-from chain_workload import Workload, chain_caught_up
+from chain_workload import Workload, chain_caught_up, chain_info
+from etcd_fixture import ETCD, Etcd
 from history import UNKNOWN
+from otkv_fixture import ReplyError
 from test_cluster import Cluster, wait_until
 
 
@@ -57,11 +63,35 @@ def main():
                         help="keys written and read (more keys: shorter histories to check)")
     parser.add_argument("--seed", type=int, default=int(time.time()))
     parser.add_argument("--history", help="write the history (JSON) to this file")
+    parser.add_argument("--static", action="store_true",
+                        help="static chains (no etcd, no failover)")
     args = parser.parse_args()
+    etcd = None if args.static or ETCD is None else Etcd()
+    try:
+        return run(args, etcd)
+    finally:
+        if etcd is not None:
+            etcd.stop()
+
+
+def whole(cluster):
+    """Whether every node serves in the chain again (3 nodes, each in sync)."""
+    try:
+        return all(chain_info(cluster, i, "chain_length") == "3"
+                   and chain_info(cluster, i, "chain_synced") == "yes" for i in range(3))
+    except (ReplyError, OSError):
+        return False
+
+
+def run(args, etcd):
     rng = random.Random(args.seed)
-    print("seed %d, %d clients, %.0f s" % (args.seed, args.clients, args.seconds), flush=True)
-    cluster = Cluster(3, args=("--appendfsync", "everysec", "--request-timeout-ms", "300"),
-                      replicas=3)
+    print("seed %d, %d clients, %.0f s, %s" % (args.seed, args.clients, args.seconds,
+          "failover through etcd" if etcd else "static chain"), flush=True)
+    more = ("--cluster-etcd", etcd.address) if etcd else ()
+    # With failover, a fault may outlast the lease (2 s): the node is removed and rejoins.
+    longest = 4.0 if etcd else 2.0
+    cluster = Cluster(3, args=("--appendfsync", "everysec", "--request-timeout-ms", "300")
+                      + more, replicas=3)
     faults = {"kill -9 + restart": 0, "SIGSTOP + SIGCONT": 0, "wipe + restart": 0}
     try:
         # A little pause between operations: the checker's time grows faster than the
@@ -78,11 +108,11 @@ def main():
             node = cluster.nodes[victim]
             if kind == "kill -9 + restart":
                 node.kill()
-                time.sleep(rng.uniform(0.2, 2))
+                time.sleep(rng.uniform(0.2, longest))
                 cluster.start(victim)
             elif kind == "SIGSTOP + SIGCONT":
                 node.proc.send_signal(signal.SIGSTOP)
-                time.sleep(rng.uniform(0.5, 2))
+                time.sleep(rng.uniform(0.5, longest))
                 node.proc.send_signal(signal.SIGCONT)
             else:
                 if node.stop() != 0:
@@ -91,6 +121,8 @@ def main():
                 time.sleep(rng.uniform(0.2, 1))
                 cluster.start(victim)
             faults[kind] += 1
+            if etcd:  # a node removed while paused restarts itself: no wait_ok meanwhile
+                wait_until(lambda: whole(cluster), "the chain to be whole again", timeout=30)
             cluster.wait_ok()
         work.stop()
         wait_until(lambda: chain_caught_up(cluster), "the chain to be whole again", timeout=60)
@@ -105,6 +137,8 @@ def main():
         print("\n| | |\n|---|---:|")
         for name, n in faults.items():
             print("| faults: %s | %d |" % (name, n))
+        if etcd:  # each removal and each rejoin is one epoch
+            print("| chain layout changes (removals, rejoins) | %d |" % etcd.layout()["epoch"])
         for name, n in counts.items():
             print("| %s | %d |" % (name.replace("_", " "), n))
         for key, why in failures:
