@@ -12,7 +12,7 @@ RUN_ARGS ?=
 # Where `make run` keeps the op log and snapshots (git ignores it).
 DATA_DIR ?= data
 
-.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan test-jepsen fuzz bench bench-restart bench-cluster bench-replication clean format
+.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan test-jepsen fuzz bench bench-restart bench-cluster bench-replication bench-failover clean format
 
 all: build
 
@@ -106,6 +106,11 @@ bench-restart: build
 ## bench-replication: chains of 1-3 nodes under a read-mostly load, and write latency.
 bench-replication: build
 	python3 bench/replication_bench.py $(BENCH_ARGS)
+
+## bench-failover: how long a chain's writes stop when its head is killed, and how long
+## the returning node takes to rejoin with a full copy (etcd failover).
+bench-failover: build
+	python3 bench/failover_bench.py $(BENCH_ARGS)
 
 ## bench-cluster: OTKV cluster next to Redis Cluster (1-3 nodes) and the cost of forwarding.
 bench-cluster: build

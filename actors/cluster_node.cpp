@@ -73,7 +73,7 @@ bool accepted(gate_ptr self, const caf::strong_actor_ptr& sender) {
 /// (for a read: its chain's) and none is moving. (Slot-move steps carry keys the node
 /// does not serve yet.)
 bool serves(const cluster::view& v, const cmd::command& c, const net::arg_list& args) {
-  if (c.where != cmd::route::node && !v.serving(cluster::steady_now_ms()))
+  if (v.coordinated() && c.where != cmd::route::node && !v.serving(cluster::steady_now_ms()))
     return false;
   if (c.first_key <= 0 || (c.flags & cmd::flag::moves_slots) != 0)
     return (c.flags & cmd::flag::write) == 0 || v.role() == cluster::chain_role::head;

@@ -78,8 +78,8 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
 
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
                    net::reply& error, bool readonly) {
-  if (cluster != nullptr && c.where != route::connection && c.where != route::node
-      && !cluster->serving(cluster::steady_now_ms())) {
+  if (cluster != nullptr && cluster->coordinated() && c.where != route::connection
+      && c.where != route::node && !cluster->serving(cluster::steady_now_ms())) {
     error = err::not_serving();
     return false;
   }
