@@ -106,16 +106,22 @@ scan_result scan_log(std::string_view bytes, const std::function<void(log_record
   return records;
 }
 
+void encode_group(std::string& out, uint64_t records) {
+  encode_record(out, mutation::group, 0, 0, {}, {}, static_cast<millis>(records));
+}
+
 scan_result scan_records(std::string_view bytes, const std::function<void(log_record&)>& fn) {
   scan_result res;
   size_t pos = 0;
   res.valid_bytes = pos;
+  std::vector<log_record> group; // a group's records, held until its last one
+  uint64_t group_left = 0;
   while (pos < bytes.size()) {
     reader head{bytes, pos};
     auto len = head.get<uint32_t>();
     auto crc = head.get<uint32_t>();
     if (!head.ok || bytes.size() - head.pos < len) {
-      res.end = scan_end::torn; // the last record is incomplete
+      res.end = scan_end::torn; // the last record is incomplete (a group with it)
       return res;
     }
     auto payload = bytes.substr(head.pos, len);
@@ -129,17 +135,34 @@ scan_result scan_records(std::string_view bytes, const std::function<void(log_re
     rec.value = std::string(r.bytes(r.get<uint32_t>()));
     rec.expire_at = r.get<int64_t>();
     bool valid = crc32c(payload.data(), payload.size()) == crc && r.ok && r.pos == payload.size()
-                 && rec.op >= mutation::put && rec.op <= mutation::image
-                 && (rec.op != mutation::setrange || setrange_fits(rec));
+                 && rec.op >= mutation::put && rec.op <= mutation::group
+                 && (rec.op != mutation::setrange || setrange_fits(rec))
+                 && (rec.op != mutation::group || (group_left == 0 && rec.expire_at >= 0));
     if (!valid) {
       res.end = last ? scan_end::torn : scan_end::corrupt;
       return res;
     }
-    fn(rec);
     pos = head.pos + len;
-    res.valid_bytes = pos;
-    ++res.records;
+    if (rec.op == mutation::group) {
+      group_left = static_cast<uint64_t>(rec.expire_at);
+      group.clear();
+    } else if (group_left > 0) {
+      group.push_back(std::move(rec));
+      --group_left;
+    } else {
+      fn(rec);
+      ++res.records;
+    }
+    if (group_left == 0) { // not inside a group (any group just completed)
+      for (auto& r : group)
+        fn(r);
+      res.records += group.size();
+      group.clear();
+      res.valid_bytes = pos;
+    }
   }
+  if (group_left > 0)
+    res.end = scan_end::torn; // the log ends inside a group: none of it happened
   return res;
 }
 
@@ -196,6 +219,8 @@ void apply_record(partition& p, const log_record& r) {
       p.set_range(r.key, offset, r.value, 0);
       break;
     }
+    case mutation::group: // framing: scan_records never passes it on
+      break;
   }
 }
 

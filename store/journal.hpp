@@ -92,7 +92,13 @@ scan_result scan_log(std::string_view bytes, const std::function<void(log_record
 
 /// Scans framed records without a file header (a chain's record stream), calling
 /// `fn(record)` for each valid one in order. Ends as scan_log does (`header_error` unused).
+/// A group (encode_group) is passed on only once all its records are there: one cut short
+/// ends the scan as torn before the group, one damaged inside as corrupt.
 scan_result scan_records(std::string_view bytes, const std::function<void(log_record&)>& fn);
+
+/// Appends the marker that makes the next `records` records one group (mutation::group):
+/// recovery replays them all, or none if the log ends inside them.
+void encode_group(std::string& out, uint64_t records);
 
 /// The offset a setrange record's i64 field carries (either sign).
 constexpr int64_t setrange_offset(int64_t field) noexcept { return field < 0 ? -1 - field : field; }

@@ -23,7 +23,11 @@ enum class mutation : uint8_t { put = 1, erase = 2, expire = 3, clear = 4, appen
                                 setrange = 6,
                                 /// The whole partition replaced by an image (value: the
                                 /// encode_partition_image bytes): a chain replica's full sync.
-                                image = 7 };
+                                image = 7,
+                                /// Op-log framing, not a change: the next N records (the
+                                /// deadline field) are one group, replayed whole or not at
+                                /// all (a transaction across partitions). Never applied.
+                                group = 8 };
 
 /// The largest key or value a partition stores (as Redis's proto-max-bulk-len).
 inline constexpr size_t max_value_size = size_t{512} * 1024 * 1024;

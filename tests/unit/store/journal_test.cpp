@@ -91,6 +91,63 @@ TEST_CASE("damage in the middle is corruption; damage in the last record is torn
   CHECK(res.records == 2);
 }
 
+TEST_CASE("a record group is replayed whole, or not at all when the log ends inside it",
+          "[journal]") {
+  // One record, then a group of three over two partitions (a transaction), then one more.
+  std::string log = log_header(2);
+  encode_record(log, mutation::put, 0, 1, "before", "1");
+  size_t group_start = log.size();
+  encode_group(log, 3);
+  encode_record(log, mutation::put, 0, 2, "a", "-5");
+  encode_record(log, mutation::put, 1, 1, "b", "+5");
+  encode_record(log, mutation::erase, 1, 2, "c");
+  size_t group_end = log.size();
+  encode_record(log, mutation::put, 1, 3, "after", "2");
+  scan_result res;
+  auto all = records_of(log, res);
+  CHECK(res.end == scan_end::clean);
+  REQUIRE(all.size() == 5); // the marker is framing: not passed on
+  CHECK(all[1].key == "a");
+  CHECK(all[3].op == mutation::erase);
+  CHECK(res.records == 5);
+  // Cut at every byte: the group's records come all or none, and a cut inside the group
+  // leaves the valid part before the group (so recovery cuts the log there).
+  for (size_t cut = group_start; cut <= group_end; ++cut) {
+    INFO("cut at " << cut);
+    auto out = records_of(log.substr(0, cut), res);
+    if (cut == group_start || cut == group_end) {
+      CHECK(res.end == scan_end::clean);
+      CHECK(out.size() == (cut == group_end ? 4u : 1u));
+      continue;
+    }
+    CHECK(res.end == scan_end::torn);
+    CHECK(out.size() == 1);
+    CHECK(res.valid_bytes == group_start);
+  }
+  // Damage inside the group with more after it: corrupt, nothing of the group passed on.
+  auto bad = log;
+  bad[group_start + 60] ^= 1;
+  auto out = records_of(bad, res);
+  CHECK(res.end == scan_end::corrupt);
+  CHECK(res.valid_bytes == group_start);
+  CHECK(out.size() == 1);
+  // A marker inside a group is damage, not a nested group.
+  std::string nested = log_header(2);
+  encode_group(nested, 2);
+  encode_group(nested, 1);
+  encode_record(nested, mutation::put, 0, 1, "x", "y");
+  encode_record(nested, mutation::put, 0, 2, "x", "z");
+  out = records_of(nested, res);
+  CHECK(res.end == scan_end::corrupt);
+  CHECK(out.empty());
+  // An empty group is nothing.
+  std::string empty = log_header(2);
+  encode_group(empty, 0);
+  out = records_of(empty, res);
+  CHECK(res.end == scan_end::clean);
+  CHECK(out.empty());
+}
+
 TEST_CASE("a journal_buffer records a partition's changes for replay", "[journal]") {
   partition live;
   journal_buffer journal(0, 0);
@@ -134,6 +191,40 @@ TEST_CASE("snapshots round-trip and drop keys that expired meanwhile", "[snapsho
   bad[20] ^= 1;
   CHECK(decode_snapshot(bad, parts, seqs, 0) == "checksum mismatch");
   CHECK(decode_snapshot(bytes.substr(0, 30), parts, seqs, 0) != "");
+}
+
+TEST_CASE("recovery drops a group the log ends inside, and cuts the log before it",
+          "[recovery]") {
+  char tmpl[] = "/tmp/otkv-recovery-XXXXXX";
+  std::string dir = ::mkdtemp(tmpl);
+  std::string log = log_header(2);
+  encode_record(log, mutation::put, 0, 1, "a", "10", 0);
+  encode_record(log, mutation::put, 1, 1, "b", "10", 0);
+  std::string whole = log;
+  encode_group(whole, 2); // a transfer of 5 from a to b
+  encode_record(whole, mutation::put, 0, 2, "a", "5", 0);
+  encode_record(whole, mutation::put, 1, 2, "b", "15", 0);
+  // The crash came after the group's first record: only the marker and it were written.
+  std::string cut = whole.substr(0, whole.size() - 20);
+  std::ofstream(dir + "/" + log_file_name(1), std::ios::binary) << cut;
+  auto res = recover(dir, 0, 0);
+  REQUIRE(res.error.empty());
+  CHECK(res.parts[0].find("a", 0)->value() == "10"); // neither half of the transfer
+  CHECK(res.parts[1].find("b", 0)->value() == "10");
+  CHECK(res.seqs[0] == 1);
+  REQUIRE(res.warnings.size() == 1);
+  std::string after;
+  read_file(dir + "/" + log_file_name(1), after);
+  CHECK(after == log); // cut before the group: what is appended next replays alone
+  // Written whole, it is replayed whole.
+  std::ofstream(dir + "/" + log_file_name(1), std::ios::binary) << whole;
+  res = recover(dir, 0, 0);
+  REQUIRE(res.error.empty());
+  CHECK(res.parts[0].find("a", 0)->value() == "5");
+  CHECK(res.parts[1].find("b", 0)->value() == "15");
+  CHECK(res.warnings.empty());
+  std::remove((dir + "/" + log_file_name(1)).c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST_CASE("recovery replays the log after the snapshot and cuts a torn tail", "[recovery]") {
