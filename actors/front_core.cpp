@@ -1,5 +1,6 @@
 #include "actors/front_core.hpp"
 
+#include "commands/command_table.hpp"
 #include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
 #include "store/key_hash.hpp"
@@ -41,11 +42,20 @@ front_core::front_core(front_host& host, cmd::server_context& server, cmd::key_r
 bool front_core::submit(front_session& s, net::arg_list&& args, store::millis now,
                         store::millis tnow) {
   ++server_.counters.total_commands;
+  now_ = now;
   net::reply error;
   const cmd::command* c = cmd::resolve(args, error);
   if (c != nullptr && (c->flags & cmd::flag::moves_slots) != 0) { // the gates' own steps
     error = cmd::err::unknown_subcommand(args[1], "cluster");
     c = nullptr;
+  }
+  if (s.client.tx.active && (c == nullptr || !cmd::runs_inside_multi(*c))) {
+    queue_in_multi(s, c, std::move(args), std::move(error));
+    return false;
+  }
+  if (c != nullptr && c->name == "multi" && !host_.transactions()) {
+    push_ready(s, cmd::err::multi_not_embedded());
+    return false;
   }
   if (c == nullptr || !cmd::check_auth(*c, s.client, error)
       || !cmd::check_cluster(*c, args, server_.info.cluster.get(), error, s.client.readonly)
@@ -72,6 +82,11 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     slot.ns = ns_clock();
     s.client.now = now;
     auto r = c->on_connection(s.client, args);
+    if (s.client.pending.what == cmd::effect::kind::exec) { // EXEC: run the transaction
+      s.client.pending = cmd::effect{};
+      exec(s, seq, slot);
+      return false;
+    }
     if (s.client.pending.what != cmd::effect::kind::none) {
       effect_ = {std::exchange(s.client.pending, cmd::effect{}), std::move(r), seq};
       if (effect_.effect.what == cmd::effect::kind::gather)
@@ -172,6 +187,128 @@ void front_core::queue_part(front_session& s, uint64_t seq, uint32_t partition, 
   ++queued_;
 }
 
+void front_core::queue_in_multi(front_session& s, const cmd::command* c, net::arg_list&& args,
+                                net::reply&& refused) {
+  auto& tx = s.client.tx;
+  net::reply error = std::move(refused);
+  const auto* cluster = server_.info.cluster.get();
+  bool keyed = c != nullptr && c->first_key > 0
+               && static_cast<size_t>(c->first_key) < args.size();
+  if (c == nullptr) { // unknown, or the wrong arity: resolve() said which
+  } else if (!cmd::check_auth(*c, s.client, error)
+             || !cmd::check_cluster(*c, args, cluster, error, s.client.readonly)
+             || !cmd::check_partitions(*c, args, router_, error)
+             || !cmd::check_writable(*c, server_.info, error)) {
+  } else if ((c->flags & cmd::flag::server_wide) && cmd::needs_gather(s.client)) {
+    error = cmd::err::multi_gathered(c->name);
+  } else if (cluster != nullptr && !keyed && c->where != cmd::route::connection) {
+    error = cmd::err::multi_all_nodes(c->name);
+  } else if (cluster != nullptr && keyed) {
+    // As Redis Cluster: every key of a transaction in one slot, served by this node.
+    int last = c->last_key < 0 ? static_cast<int>(args.size()) + c->last_key : c->last_key;
+    for (int k = c->first_key; k <= last; k += c->key_step) {
+      auto slot = cluster::key_slot(args[static_cast<size_t>(k)]);
+      if (tx.slot >= 0 && slot != tx.slot) {
+        error = cmd::err::crossslot();
+        break;
+      }
+      tx.slot = slot;
+      if (!router_.local(router_.target_of(args[static_cast<size_t>(k)], true))) {
+        error = cmd::err::moved(slot, cluster->address_of(slot));
+        break;
+      }
+    }
+  }
+  if (!error.is_error() && c != nullptr) {
+    tx.queued.emplace_back(c, std::move(args));
+    push_ready(s, net::reply::status("QUEUED"));
+    return;
+  }
+  if (c != nullptr)
+    server_.counters.stats.reject(*c);
+  tx.failed = true; // EXEC answers -EXECABORT
+  push_ready(s, error);
+}
+
+void front_core::exec(front_session& s, uint64_t seq, reply_slot& slot) {
+  auto tx = std::exchange(s.client.tx, cmd::transaction_state{});
+  for (uint64_t i = s.first_seq; i < seq; ++i)
+    if (auto* earlier = s.slot(i); earlier != nullptr && !earlier->ready) {
+      slot.tx = std::make_unique<cmd::transaction_state>(std::move(tx));
+      s.exec_waiting = seq; // run by complete() once the earlier requests are answered
+      return;
+    }
+  run_transaction(s, seq, std::move(tx));
+}
+
+void front_core::run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx) {
+  // Split every keyed command into its parts; the partitions they touch are reserved.
+  std::vector<std::vector<cmd::part>> parts(tx.queued.size());
+  std::vector<cmd::fanout> fans(tx.queued.size());
+  std::vector<uint32_t> partitions;
+  for (size_t i = 0; i < tx.queued.size(); ++i) {
+    const auto* c = tx.queued[i].first;
+    if (c->where == cmd::route::connection)
+      continue;
+    parts[i] = cmd::split(*c, net::arg_list(tx.queued[i].second), router_, fans[i],
+                          (c->flags & cmd::flag::write) != 0);
+    for (const auto& part : parts[i])
+      partitions.push_back(part.partition);
+  }
+  std::sort(partitions.begin(), partitions.end());
+  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
+  auto* slot = s.slot(seq);
+  for (auto p : partitions)
+    if (!router_.local(p)) // queueing checked the keys: only if the slots moved since
+      return complete(s, seq, *slot, cmd::err::exec_moved());
+  auto budget_ns = static_cast<uint64_t>(settings.request_timeout_ms)
+                   * settings.request_attempts * 1'000'000;
+  if (!partitions.empty() && !host_.reserve(partitions, cmd::monotonic_ns() + budget_ns))
+    return complete(s, seq, *slot, cmd::err::exec_busy(budget_ns / 1'000'000));
+  std::vector<net::reply> replies;
+  replies.reserve(tx.queued.size());
+  uint64_t started = ns_clock();
+  for (size_t i = 0; i < tx.queued.size(); ++i) {
+    const auto* c = tx.queued[i].first;
+    s.client.now = now_;
+    if (c->where == cmd::route::connection) {
+      auto r = c->on_connection(s.client, tx.queued[i].second);
+      if (s.client.pending.what != cmd::effect::kind::none) { // no effect applies here
+        s.client.pending = cmd::effect{};
+        r = cmd::err::effect_in_exec(cmd::to_lower(c->name));
+      }
+      replies.push_back(std::move(r));
+      continue;
+    }
+    auto& f = fans[i];
+    bool merge = cmd::needs_merge(*c, parts[i].size());
+    if (merge)
+      f.results.resize(parts[i].size());
+    net::reply r;
+    for (size_t j = 0; j < parts[i].size(); ++j) {
+      auto& part = parts[i][j];
+      cmd::op_context ctx{*host_.reserved(part.partition), now_, part.partition, false, 0};
+      r = cmd::run_on_partition(*c, ctx, part.args);
+      if (merge)
+        f.results[j] = std::move(r);
+    }
+    if (merge) {
+      if (c->where == cmd::route::keys)
+        f.args = rejoin(*c, parts[i], f);
+      r = c->on_merge(s.client, f);
+    }
+    replies.push_back(std::move(r));
+  }
+  int log_error = partitions.empty() ? 0 : host_.end_reservation();
+  if (auto* exec = cmd::find_command("exec"))
+    count(s, *exec, ns_clock() - started, log_error != 0, nullptr, now_);
+  net::reply r = log_error == 0 ? net::reply::array(std::move(replies))
+                                : cmd::err::misconf(log_error);
+  if (host_.reply_after_sync(s.client.id, seq, r))
+    return; // on_done() answers it once the op log is on disk
+  complete(s, seq, *s.slot(seq), std::move(r));
+}
+
 void front_core::answer(front_session& s, uint64_t seq, net::reply r, bool close_after) {
   auto* slot = s.slot(seq);
   if (slot == nullptr || slot->ready)
@@ -201,6 +338,20 @@ void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net:
   slot.ready = true;
   if (!s.in_order || seq == s.first_seq)
     touched_.emplace_back(s.client.id, seq);
+  if (s.exec_waiting != 0 && seq < s.exec_waiting) { // an EXEC waits for this one?
+    uint64_t exec_seq = s.exec_waiting;
+    for (uint64_t i = s.first_seq; i < exec_seq; ++i)
+      if (auto* earlier = s.slot(i); earlier != nullptr && !earlier->ready)
+        return;
+    s.exec_waiting = 0;
+    auto* waiting = s.slot(exec_seq);
+    if (waiting == nullptr || !waiting->tx)
+      return;
+    auto tx = std::move(*waiting->tx);
+    waiting->tx.reset();
+    if (!s.closed)
+      run_transaction(s, exec_seq, std::move(tx));
+  }
 }
 
 void front_core::dispatch(store::millis now, store::millis tnow) {

@@ -34,6 +34,8 @@ struct reply_slot {
   size_t missing = 0;                ///< parts not answered yet
   uint32_t partition = 0;            ///< partition of the first part (for errors)
   store::millis deadline = 0;        ///< -TIMEOUT after this (monotonic)
+  /// EXEC waiting for the connection's earlier requests: the commands it runs.
+  std::unique_ptr<cmd::transaction_state> tx;
 };
 
 /// A client of a front end: its context and its replies in request order. Front ends
@@ -49,6 +51,9 @@ struct front_session {
   /// request order (a connection). Else each is reported when ready (embedded callers).
   bool in_order = true;
   bool closed = false; ///< gone: results for it are dropped and reap() forgets it
+  /// An EXEC waiting for this connection's earlier requests (its sequence; 0: none). The
+  /// front end reads no further request of the connection meanwhile (order).
+  uint64_t exec_waiting = 0;
   /// Running average of reply sizes (starts high, so a first burst of unknown replies
   /// counts as large): the broker's pipeline cap is a reply byte budget over it.
   uint64_t reply_avg = 128 * 1024;
@@ -104,6 +109,34 @@ public:
   virtual bool reachable(uint32_t target) {
     (void)target;
     return true;
+  }
+
+  // -- transactions (docs/transactions.md) -----------------------------------------
+  /// Whether this front end can reserve partitions for EXEC (it reaches their data).
+  virtual bool transactions() const { return false; }
+  /// Reserves this node's partitions `partitions` (ascending, each once) for one EXEC,
+  /// waiting until cmd::monotonic_ns() passes `deadline_ns` at most: true with all held,
+  /// false with none (a worker stayed inside a batch).
+  virtual bool reserve(const std::vector<uint32_t>& partitions, uint64_t deadline_ns) {
+    (void)partitions;
+    (void)deadline_ns;
+    return false;
+  }
+  /// Partition `p`'s data while it is reserved.
+  virtual store::partition* reserved(uint32_t p) {
+    (void)p;
+    return nullptr;
+  }
+  /// Writes the records the reserved partitions made to the op log as one group, then
+  /// releases them. Returns 0, or the op log's errno (nothing may be acknowledged).
+  virtual int end_reservation() { return 0; }
+  /// With appendfsync always: sends `reply` for request `seq` of connection `conn` back
+  /// through on_done() once the op log is on disk, and returns true; false: answer now.
+  virtual bool reply_after_sync(uint64_t conn, uint64_t seq, net::reply& reply) {
+    (void)conn;
+    (void)seq;
+    (void)reply;
+    return false;
   }
 };
 
@@ -233,6 +266,16 @@ private:
   void queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,
                   bool encode, const cmd::command* c, net::arg_list&& args);
   void complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r);
+  /// Queues request `args` (command `c`) of `s`, inside MULTI: answers +QUEUED, or the
+  /// error that makes its EXEC abort.
+  void queue_in_multi(front_session& s, const cmd::command* c, net::arg_list&& args,
+                      net::reply&& refused);
+  /// Runs EXEC `seq` of `s` now if every earlier request of `s` is answered, else when
+  /// they are (front_session::exec_waiting).
+  void exec(front_session& s, uint64_t seq, reply_slot& slot);
+  /// Runs the transaction of EXEC `seq` of `s`: its partitions reserved, its commands in
+  /// order, its records one group; answers the EXEC.
+  void run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx);
   void apply(done_item& item, const net::arg_list* args, store::millis now);
   void fail_batch(const work_batch& batch, const net::reply& error);
   /// The error for a request whose first part went to `target` and got no reply in time.
@@ -253,6 +296,7 @@ private:
     forwarded_;
   std::vector<std::pair<uint64_t, uint64_t>> touched_;
   pending_effect effect_; ///< the last connection command's effect (see submit)
+  store::millis now_ = 0; ///< the wall clock as last passed in (a waiting EXEC runs at it)
   done_batch ran_;        ///< scratch: the results of a batch run by the front end
 };
 

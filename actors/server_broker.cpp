@@ -70,6 +70,7 @@ void take_partitions(server_broker_state& st, const worker_table& t) {
   st.slots = t.slots;
   st.log_file = t.log.file;
   st.runs_here = !t.log.syncer;
+  st.syncer = t.log.syncer;
 }
 
 /// The connection `id`, or nullptr.
@@ -457,6 +458,7 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
   auto& core = *st.core;
   switch (fx.effect.what) {
     case kind::none:
+    case kind::exec: // run by the front-end core itself
       return;
     case kind::close:
       core.answer(c, fx.seq, std::move(fx.reply), true);
@@ -560,7 +562,8 @@ void parse_input(broker_ptr self, connection& c, const char* pos, const char* en
   store::millis now = now_ms(), tnow = steady_ms();
   net::arg_list args;
   while (pos < end && !c.closing) {
-    if (capped && c.queue.size() >= pipeline_cap(c)) {
+    // An EXEC waiting for the connection's earlier requests: what follows waits for it.
+    if (c.exec_waiting != 0 || (capped && c.queue.size() >= pipeline_cap(c))) {
       pause(self, c, pos, end);
       break;
     }
@@ -629,7 +632,7 @@ void resume_paused(broker_ptr self) {
     if (found == nullptr || found->closed || !found->paused)
       continue;
     auto& c = *found;
-    if (c.queue.size() > pipeline_cap(c) / 2) {
+    if (c.queue.size() > pipeline_cap(c) / 2 || c.exec_waiting != 0) {
       st.paused.push_back(id);
       continue;
     }
@@ -836,6 +839,69 @@ bool broker_host::run_here(const work_batch& batch, done_batch& out) {
     write_records(slot, st.log_file.get(), out);
   slot.release(st.guest_token);
   return ran;
+}
+
+bool broker_host::transactions() const {
+  auto& st = self->state;
+  return !st.slots.empty() && !(st.opts.cluster && st.opts.cluster->replicated());
+}
+
+bool broker_host::reserve(const std::vector<uint32_t>& partitions, uint64_t deadline_ns) {
+  auto& st = self->state;
+  std::vector<std::pair<uint32_t, partition_slot*>> slots;
+  for (auto p : partitions) {
+    if (p >= st.slots.size())
+      return false;
+    slots.emplace_back(p, st.slots[p].get());
+  }
+  st.reserved = std::make_unique<reservation>(std::move(slots), st.guest_token);
+  if (st.reserved->acquire(cmd::monotonic_ns, deadline_ns))
+    return true;
+  st.reserved.reset();
+  return false;
+}
+
+store::partition* broker_host::reserved(uint32_t p) {
+  auto& st = self->state;
+  return st.reserved && p < st.slots.size() ? &st.slots[p]->data : nullptr;
+}
+
+int broker_host::end_reservation() {
+  auto& st = self->state;
+  if (!st.reserved)
+    return 0;
+  // The transaction's records, every partition's, as one group: replayed whole or not
+  // at all (a crash half-way through the write leaves a torn group, cut at recovery).
+  std::string records;
+  uint64_t count = 0;
+  for (const auto& [p, slot] : st.reserved->slots()) {
+    if (slot->journal.empty())
+      continue;
+    auto bytes = slot->journal.take();
+    count += store::scan_records(bytes, [](store::log_record&) {}).records;
+    records += bytes;
+  }
+  int error = 0;
+  if (st.log_file && count > 0) {
+    std::string group;
+    if (count > 1)
+      store::encode_group(group, count);
+    group += records;
+    if (!st.log_file->append(group))
+      error = st.log_file->error();
+  }
+  st.reserved.reset(); // gives the tokens back
+  return error;
+}
+
+bool broker_host::reply_after_sync(uint64_t conn, uint64_t seq, net::reply& reply) {
+  auto& st = self->state;
+  if (!st.syncer)
+    return false;
+  done_batch out{0, 0, {}};
+  out.items.push_back({conn, seq, 0, std::move(reply)});
+  send_home(self, st.syncer, log_append_ack{std::move(out), caf::actor_cast<batch_sink>(self)});
+  return true;
 }
 
 void broker_host::over_output_limit(front_session& s) {

@@ -13,6 +13,7 @@
 #include "actors/config.hpp"
 #include "actors/front_core.hpp"
 #include "actors/interfaces.hpp"
+#include "actors/reservation.hpp"
 #include "cluster/cluster_view.hpp"
 #include "net/request_parser.hpp"
 
@@ -91,6 +92,13 @@ struct broker_host : front_host {
   bool run_here(const work_batch& batch, done_batch& out) override;
   /// Whether the node serving `target` is reachable (the cluster view says).
   bool reachable(uint32_t target) override;
+  /// EXEC (docs/transactions.md): with the partitions at hand (not a hand-made table)
+  /// and not on a replication chain, whose records go down the chain from the workers.
+  bool transactions() const override;
+  bool reserve(const std::vector<uint32_t>& partitions, uint64_t deadline_ns) override;
+  store::partition* reserved(uint32_t p) override;
+  int end_reservation() override;
+  bool reply_after_sync(uint64_t conn, uint64_t seq, net::reply& reply) override;
 };
 
 /// State of the server broker: the listening socket and the socket side of every
@@ -103,6 +111,8 @@ struct server_broker_state {
   std::vector<slot_ptr> slots;
   std::shared_ptr<store::log_file> log_file;
   bool runs_here = false;   ///< whether it may (not with appendfsync always)
+  logger_actor syncer;      ///< appendfsync always: the logger (EXEC replies wait for it)
+  std::unique_ptr<reservation> reserved; ///< an EXEC's partitions, while it runs
   uint64_t guest_token = 0; ///< its token in a partition_slot while it runs a batch
   supervisor_actor supervisor;
   broker_host host;

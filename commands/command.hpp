@@ -112,6 +112,9 @@ struct effect {
     /// CLUSTER MOVESLOTS: move slots `args[0]` … `args[1]` to node `args[2]`; the reply
     /// waits for the move.
     move_slots,
+    /// EXEC: run the client's queued commands (client_context::tx) as one step
+    /// (docs/transactions.md); the front end answers.
+    exec,
   };
   /// SHUTDOWN's snapshot choice: as configured, SAVE, or NOSAVE.
   enum class save_choice : uint8_t { configured, save, nosave };
@@ -196,6 +199,14 @@ struct client_context;
 /// server has several shards and `client`'s counters are its own shard's only.
 bool needs_gather(const client_context& client);
 
+/// A connection's transaction (MULTI … EXEC, WATCH): docs/transactions.md.
+struct transaction_state {
+  bool active = false; ///< inside MULTI: commands are queued, not run
+  bool failed = false; ///< one was refused while queueing: EXEC aborts
+  std::vector<std::pair<const command*, net::arg_list>> queued;
+  int slot = -1; ///< in a cluster: the one slot its keys are in (-1: no key yet)
+};
+
 /// One client connection's state as commands see it.
 struct client_context {
   uint64_t id = 0;
@@ -214,6 +225,8 @@ struct client_context {
   /// What the last command asked of its front end beyond its reply; the front end
   /// takes it (std::exchange) after each connection command.
   effect pending;
+  /// MULTI … EXEC.
+  transaction_state tx;
   const server_info* info = nullptr; ///< the server (read-only)
   server_counters* counters = nullptr; ///< its counters
 };

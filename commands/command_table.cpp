@@ -20,6 +20,7 @@ const command_registry& table() {
     register_keyspace_family(r);
     register_server_family(r);
     register_cluster_family(r);
+    register_transaction_family(r);
     return r;
   }();
   return t;

@@ -306,6 +306,51 @@ inline net::reply shutdown_not_embedded() {
                            "exit message to its actor (see docs/embedding.md)");
 }
 
+// -- transactions (docs/transactions.md) ------------------------------------------------
+
+/// `-ERR MULTI calls can not be nested`
+inline net::reply multi_nested() { return net::reply::error("ERR MULTI calls can not be nested"); }
+/// `-ERR EXEC without MULTI`
+inline net::reply exec_without_multi() { return net::reply::error("ERR EXEC without MULTI"); }
+/// `-ERR DISCARD without MULTI`
+inline net::reply discard_without_multi() {
+  return net::reply::error("ERR DISCARD without MULTI");
+}
+/// `-EXECABORT …`: a command was refused while the transaction was queued
+inline net::reply execabort() {
+  return net::reply::error("EXECABORT Transaction discarded because of previous errors.");
+}
+/// MULTI on a front end that cannot reserve partitions (the embedded store)
+inline net::reply multi_not_embedded() {
+  return net::reply::error("ERR MULTI does not apply to an embedded store: its front end "
+                           "cannot reserve partitions (docs/transactions.md)");
+}
+/// A command reporting every I/O thread's counters, queued in MULTI
+inline net::reply multi_gathered(std::string_view name) {
+  return net::reply::error("ERR " + std::string(name) + " inside MULTI is not supported with "
+                           "several I/O threads (it reports one thread's counters)");
+}
+/// A command over every node, queued in MULTI in a cluster
+inline net::reply multi_all_nodes(std::string_view name) {
+  return net::reply::error("ERR " + std::string(name) + " inside MULTI is not supported in a "
+                           "cluster (it spans nodes)");
+}
+/// EXEC whose keys' slots moved to another node after they were queued
+inline net::reply exec_moved() {
+  return net::reply::error("ERR a transaction's keys moved to another node meanwhile; "
+                           "nothing ran");
+}
+/// EXEC that could not reserve its partitions within `ms`
+inline net::reply exec_busy(uint64_t ms) {
+  return net::reply::error("TIMEOUT EXEC could not reserve its partitions within "
+                           + std::to_string(ms) + " ms (a worker is busy); nothing ran");
+}
+/// A connection command with an effect, run inside EXEC
+inline net::reply effect_in_exec(std::string_view name) {
+  return net::reply::error("ERR " + std::string(name)
+                           + " inside a transaction does not apply; run it outside MULTI");
+}
+
 /// `-ERR <text>`: a message made elsewhere (the option table's CONFIG SET checks)
 inline net::reply text(std::string message) { return net::reply::error(std::move(message)); }
 

@@ -156,6 +156,9 @@ std::vector<step> script() {
     {{"CLUSTER", "DUMPSLOTS", "0", "1"}},     // a slot move's steps: refused to clients
     {{"CLUSTER", "PUTKEYS", "k", "v", "0"}},
     {{"CLUSTER", "DROPSLOTS", "0", "1"}},
+    {{"EXEC"}},    // without MULTI: the same error both ways
+    {{"DISCARD"}},
+    {{"MULTI"}, expect::embedded_error}, // no partition reservations here
     {{"READONLY"}},
     {{"READWRITE"}},
     {{"ASKING"}},

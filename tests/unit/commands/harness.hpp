@@ -93,6 +93,22 @@ private:
   }
   void restart_worker(uint32_t) override {}
   bool reachable(uint32_t target) override { return down.count(target) == 0; }
+  // Transactions: the partitions are this thread's alone, so reserving is counting.
+  bool transactions() const override { return true; }
+  bool reserve(const std::vector<uint32_t>& partitions, uint64_t) override {
+    reservations.push_back(partitions);
+    return !busy;
+  }
+  store::partition* reserved(uint32_t p) override { return &parts_[p]; }
+  int end_reservation() override { return 0; }
+
+public:
+  /// The partitions each EXEC reserved, in order.
+  std::vector<std::vector<uint32_t>> reservations;
+  /// When true, reserving fails (a worker stays busy).
+  bool busy = false;
+
+private:
 
 public:
   /// Targets (other nodes' partitions) taken as unreachable.
