@@ -12,7 +12,7 @@ RUN_ARGS ?=
 # Where `make run` keeps the op log and snapshots (git ignores it).
 DATA_DIR ?= data
 
-.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan test-jepsen fuzz bench bench-restart bench-cluster bench-replication bench-failover clean format
+.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan test-jepsen fuzz bench bench-restart bench-cluster bench-replication bench-failover bench-transactions clean format
 
 all: build
 
@@ -111,6 +111,11 @@ bench-replication: build
 ## the returning node takes to rejoin with a full copy (etcd failover).
 bench-failover: build
 	python3 bench/failover_bench.py $(BENCH_ARGS)
+
+## bench-transactions: MULTI/EXEC of 2 and 10 SETs over 1, 2 and 8 partitions, beside
+## redis-server.
+bench-transactions: build
+	python3 bench/transaction_bench.py $(BENCH_ARGS)
 
 ## bench-cluster: OTKV cluster next to Redis Cluster (1-3 nodes) and the cost of forwarding.
 bench-cluster: build

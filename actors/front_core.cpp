@@ -53,7 +53,8 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     queue_in_multi(s, c, std::move(args), std::move(error));
     return false;
   }
-  if (c != nullptr && c->name == "multi" && !host_.transactions()) {
+  if (c != nullptr && c->where == cmd::route::connection && !host_.transactions()
+      && c->name == "multi") {
     push_ready(s, cmd::err::multi_not_embedded());
     return false;
   }

@@ -1,0 +1,231 @@
+"""MULTI / EXEC / DISCARD over TCP (docs/transactions.md): Redis's replies, a pipelined
+transaction behind earlier requests, redis-py's transactional pipeline, and atomicity
+across partitions: clients moving amounts between 100 accounts in transactions while
+others read every balance in transactions, on 8 partitions and 2 I/O threads; the total
+never changes in any read, is exact at the end, and still exact after kill -9 and a
+restart."""
+
+import random
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+from otkv_fixture import SCALE, Client, ReplyError, ServerProcess
+
+ACCOUNTS = 100
+START = 100
+
+
+class TransactionCommandsTest(unittest.TestCase):
+    def setUp(self):
+        self.server = ServerProcess("--partitions", "8")
+        self.addCleanup(lambda: self.assertEqual(self.server.stop(), 0))
+
+    def client(self):
+        c = Client(self.server.port)
+        self.addCleanup(c.close)
+        return c
+
+    def test_replies_as_redis(self):
+        c = self.client()
+        self.assertEqual(c.call("MULTI"), "OK")
+        self.assertEqual(c.call("SET", "a", "1"), "QUEUED")
+        self.assertEqual(c.call("INCR", "a"), "QUEUED")
+        self.assertEqual(c.call("MGET", "a", "b", "c"), "QUEUED")
+        self.assertEqual(c.call("EXEC"), ["OK", 2, [b"2", None, None]])
+        # A queue-time error aborts; a run-time error answers in its place.
+        self.assertEqual(c.call("MULTI"), "OK")
+        self.assertIsInstance(c.call("NOSUCH"), ReplyError)
+        self.assertRegex(str(c.call("EXEC")), "^EXECABORT")
+        self.assertEqual(c.call("SET", "s", "text"), "OK")
+        self.assertEqual(c.call("MULTI"), "OK")
+        c.call("INCR", "s")
+        c.call("SET", "after", "yes")
+        reply = c.call("EXEC")
+        self.assertIsInstance(reply[0], ReplyError)
+        self.assertEqual(reply[1], "OK")
+        self.assertEqual(c.call("GET", "after"), b"yes")
+        self.assertEqual(str(c.call("EXEC")), "ERR EXEC without MULTI")
+        self.assertEqual(str(c.call("DISCARD")), "ERR DISCARD without MULTI")
+
+    def test_a_pipelined_transaction_keeps_the_connection_order(self):
+        # The SET before MULTI is still running when EXEC arrives: EXEC waits for it, and
+        # the GET after EXEC waits for EXEC.
+        c = self.client()
+        for _ in range(20):
+            c.send_raw(Client.encode("SET", "n", "1") + Client.encode("MULTI")
+                       + Client.encode("INCR", "n") + Client.encode("INCR", "n")
+                       + Client.encode("EXEC") + Client.encode("GET", "n"))
+            self.assertEqual([c.read_reply() for _ in range(6)],
+                             ["OK", "OK", "QUEUED", "QUEUED", [2, 3], b"3"])
+
+    def test_redis_py_transactional_pipeline(self):
+        sys.path.append("/usr/lib/python3/dist-packages")  # Debian's python3-redis
+        try:
+            import redis
+        except ImportError:
+            self.skipTest("python3-redis is not installed")
+        r = redis.Redis(port=self.server.port)
+        self.addCleanup(r.close)
+        with r.pipeline(transaction=True) as p:
+            p.set("x", 5).incrby("x", 10).get("x")
+            self.assertEqual(p.execute(), [True, 15, b"15"])
+
+
+def seed(c):
+    c.call("MSET", *[v for i in range(ACCOUNTS) for v in ("acct:%d" % i, START)])
+
+
+def total(c):
+    """The sum of every balance, read in one transaction."""
+    c.call("MULTI")
+    c.call("MGET", *["acct:%d" % i for i in range(ACCOUNTS)])
+    reply = c.call("EXEC")
+    if isinstance(reply, ReplyError):
+        raise reply
+    return sum(int(v) for v in reply[0])
+
+
+class Transfers:
+    """`movers` clients moving random amounts between random accounts in transactions,
+    `auditors` clients summing every balance in transactions, until stop()."""
+
+    def __init__(self, port, movers=6, auditors=2):
+        self.port = port
+        self.stop_flag = threading.Event()
+        self.audits = []
+        self.moved = 0
+        self.errors = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.mover, args=(n,), daemon=True)
+                        for n in range(movers)]
+        self.threads += [threading.Thread(target=self.auditor, daemon=True)
+                         for _ in range(auditors)]
+        for t in self.threads:
+            t.start()
+
+    def mover(self, n):
+        rng = random.Random(n)
+        try:
+            c = Client(self.port, timeout=10 * SCALE)
+        except OSError:
+            return
+        try:
+            while not self.stop_flag.is_set():
+                a, b = rng.sample(range(ACCOUNTS), 2)
+                amount = rng.randrange(1, 20)
+                c.send_raw(Client.encode("MULTI")
+                           + Client.encode("DECRBY", "acct:%d" % a, amount)
+                           + Client.encode("INCRBY", "acct:%d" % b, amount)
+                           + Client.encode("EXEC"))
+                replies = [c.read_reply() for _ in range(4)]
+                if isinstance(replies[3], list):
+                    with self.lock:
+                        self.moved += 1
+                elif not isinstance(replies[3], ReplyError):
+                    with self.lock:
+                        self.errors.append(replies)
+        except (ConnectionError, OSError):
+            pass  # the server was killed
+        finally:
+            c.close()
+
+    def auditor(self):
+        try:
+            c = Client(self.port, timeout=10 * SCALE)
+        except OSError:
+            return
+        try:
+            while not self.stop_flag.is_set():
+                try:
+                    s = total(c)
+                except ReplyError:
+                    continue
+                with self.lock:
+                    self.audits.append(s)
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            c.close()
+
+    def stop(self):
+        self.stop_flag.set()
+        for t in self.threads:
+            t.join(30)
+
+
+class AtomicityTest(unittest.TestCase):
+    """Transfers between 100 accounts on 8 partitions and 2 I/O threads."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="otkv-tx-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def start(self, *more):
+        server = ServerProcess("--partitions", "8", "--threads", "2", "--appendfsync",
+                               "everysec", *more, data_dir=self.dir)
+        return server
+
+    def test_the_total_never_changes(self):
+        server = self.start()
+        try:
+            c = Client(server.port)
+            seed(c)
+            work = Transfers(server.port)
+            time.sleep(3)
+            work.stop()
+            self.assertEqual(work.errors, [])
+            self.assertGreater(work.moved, 100)
+            self.assertGreater(len(work.audits), 20)
+            self.assertEqual(set(work.audits), {ACCOUNTS * START})
+            self.assertEqual(total(c), ACCOUNTS * START)
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_the_total_is_exact_after_kill_9(self):
+        server = self.start()
+        c = Client(server.port)
+        seed(c)
+        c.close()
+        work = Transfers(server.port, auditors=1)
+        time.sleep(1.5)
+        server.kill()
+        work.stop()
+        self.assertGreater(work.moved, 50)
+        self.assertEqual(set(work.audits), {ACCOUNTS * START})
+        server = self.start()
+        try:
+            c = Client(server.port)
+            self.assertEqual(total(c), ACCOUNTS * START)  # each transfer whole or not at all
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_appendfsync_always(self):
+        server = self.start("--appendfsync", "always")
+        try:
+            c = Client(server.port)
+            seed(c)
+            work = Transfers(server.port, movers=2, auditors=1)
+            time.sleep(1)
+            work.stop()
+            self.assertGreater(work.moved, 10)
+            self.assertEqual(set(work.audits), {ACCOUNTS * START})
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+        server = self.start()
+        try:
+            c = Client(server.port)
+            self.assertEqual(total(c), ACCOUNTS * START)
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
