@@ -220,7 +220,13 @@ void front_core::queue_in_multi(front_session& s, const cmd::command* c, net::ar
       }
     }
   }
+  uint64_t bytes = 0;
+  for (const auto& a : args)
+    bytes += a.size() + 16; // and its bookkeeping
+  if (!error.is_error() && c != nullptr && tx.queued_bytes + bytes > settings.multi_queue_bytes)
+    error = cmd::err::multi_queue_full(settings.multi_queue_bytes);
   if (!error.is_error() && c != nullptr) {
+    tx.queued_bytes += bytes;
     tx.queued.emplace_back(c, std::move(args));
     push_ready(s, net::reply::status("QUEUED"));
     return;

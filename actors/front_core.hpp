@@ -78,6 +78,9 @@ struct front_settings {
   store::millis request_timeout_ms = 500; ///< time one attempt may take
   uint32_t request_attempts = 2;          ///< attempts before -TIMEOUT
   uint64_t output_limit = UINT64_MAX;     ///< reply bytes per session per batch (workers)
+  /// Argument bytes one connection may queue inside MULTI: past it the command is refused
+  /// and EXEC aborts (as a query buffer, a transaction's queue has a bound).
+  uint64_t multi_queue_bytes = uint64_t{512} << 20;
 
   /// When a request gets its -TIMEOUT at the latest: every attempt, plus slack for the
   /// detection tick and the worker replacement.

@@ -204,6 +204,7 @@ struct transaction_state {
   bool active = false; ///< inside MULTI: commands are queued, not run
   bool failed = false; ///< one was refused while queueing: EXEC aborts
   std::vector<std::pair<const command*, net::arg_list>> queued;
+  uint64_t queued_bytes = 0; ///< the queued arguments' bytes (bounded by the front end)
   int slot = -1; ///< in a cluster: the one slot its keys are in (-1: no key yet)
 };
 

@@ -345,6 +345,11 @@ inline net::reply exec_busy(uint64_t ms) {
   return net::reply::error("TIMEOUT EXEC could not reserve its partitions within "
                            + std::to_string(ms) + " ms (a worker is busy); nothing ran");
 }
+/// A command past the bound of a transaction's queue (`bytes` of arguments)
+inline net::reply multi_queue_full(uint64_t bytes) {
+  return net::reply::error("ERR the transaction's queue is full (" + std::to_string(bytes)
+                           + " bytes of arguments); the transaction is discarded at EXEC");
+}
 /// A connection command with an effect, run inside EXEC
 inline net::reply effect_in_exec(std::string_view name) {
   return net::reply::error("ERR " + std::string(name)

@@ -57,6 +57,9 @@ public:
     return out;
   }
 
+  /// The front-end core's run-time settings.
+  front_settings& settings() { return core_.settings; }
+
   /// When not 0, the time every command is taken to have run (for slow-log tests).
   uint64_t run_ns = 0;
 

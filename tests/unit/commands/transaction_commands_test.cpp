@@ -90,6 +90,30 @@ TEST_CASE("MULTI, EXEC and DISCARD out of place", "[transactions]") {
   CHECK(h.run({"GET", "k"}) == bulk("2"));
 }
 
+TEST_CASE("a transaction's queue is bounded: past it, refused and EXEC aborts",
+          "[transactions]") {
+  harness h(4);
+  h.settings().multi_queue_bytes = 200;
+  CHECK(h.run({"MULTI"}) == ok);
+  int queued_ok = 0;
+  std::string refused;
+  for (int i = 0; i < 20 && refused.empty(); ++i) {
+    auto r = h.run({"SET", "key" + std::to_string(i), std::string(20, 'v')});
+    if (r == queued)
+      ++queued_ok;
+    else
+      refused = r;
+  }
+  CHECK(queued_ok == 2); // 2 × (3 + 4 + 20 bytes + 3 × 16 = 75) fit in 200, a 3rd does not
+  CHECK(refused.rfind("-ERR the transaction's queue is full (200 bytes", 0) == 0);
+  CHECK(h.run({"EXEC"}).rfind("-EXECABORT", 0) == 0);
+  CHECK(h.run({"GET", "key0"}) == nil);
+  // The bound is per transaction: the next one starts empty.
+  CHECK(h.run({"MULTI"}) == ok);
+  CHECK(h.run({"SET", "a", "1"}) == queued);
+  CHECK(h.run({"EXEC"}) == "*1\r\n+OK\r\n");
+}
+
 TEST_CASE("commands over every partition reserve every partition", "[transactions]") {
   harness h(4);
   for (uint32_t p = 0; p < 4; ++p)
