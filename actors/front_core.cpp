@@ -54,8 +54,9 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     return false;
   }
   if (c != nullptr && c->where == cmd::route::connection && !host_.transactions()
-      && c->name == "multi") {
-    push_ready(s, cmd::err::multi_not_embedded());
+      && (c->name == "multi" || c->name == "watch")) {
+    push_ready(s, c->name == "multi" ? cmd::err::multi_not_embedded()
+                                     : cmd::err::watch_not_embedded());
     return false;
   }
   if (c == nullptr || !cmd::check_auth(*c, s.client, error)
@@ -86,6 +87,11 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     if (s.client.pending.what == cmd::effect::kind::exec) { // EXEC: run the transaction
       s.client.pending = cmd::effect{};
       exec(s, seq, slot);
+      return false;
+    }
+    if (s.client.pending.what == cmd::effect::kind::watch) {
+      s.client.pending = cmd::effect{};
+      watch(s, seq, slot, args);
       return false;
     }
     if (s.client.pending.what != cmd::effect::kind::none) {
@@ -248,6 +254,39 @@ void front_core::exec(front_session& s, uint64_t seq, reply_slot& slot) {
   run_transaction(s, seq, std::move(tx));
 }
 
+void front_core::watch(front_session& s, uint64_t seq, reply_slot& slot,
+                       const net::arg_list& args) {
+  auto& w = s.client.watch;
+  std::vector<uint32_t> partitions;
+  std::vector<uint32_t> of_key;
+  for (size_t i = 1; i < args.size(); ++i) {
+    auto p = router_.target_of(args[i], true);
+    if (!router_.local(p)) { // a forwarding node: the key is another node's (as Redis Cluster)
+      auto key_slot = cluster::key_slot(args[i]);
+      return complete(s, seq, slot,
+                      cmd::err::moved(key_slot, server_.info.cluster->address_of(key_slot)));
+    }
+    of_key.push_back(p);
+    partitions.push_back(p);
+  }
+  std::sort(partitions.begin(), partitions.end());
+  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
+  auto budget_ns = static_cast<uint64_t>(settings.request_timeout_ms)
+                   * settings.request_attempts * 1'000'000;
+  if (!host_.reserve(partitions, cmd::monotonic_ns() + budget_ns))
+    return complete(s, seq, slot, cmd::err::watch_busy(budget_ns / 1'000'000));
+  if (!w.flag)
+    w.flag = std::make_shared<std::atomic<bool>>(false);
+  for (size_t i = 1; i < args.size(); ++i) {
+    auto p = of_key[i - 1];
+    auto* e = host_.reserved(p)->find(args[i], now_); // (an expired key goes now)
+    host_.watches(p)->watch(args[i], w.flag);
+    w.keys.push_back({args[i], p, e != nullptr ? e->expire_at() : 0});
+  }
+  host_.end_reservation(); // nothing was written
+  complete(s, seq, slot, net::reply::ok());
+}
+
 void front_core::run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx) {
   // Split every keyed command into its parts; the partitions they touch are reserved.
   std::vector<std::vector<cmd::part>> parts(tx.queued.size());
@@ -262,6 +301,9 @@ void front_core::run_transaction(front_session& s, uint64_t seq, cmd::transactio
     for (const auto& part : parts[i])
       partitions.push_back(part.partition);
   }
+  auto watched = std::exchange(s.client.watch, cmd::watch_state{}); // EXEC ends the WATCH
+  for (const auto& key : watched.keys) // their partitions too: checked while reserved
+    partitions.push_back(key.partition);
   std::sort(partitions.begin(), partitions.end());
   partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
   auto* slot = s.slot(seq);
@@ -272,6 +314,15 @@ void front_core::run_transaction(front_session& s, uint64_t seq, cmd::transactio
                    * settings.request_attempts * 1'000'000;
   if (!partitions.empty() && !host_.reserve(partitions, cmd::monotonic_ns() + budget_ns))
     return complete(s, seq, *slot, cmd::err::exec_busy(budget_ns / 1'000'000));
+  // A watched key changed (or expired) since WATCH: nothing runs, EXEC answers nil.
+  bool changed = watched.flag && watched.flag->load(std::memory_order_acquire);
+  for (const auto& key : watched.keys)
+    changed = changed || (key.deadline != 0 && key.deadline <= now_);
+  if (changed) {
+    if (!partitions.empty())
+      host_.end_reservation();
+    return complete(s, seq, *slot, net::reply::null_array());
+  }
   std::vector<net::reply> replies;
   replies.reserve(tx.queued.size());
   uint64_t started = ns_clock();

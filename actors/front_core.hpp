@@ -130,6 +130,11 @@ public:
     (void)p;
     return nullptr;
   }
+  /// Partition `p`'s WATCH table while it is reserved.
+  virtual store::watch_table* watches(uint32_t p) {
+    (void)p;
+    return nullptr;
+  }
   /// Writes the records the reserved partitions made to the op log as one group, then
   /// releases them. Returns 0, or the op log's errno (nothing may be acknowledged).
   virtual int end_reservation() { return 0; }
@@ -276,6 +281,9 @@ private:
   /// Runs EXEC `seq` of `s` now if every earlier request of `s` is answered, else when
   /// they are (front_session::exec_waiting).
   void exec(front_session& s, uint64_t seq, reply_slot& slot);
+  /// WATCH `args` (request `seq` of `s`): registers its keys in their partitions' watch
+  /// tables under the connection's flag; answers it.
+  void watch(front_session& s, uint64_t seq, reply_slot& slot, const net::arg_list& args);
   /// Runs the transaction of EXEC `seq` of `s`: its partitions reserved, its commands in
   /// order, its records one group; answers the EXEC.
   void run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx);

@@ -32,6 +32,7 @@ struct partition_slot {
   partition_slot(store::partition recovered, uint32_t index, uint64_t last_seq)
     : data(std::move(recovered)), journal(index, last_seq) {
     data.set_sink(&journal);
+    journal.set_watches(&watches);
   }
   partition_slot(const partition_slot&) = delete;
   partition_slot& operator=(const partition_slot&) = delete;
@@ -39,6 +40,8 @@ struct partition_slot {
   store::partition data;
   /// Op-log records of the changes not yet handed to the logger.
   store::journal_buffer journal;
+  /// The keys connections WATCH here (docs/transactions.md); every change touches them.
+  store::watch_table watches;
 
   /// The partition's part in its replication chain (actors/chain_replica.hpp); null
   /// without replication.

@@ -198,6 +198,8 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
         return retire(self);
       if (st.slot->claim(st.epoch)) { // else next time
         st.slot->data.sweep(now_ms(), sweep_budget);
+        if (!st.slot->watches.empty()) // watchers that went away (UNWATCH, EXEC, a close)
+          st.slot->watches.purge();
         if (st.slot->chain) {
           if (st.slot->chain->state.role() == cluster::chain_role::head)
             ship_records(self); // the sweep's erase records

@@ -866,6 +866,11 @@ store::partition* broker_host::reserved(uint32_t p) {
   return st.reserved && p < st.slots.size() ? &st.slots[p]->data : nullptr;
 }
 
+store::watch_table* broker_host::watches(uint32_t p) {
+  auto& st = self->state;
+  return st.reserved && p < st.slots.size() ? &st.slots[p]->watches : nullptr;
+}
+
 int broker_host::end_reservation() {
   auto& st = self->state;
   if (!st.reserved)

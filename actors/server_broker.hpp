@@ -97,6 +97,7 @@ struct broker_host : front_host {
   bool transactions() const override;
   bool reserve(const std::vector<uint32_t>& partitions, uint64_t deadline_ns) override;
   store::partition* reserved(uint32_t p) override;
+  store::watch_table* watches(uint32_t p) override;
   int end_reservation() override;
   bool reply_after_sync(uint64_t conn, uint64_t seq, net::reply& reply) override;
 };

@@ -14,6 +14,7 @@
 #include "cluster/cluster_view.hpp"
 #include "commands/command_stats.hpp"
 #include "net/reply.hpp"
+#include "store/watch_table.hpp"
 #include "net/request_parser.hpp"
 #include "store/key_hash.hpp"
 #include "store/partition.hpp"
@@ -115,6 +116,8 @@ struct effect {
     /// EXEC: run the client's queued commands (client_context::tx) as one step
     /// (docs/transactions.md); the front end answers.
     exec,
+    /// WATCH: watch keys `args[1…]` (client_context::watch); the front end answers.
+    watch,
   };
   /// SHUTDOWN's snapshot choice: as configured, SAVE, or NOSAVE.
   enum class save_choice : uint8_t { configured, save, nosave };
@@ -208,6 +211,19 @@ struct transaction_state {
   int slot = -1; ///< in a cluster: the one slot its keys are in (-1: no key yet)
 };
 
+/// A connection's WATCHed keys (docs/transactions.md).
+struct watch_state {
+  /// Dirty once a watched key changed (set by the partitions' watch tables); null: none
+  /// watched.
+  store::watch_flag flag;
+  struct key {
+    std::string name;
+    uint32_t partition = 0;
+    store::millis deadline = 0; ///< its expiry when watched (0: none): past it, changed
+  };
+  std::vector<key> keys;
+};
+
 /// One client connection's state as commands see it.
 struct client_context {
   uint64_t id = 0;
@@ -228,6 +244,8 @@ struct client_context {
   effect pending;
   /// MULTI … EXEC.
   transaction_state tx;
+  /// WATCH … EXEC.
+  watch_state watch;
   const server_info* info = nullptr; ///< the server (read-only)
   server_counters* counters = nullptr; ///< its counters
 };

@@ -48,11 +48,11 @@ void register_server_family(command_registry& table);
 /// Appends the cluster commands (CLUSTER …, READONLY, READWRITE, ASKING; cluster_family.cpp).
 void register_cluster_family(command_registry& table);
 
-/// Appends MULTI, EXEC, DISCARD (transaction_family.cpp).
+/// Appends MULTI, EXEC, DISCARD, WATCH, UNWATCH (transaction_family.cpp).
 void register_transaction_family(command_registry& table);
 
 /// Whether `c` runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI,
-/// QUIT).
+/// WATCH, QUIT).
 bool runs_inside_multi(const command& c);
 
 /// INFO's "# Cluster" section lines for `info` (cluster_family.cpp).

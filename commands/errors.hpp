@@ -345,6 +345,21 @@ inline net::reply exec_busy(uint64_t ms) {
   return net::reply::error("TIMEOUT EXEC could not reserve its partitions within "
                            + std::to_string(ms) + " ms (a worker is busy); nothing ran");
 }
+/// `-ERR WATCH inside MULTI is not allowed`
+inline net::reply watch_inside_multi() {
+  return net::reply::error("ERR WATCH inside MULTI is not allowed");
+}
+/// WATCH that could not reserve its keys' partitions within `ms`
+inline net::reply watch_busy(uint64_t ms) {
+  return net::reply::error("TIMEOUT WATCH could not reserve its partitions within "
+                           + std::to_string(ms) + " ms (a worker is busy)");
+}
+/// WATCH on a front end that cannot reserve partitions (the embedded store)
+inline net::reply watch_not_embedded() {
+  return net::reply::error("ERR WATCH does not apply to an embedded store: its front end "
+                           "cannot reserve partitions (docs/transactions.md)");
+}
+
 /// A command past the bound of a transaction's queue (`bytes` of arguments)
 inline net::reply multi_queue_full(uint64_t bytes) {
   return net::reply::error("ERR the transaction's queue is full (" + std::to_string(bytes)

@@ -23,6 +23,7 @@ net::reply conn_exec(client_context& client, net::arg_list&) {
     return err::exec_without_multi();
   if (client.tx.failed) {
     client.tx = transaction_state{};
+    client.watch = watch_state{};
     return err::execabort();
   }
   client.pending.what = effect::kind::exec; // the front end runs client.tx and answers
@@ -33,6 +34,19 @@ net::reply conn_discard(client_context& client, net::arg_list&) {
   if (!client.tx.active)
     return err::discard_without_multi();
   client.tx = transaction_state{};
+  client.watch = watch_state{};
+  return net::reply::ok();
+}
+
+net::reply conn_watch(client_context& client, net::arg_list&) {
+  if (client.tx.active)
+    return err::watch_inside_multi();
+  client.pending.what = effect::kind::watch; // the front end registers the keys
+  return net::reply::ok();
+}
+
+net::reply conn_unwatch(client_context& client, net::arg_list&) {
+  client.watch = watch_state{}; // the tables forget the flag once nobody holds it
   return net::reply::ok();
 }
 
@@ -40,7 +54,8 @@ net::reply conn_discard(client_context& client, net::arg_list&) {
 
 bool runs_inside_multi(const command& c) {
   return c.on_connection == conn_multi || c.on_connection == conn_exec
-         || c.on_connection == conn_discard || c.name == "quit";
+         || c.on_connection == conn_discard || c.on_connection == conn_watch
+         || c.name == "quit";
 }
 
 void register_transaction_family(command_registry& table) {
@@ -51,6 +66,8 @@ void register_transaction_family(command_registry& table) {
     {"multi",    1,   F | L, 0, 0, 0,  C,    nullptr, conn_multi,    nullptr, "transactions", "Starts a transaction."},
     {"exec",     1,   L,     0, 0, 0,  C,    nullptr, conn_exec,     nullptr, "transactions", "Executes all commands in a transaction."},
     {"discard",  1,   F | L, 0, 0, 0,  C,    nullptr, conn_discard,  nullptr, "transactions", "Discards a transaction."},
+    {"watch",   -2,   F | L, 1, -1, 1, C,    nullptr, conn_watch,    nullptr, "transactions", "Monitors changes to keys to determine the execution of a transaction."},
+    {"unwatch",  1,   F | L, 0, 0, 0,  C,    nullptr, conn_unwatch,  nullptr, "transactions", "Forgets about watched keys of a transaction."},
   });
   // clang-format on
 }

@@ -175,6 +175,12 @@ bool setrange_fits(const log_record& r) {
 
 void journal_buffer::on_mutation(mutation op, std::string_view key, std::string_view value,
                                  int64_t at) {
+  if (watches_ != nullptr && !watches_->empty()) {
+    if (op == mutation::clear || op == mutation::image)
+      watches_->touch_all();
+    else
+      watches_->touch(key);
+  }
   ++seq_;
   if (keep_)
     encode_record(bytes_, op, partition_, seq_, key, value, at);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "store/partition.hpp"
+#include "store/watch_table.hpp"
 
 namespace otkv::store {
 
@@ -32,8 +33,11 @@ public:
     bytes_.clear();
     bytes_.shrink_to_fit();
   }
+  /// Every change also touches the keys WATCHed in `watches` (null: none).
+  void set_watches(watch_table* watches) noexcept { watches_ = watches; }
 
 private:
+  watch_table* watches_ = nullptr;
   uint32_t partition_;
   uint64_t seq_;
   bool keep_ = true;

@@ -159,6 +159,8 @@ std::vector<step> script() {
     {{"EXEC"}},    // without MULTI: the same error both ways
     {{"DISCARD"}},
     {{"MULTI"}, expect::embedded_error}, // no partition reservations here
+    {{"WATCH", "k"}, expect::embedded_error},
+    {{"UNWATCH"}},
     {{"READONLY"}},
     {{"READWRITE"}},
     {{"ASKING"}},

@@ -1,9 +1,9 @@
-"""MULTI / EXEC / DISCARD over TCP (docs/transactions.md): Redis's replies, a pipelined
-transaction behind earlier requests, redis-py's transactional pipeline, and atomicity
-across partitions: clients moving amounts between 100 accounts in transactions while
-others read every balance in transactions, on 8 partitions and 2 I/O threads; the total
-never changes in any read, is exact at the end, and still exact after kill -9 and a
-restart."""
+"""MULTI / EXEC / DISCARD / WATCH over TCP (docs/transactions.md): Redis's replies, a
+pipelined transaction behind earlier requests, redis-py's transactional pipeline, and
+atomicity across partitions: clients moving amounts between 100 accounts in transactions
+(or by WATCH-guarded check-and-set) while others read every balance in transactions, on 8
+partitions and 2 I/O threads; the total never changes in any read, is exact at the end,
+and still exact after kill -9 and a restart."""
 
 import random
 import shutil
@@ -93,14 +93,16 @@ class Transfers:
     """`movers` clients moving random amounts between random accounts in transactions,
     `auditors` clients summing every balance in transactions, until stop()."""
 
-    def __init__(self, port, movers=6, auditors=2):
+    def __init__(self, port, movers=6, auditors=2, cas=False):
         self.port = port
         self.stop_flag = threading.Event()
         self.audits = []
         self.moved = 0
+        self.retries = 0
         self.errors = []
         self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.mover, args=(n,), daemon=True)
+        target = self.cas_mover if cas else self.mover
+        self.threads = [threading.Thread(target=target, args=(n,), daemon=True)
                         for n in range(movers)]
         self.threads += [threading.Thread(target=self.auditor, daemon=True)
                          for _ in range(auditors)]
@@ -130,6 +132,36 @@ class Transfers:
                         self.errors.append(replies)
         except (ConnectionError, OSError):
             pass  # the server was killed
+        finally:
+            c.close()
+
+    def cas_mover(self, n):
+        """A transfer by check-and-set: WATCH both, read them, write both in MULTI; a nil
+        EXEC (another client changed one) is retried."""
+        rng = random.Random(1000 + n)
+        try:
+            c = Client(self.port, timeout=10 * SCALE)
+        except OSError:
+            return
+        try:
+            while not self.stop_flag.is_set():
+                a, b = rng.sample(range(ACCOUNTS), 2)
+                ka, kb = "acct:%d" % a, "acct:%d" % b
+                amount = rng.randrange(1, 20)
+                c.call("WATCH", ka, kb)
+                va, vb = int(c.call("GET", ka)), int(c.call("GET", kb))
+                c.send_raw(Client.encode("MULTI") + Client.encode("SET", ka, va - amount)
+                           + Client.encode("SET", kb, vb + amount) + Client.encode("EXEC"))
+                replies = [c.read_reply() for _ in range(4)]
+                with self.lock:
+                    if replies[3] is None:
+                        self.retries += 1
+                    elif replies[3] == ["OK", "OK"]:
+                        self.moved += 1
+                    else:
+                        self.errors.append(replies)
+        except (ConnectionError, OSError):
+            pass
         finally:
             c.close()
 
@@ -180,6 +212,25 @@ class AtomicityTest(unittest.TestCase):
             self.assertEqual(work.errors, [])
             self.assertGreater(work.moved, 100)
             self.assertGreater(len(work.audits), 20)
+            self.assertEqual(set(work.audits), {ACCOUNTS * START})
+            self.assertEqual(total(c), ACCOUNTS * START)
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def test_check_and_set_with_watch(self):
+        # Transfers read outside the transaction and written in it, guarded by WATCH:
+        # a lost update would change the total.
+        server = self.start()
+        try:
+            c = Client(server.port)
+            seed(c)
+            work = Transfers(server.port, cas=True)
+            time.sleep(3)
+            work.stop()
+            self.assertEqual(work.errors, [])
+            self.assertGreater(work.moved, 100)
+            self.assertGreater(work.retries, 0)  # they did collide
             self.assertEqual(set(work.audits), {ACCOUNTS * START})
             self.assertEqual(total(c), ACCOUNTS * START)
             c.close()

@@ -13,6 +13,7 @@
 #include "actors/front_core.hpp"
 #include "commands/dispatch.hpp"
 #include "net/reply.hpp"
+#include "store/journal.hpp"
 #include "store/partition.hpp"
 
 namespace otkv::test {
@@ -32,6 +33,14 @@ public:
       client_(core_.open<front_session>(7).client),
       session_(*core_.find(7)) {
     server_.info.version = "test";
+    // Changes touch the keys WATCHed, as a partition_slot's journal makes them.
+    journals_.resize(parts_.size());
+    tables_.resize(parts_.size());
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      journals_[p].stop_keeping();
+      journals_[p].set_watches(&tables_[p]);
+      parts_[p].set_sink(&journals_[p]);
+    }
     core_.ns_clock = [this] { return run_ns != 0 ? fake_ns_ += run_ns : cmd::monotonic_ns(); };
   }
 
@@ -103,6 +112,7 @@ private:
     return !busy;
   }
   store::partition* reserved(uint32_t p) override { return &parts_[p]; }
+  store::watch_table* watches(uint32_t p) override { return &tables_[p]; }
   int end_reservation() override { return 0; }
 
 public:
@@ -122,6 +132,8 @@ public:
 private:
   void over_output_limit(front_session&) override {}
 
+  std::vector<store::journal_buffer> journals_;
+  std::vector<store::watch_table> tables_;
   front_core core_;
   uint64_t fake_ns_ = 0;
   std::vector<done_batch> done_;

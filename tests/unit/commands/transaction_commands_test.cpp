@@ -184,3 +184,80 @@ TEST_CASE("in a cluster a transaction's keys share one slot of this node", "[tra
   CHECK(h.run({"DBSIZE"}).find("not supported in a cluster") != std::string::npos);
   CHECK(h.run({"DISCARD"}) == ok);
 }
+
+TEST_CASE("WATCH: EXEC runs only if no watched key changed since", "[transactions][watch]") {
+  harness h(4);
+  auto a = key_in(1), b = key_in(2);
+  CHECK(h.run({"SET", a, "1"}) == ok);
+  SECTION("unchanged: EXEC runs") {
+    CHECK(h.run({"WATCH", a, b}) == ok);
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"INCR", a}) == queued);
+    CHECK(h.run({"EXEC"}) == "*1\r\n:2\r\n");
+    // Its partitions were reserved for WATCH, then for EXEC (the watched ones too).
+    REQUIRE(h.reservations.size() == 2);
+    CHECK(h.reservations[1] == std::vector<uint32_t>{1, 2});
+  }
+  SECTION("changed by a write, even to the same value: nil, nothing runs") {
+    CHECK(h.run({"WATCH", a}) == ok);
+    CHECK(h.run({"SET", a, "1"}) == ok); // (another client, as far as the key knows)
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"SET", b, "x"}) == queued);
+    CHECK(h.run({"EXEC"}) == "*-1\r\n");
+    CHECK(h.run({"GET", b}) == nil);
+  }
+  SECTION("a key watched while absent, then created") {
+    CHECK(h.run({"WATCH", b}) == ok);
+    CHECK(h.run({"SET", b, "new"}) == ok);
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"EXEC"}) == "*-1\r\n");
+  }
+  SECTION("changed by EXPIRE, by DEL, by FLUSHALL") {
+    for (auto change : std::vector<std::vector<std::string>>{
+           {"EXPIRE", a, "100"}, {"DEL", a}, {"FLUSHALL"}}) {
+      CHECK(h.run({"SET", a, "1"}) == ok);
+      CHECK(h.run({"WATCH", a}) == ok);
+      h.run(change);
+      CHECK(h.run({"MULTI"}) == ok);
+      CHECK(h.run({"EXEC"}) == "*-1\r\n");
+    }
+  }
+  SECTION("a watched key that expires meanwhile counts as changed") {
+    CHECK(h.run({"PEXPIRE", a, "50"}) == integer(1));
+    CHECK(h.run({"WATCH", a}) == ok);
+    h.now += 100; // nobody reads it: it is not erased, but its deadline passed
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"EXEC"}) == "*-1\r\n");
+  }
+  SECTION("a change of another key does not count") {
+    CHECK(h.run({"WATCH", a}) == ok);
+    CHECK(h.run({"SET", b, "other"}) == ok);
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"EXEC"}) == "*0\r\n");
+  }
+  SECTION("EXEC, DISCARD and UNWATCH end the WATCH") {
+    CHECK(h.run({"WATCH", a}) == ok);
+    CHECK(h.run({"UNWATCH"}) == ok);
+    CHECK(h.run({"SET", a, "2"}) == ok);
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"EXEC"}) == "*0\r\n");
+    CHECK(h.run({"WATCH", a}) == ok);
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"DISCARD"}) == ok);
+    CHECK(h.run({"SET", a, "3"}) == ok);
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"EXEC"}) == "*0\r\n");
+    CHECK(h.run({"WATCH", a}) == ok);
+    CHECK(h.run({"SET", a, "4"}) == ok);
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"EXEC"}) == "*-1\r\n");
+    CHECK(h.run({"MULTI"}) == ok); // a failed EXEC ended it too
+    CHECK(h.run({"EXEC"}) == "*0\r\n");
+  }
+  SECTION("WATCH inside MULTI is refused and does not abort") {
+    CHECK(h.run({"MULTI"}) == ok);
+    CHECK(h.run({"WATCH", a}) == "-ERR WATCH inside MULTI is not allowed\r\n");
+    CHECK(h.run({"GET", a}) == queued);
+    CHECK(h.run({"EXEC"}) == "*1\r\n$1\r\n1\r\n");
+  }
+}

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstdio>
+#include <memory>
 #include <fstream>
 #include <string>
 #include <unistd.h>
@@ -268,4 +270,34 @@ TEST_CASE("recovery replays the log after the snapshot and cuts a torn tail", "[
     std::remove((dir + "/" + log_file_name(g)).c_str());
   std::remove((dir + "/" + snapshot_file).c_str());
   ::rmdir(dir.c_str());
+}
+
+TEST_CASE("a journal's changes touch the keys WATCHed in its watch table", "[watch]") {
+  partition p;
+  journal_buffer journal(0, 0);
+  watch_table watches;
+  journal.set_watches(&watches);
+  p.set_sink(&journal);
+  auto mine = std::make_shared<std::atomic<bool>>(false);
+  auto other = std::make_shared<std::atomic<bool>>(false);
+  watches.watch("a", mine);
+  watches.watch("b", other);
+  p.put("c", "1", 0); // another key: nobody touched
+  CHECK_FALSE(mine->load());
+  CHECK_FALSE(other->load());
+  p.put("a", "1", 0);
+  CHECK(mine->load());
+  CHECK_FALSE(other->load());
+  CHECK(watches.size() == 1); // a is watched no more
+  p.clear();                  // FLUSHALL: every watcher
+  CHECK(other->load());
+  CHECK(watches.empty());
+  // Flags nobody holds any more are forgotten.
+  watches.watch("x", std::make_shared<std::atomic<bool>>(false));
+  watches.watch("y", mine);
+  watches.purge();
+  CHECK(watches.size() == 1);
+  mine.reset();
+  watches.purge();
+  CHECK(watches.empty());
 }
