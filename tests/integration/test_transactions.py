@@ -101,15 +101,16 @@ class Transfers:
         self.retries = 0
         self.errors = []
         self.lock = threading.Lock()
-        target = self.cas_mover if cas else self.mover
-        self.threads = [threading.Thread(target=target, args=(n,), daemon=True)
+        step = self.cas_transfer if cas else self.transfer
+        self.threads = [threading.Thread(target=self.client_loop, args=(step, n), daemon=True)
                         for n in range(movers)]
-        self.threads += [threading.Thread(target=self.auditor, daemon=True)
-                         for _ in range(auditors)]
+        self.threads += [threading.Thread(target=self.client_loop, args=(self.audit, n),
+                                          daemon=True) for n in range(auditors)]
         for t in self.threads:
             t.start()
 
-    def mover(self, n):
+    def client_loop(self, step, n):
+        """Runs step(client, rng) on one connection until stop() or the server dies."""
         rng = random.Random(n)
         try:
             c = Client(self.port, timeout=10 * SCALE)
@@ -117,71 +118,50 @@ class Transfers:
             return
         try:
             while not self.stop_flag.is_set():
-                a, b = rng.sample(range(ACCOUNTS), 2)
-                amount = rng.randrange(1, 20)
-                c.send_raw(Client.encode("MULTI")
-                           + Client.encode("DECRBY", "acct:%d" % a, amount)
-                           + Client.encode("INCRBY", "acct:%d" % b, amount)
-                           + Client.encode("EXEC"))
-                replies = [c.read_reply() for _ in range(4)]
-                if isinstance(replies[3], list):
-                    with self.lock:
-                        self.moved += 1
-                elif not isinstance(replies[3], ReplyError):
-                    with self.lock:
-                        self.errors.append(replies)
+                step(c, rng)
         except (ConnectionError, OSError):
             pass  # the server was killed
         finally:
             c.close()
 
-    def cas_mover(self, n):
-        """A transfer by check-and-set: WATCH both, read them, write both in MULTI; a nil
-        EXEC (another client changed one) is retried."""
-        rng = random.Random(1000 + n)
-        try:
-            c = Client(self.port, timeout=10 * SCALE)
-        except OSError:
-            return
-        try:
-            while not self.stop_flag.is_set():
-                a, b = rng.sample(range(ACCOUNTS), 2)
-                ka, kb = "acct:%d" % a, "acct:%d" % b
-                amount = rng.randrange(1, 20)
-                c.call("WATCH", ka, kb)
-                va, vb = int(c.call("GET", ka)), int(c.call("GET", kb))
-                c.send_raw(Client.encode("MULTI") + Client.encode("SET", ka, va - amount)
-                           + Client.encode("SET", kb, vb + amount) + Client.encode("EXEC"))
-                replies = [c.read_reply() for _ in range(4)]
-                with self.lock:
-                    if replies[3] is None:
-                        self.retries += 1
-                    elif replies[3] == ["OK", "OK"]:
-                        self.moved += 1
-                    else:
-                        self.errors.append(replies)
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            c.close()
+    def transfer(self, c, rng):
+        a, b = rng.sample(range(ACCOUNTS), 2)
+        amount = rng.randrange(1, 20)
+        c.send_raw(Client.encode("MULTI") + Client.encode("DECRBY", "acct:%d" % a, amount)
+                   + Client.encode("INCRBY", "acct:%d" % b, amount) + Client.encode("EXEC"))
+        replies = [c.read_reply() for _ in range(4)]
+        with self.lock:
+            if isinstance(replies[3], list):
+                self.moved += 1
+            elif not isinstance(replies[3], ReplyError):
+                self.errors.append(replies)
 
-    def auditor(self):
+    def cas_transfer(self, c, rng):
+        """By check-and-set: WATCH both, read them, write both in MULTI; a nil EXEC
+        (another client changed one) is retried by the next round."""
+        a, b = rng.sample(range(ACCOUNTS), 2)
+        ka, kb = "acct:%d" % a, "acct:%d" % b
+        amount = rng.randrange(1, 20)
+        c.call("WATCH", ka, kb)
+        va, vb = int(c.call("GET", ka)), int(c.call("GET", kb))
+        c.send_raw(Client.encode("MULTI") + Client.encode("SET", ka, va - amount)
+                   + Client.encode("SET", kb, vb + amount) + Client.encode("EXEC"))
+        replies = [c.read_reply() for _ in range(4)]
+        with self.lock:
+            if replies[3] is None:
+                self.retries += 1
+            elif replies[3] == ["OK", "OK"]:
+                self.moved += 1
+            else:
+                self.errors.append(replies)
+
+    def audit(self, c, rng):
         try:
-            c = Client(self.port, timeout=10 * SCALE)
-        except OSError:
+            s = total(c)
+        except ReplyError:
             return
-        try:
-            while not self.stop_flag.is_set():
-                try:
-                    s = total(c)
-                except ReplyError:
-                    continue
-                with self.lock:
-                    self.audits.append(s)
-        except (ConnectionError, OSError):
-            pass
-        finally:
-            c.close()
+        with self.lock:
+            self.audits.append(s)
 
     def stop(self):
         self.stop_flag.set()
