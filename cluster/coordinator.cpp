@@ -60,16 +60,28 @@ bool coordinator::keep_lease() {
   if (ttl < 0)
     return false;
   if (ttl == 0) { // expired (this node was silent past its TTL): a new lease, a new key
-    if (lease_ != 0)
+    bool had = lease_ != 0;
+    if (had)
       spdlog::warn("coordination: this node's etcd lease expired; taking a new one");
     lease_ = etcd_.grant(opts_.ttl_s);
     if (lease_ == 0)
       return false;
-    ttl = opts_.ttl_s;
     published_synced_ = -1;
+    if (had) {
+      // Others may have removed this node meanwhile. Its key comes back first, then the
+      // layout is read (step): a removal proposed after that finds the key and fails.
+      if (!publish(false))
+        return false;
+      regranted_ = true;
+      regranted_at_ms_ = sent;
+      last_keepalive_ms_ = sent;
+      return true;
+    }
+    ttl = opts_.ttl_s;
   }
   last_keepalive_ms_ = sent;
-  view_->set_lease_until(sent + ttl * 1000 - lease_margin_ms);
+  if (!regranted_)
+    view_->set_lease_until(sent + ttl * 1000 - lease_margin_ms);
   return true;
 }
 
@@ -160,6 +172,10 @@ bool coordinator::step() {
   if (!parse_layout(layout_kv->value, layout).empty() || !apply(layout))
     return true;
   bool is_listed = listed(layout, self_id_);
+  if (is_listed && regranted_) { // read after the new key: still listed, so it serves
+    regranted_ = false;
+    view_->set_lease_until(regranted_at_ms_ + opts_.ttl_s * 1000 - lease_margin_ms);
+  }
   if (is_listed) {
     was_listed_ = true;
   } else if (was_listed_) {
@@ -188,7 +204,12 @@ bool coordinator::step() {
   auto next = next_layout(layout, failed, synced, self_id_, view_->chain_of(view_->self()),
                           !is_listed);
   if (next.epoch != layout.epoch) {
-    int done = etcd_.put_if(layout_key(), to_json(next), layout_kv->mod_revision);
+    // Removed nodes must still be without a key: one that came back meanwhile stays.
+    std::vector<std::string> gone;
+    for (const auto& id : failed)
+      if (!listed(next, id))
+        gone.push_back(node_key(id));
+    int done = etcd_.put_if(layout_key(), to_json(next), layout_kv->mod_revision, gone);
     if (done == 1) {
       spdlog::info("coordination: proposed chain layout epoch {} (failed: {}, joining: {})",
                    next.epoch, failed.size(), is_listed ? "no" : "yes");

@@ -75,6 +75,10 @@ private:
   int64_t lease_ = 0;
   int64_t last_keepalive_ms_ = 0;
   int published_synced_ = -1; ///< -1: not published under this lease yet
+  /// A new lease replaced an expired one: this node serves again only once a layout read
+  /// after it lists the node (removals need the node's key absent: see step()).
+  bool regranted_ = false;
+  int64_t regranted_at_ms_ = 0;
   chain_layout layout_;
   bool was_listed_ = false;
   int64_t started_ms_ = 0;

@@ -175,13 +175,17 @@ bool etcd_client::put(const std::string& key, const std::string& value, int64_t 
 }
 
 int etcd_client::put_if(const std::string& key, const std::string& value,
-                        int64_t mod_revision) {
-  json compare = mod_revision == 0
-                   ? json{{"key", base64_encode(key)}, {"target", "CREATE"},
-                          {"create_revision", "0"}}
-                   : json{{"key", base64_encode(key)}, {"target", "MOD"},
-                          {"mod_revision", std::to_string(mod_revision)}};
-  json body{{"compare", json::array({compare})},
+                        int64_t mod_revision, const std::vector<std::string>& absent) {
+  json compare = json::array();
+  compare.push_back(mod_revision == 0
+                      ? json{{"key", base64_encode(key)}, {"target", "CREATE"},
+                             {"create_revision", "0"}}
+                      : json{{"key", base64_encode(key)}, {"target", "MOD"},
+                             {"mod_revision", std::to_string(mod_revision)}});
+  for (const auto& k : absent)
+    compare.push_back(json{{"key", base64_encode(k)}, {"target", "CREATE"},
+                           {"create_revision", "0"}});
+  json body{{"compare", compare},
             {"success", json::array({json{{"request_put",
                                            {{"key", base64_encode(key)},
                                             {"value", base64_encode(value)}}}}})}};

@@ -34,8 +34,9 @@ public:
   /// Puts `key` = `value` (attached to lease `lease` unless 0). False on failure.
   bool put(const std::string& key, const std::string& value, int64_t lease = 0);
   /// Puts `key` = `value` if the key's mod revision is `mod_revision` (0: if the key does
-  /// not exist). 1: done, 0: the key had another revision, -1: failure.
-  int put_if(const std::string& key, const std::string& value, int64_t mod_revision);
+  /// not exist) and none of `absent` exists. 1: done, 0: a condition failed, -1: failure.
+  int put_if(const std::string& key, const std::string& value, int64_t mod_revision,
+             const std::vector<std::string>& absent = {});
   /// The keys starting with `prefix`, in key order, into `out`. False on failure.
   bool range_prefix(const std::string& prefix, std::vector<etcd_kv>& out);
 

@@ -73,9 +73,11 @@ class FailoverTest(unittest.TestCase):
     def test_a_failed_head_is_replaced_and_rejoins_at_the_tail(self):
         cluster = self.chain()
         self.assertEqual(self.etcd.layout(), {"epoch": 0, "chains": [self.ids]})
-        nodes = {k.rsplit("/", 1)[1]: json.loads(v)
-                 for k, v in self.etcd.range("/otkv/").items() if "/nodes/" in k}
-        self.assertEqual(nodes, {i: {"synced": True} for i in self.ids})
+        def nodes():  # each node's key says it is in sync (published within a round)
+            return {k.rsplit("/", 1)[1]: json.loads(v)
+                    for k, v in self.etcd.range("/otkv/").items() if "/nodes/" in k}
+        wait_until(lambda: nodes() == {i: {"synced": True} for i in self.ids},
+                   "every node's key to say it is in sync")
         self.assertTrue(write_through(cluster, TAIL, "before", "1"))
         cluster.nodes[HEAD].kill()
         # The lease runs out (2 s), then the middle is the head and the chain takes writes.
