@@ -134,7 +134,8 @@ net::reply perform(front_ptr self, const cmd::effect& fx, net::reply r,
       return config_set(self, fx.config);
     case kind::move_slots: // an embedded store is no cluster node
       return cmd::err::cluster_disabled();
-    case kind::exec: // never: MULTI is refused here (front_host::transactions)
+    case kind::watch: // never: WATCH and MULTI are refused here (front_host::transactions)
+    case kind::exec:
       return cmd::err::exec_without_multi();
     case kind::close:
       return cmd::err::quit_not_embedded();

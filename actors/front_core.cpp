@@ -271,10 +271,8 @@ void front_core::watch(front_session& s, uint64_t seq, reply_slot& slot,
   }
   std::sort(partitions.begin(), partitions.end());
   partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
-  auto budget_ns = static_cast<uint64_t>(settings.request_timeout_ms)
-                   * settings.request_attempts * 1'000'000;
-  if (!host_.reserve(partitions, cmd::monotonic_ns() + budget_ns))
-    return complete(s, seq, slot, cmd::err::watch_busy(budget_ns / 1'000'000));
+  if (!host_.reserve(partitions, cmd::monotonic_ns() + reserve_budget_ns()))
+    return complete(s, seq, slot, cmd::err::watch_busy(reserve_budget_ns() / 1'000'000));
   if (!w.flag)
     w.flag = std::make_shared<std::atomic<bool>>(false);
   for (size_t i = 1; i < args.size(); ++i) {
@@ -310,10 +308,9 @@ void front_core::run_transaction(front_session& s, uint64_t seq, cmd::transactio
   for (auto p : partitions)
     if (!router_.local(p)) // queueing checked the keys: only if the slots moved since
       return complete(s, seq, *slot, cmd::err::exec_moved());
-  auto budget_ns = static_cast<uint64_t>(settings.request_timeout_ms)
-                   * settings.request_attempts * 1'000'000;
-  if (!partitions.empty() && !host_.reserve(partitions, cmd::monotonic_ns() + budget_ns))
-    return complete(s, seq, *slot, cmd::err::exec_busy(budget_ns / 1'000'000));
+  if (!partitions.empty()
+      && !host_.reserve(partitions, cmd::monotonic_ns() + reserve_budget_ns()))
+    return complete(s, seq, *slot, cmd::err::exec_busy(reserve_budget_ns() / 1'000'000));
   // A watched key changed (or expired) since WATCH: nothing runs, EXEC answers nil.
   bool changed = watched.flag && watched.flag->load(std::memory_order_acquire);
   for (const auto& key : watched.keys)

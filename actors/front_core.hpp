@@ -284,6 +284,11 @@ private:
   /// WATCH `args` (request `seq` of `s`): registers its keys in their partitions' watch
   /// tables under the connection's flag; answers it.
   void watch(front_session& s, uint64_t seq, reply_slot& slot, const net::arg_list& args);
+  /// How long WATCH and EXEC wait for their partitions: the request budget, in ns.
+  uint64_t reserve_budget_ns() const {
+    return static_cast<uint64_t>(settings.request_timeout_ms) * settings.request_attempts
+           * 1'000'000;
+  }
   /// Runs the transaction of EXEC `seq` of `s`: its partitions reserved, its commands in
   /// order, its records one group; answers the EXEC.
   void run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx);

@@ -459,6 +459,7 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
   switch (fx.effect.what) {
     case kind::none:
     case kind::exec: // run by the front-end core itself
+    case kind::watch:
       return;
     case kind::close:
       core.answer(c, fx.seq, std::move(fx.reply), true);

@@ -24,9 +24,9 @@ sys.path.insert(0, HERE)
 from run_bench import RESULTS, SERVER  # noqa: E402
 
 os.environ.setdefault("OTKV_SERVER", SERVER)
-from chain_workload import chain_info  # noqa: E402
+from chain_workload import chain_whole  # noqa: E402
 from etcd_fixture import Etcd  # noqa: E402
-from otkv_fixture import Client, ReplyError  # noqa: E402
+from otkv_fixture import Client  # noqa: E402
 from test_cluster import Cluster, wait_until  # noqa: E402
 
 
@@ -41,14 +41,6 @@ def acknowledged(port, key):
         return False
     finally:
         c.close()
-
-
-def whole(cluster):
-    try:
-        return all(chain_info(cluster, i, "chain_length") == "3"
-                   and chain_info(cluster, i, "chain_synced") == "yes" for i in range(3))
-    except (ReplyError, OSError):
-        return False
 
 
 def main():
@@ -83,7 +75,7 @@ def main():
             outage = time.monotonic() - killed
             restarted = time.monotonic()
             cluster.start(head)
-            wait_until(lambda: whole(cluster), "the chain to be whole again", timeout=120)
+            wait_until(lambda: chain_whole(cluster), "the chain to be whole again", timeout=120)
             rejoin = time.monotonic() - restarted
             rows.append({"round": r + 1, "write_outage_s": outage, "rejoin_s": rejoin})
             print("round %d: write outage %.2f s, rejoin %.2f s" % (r + 1, outage, rejoin),

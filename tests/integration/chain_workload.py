@@ -44,6 +44,19 @@ def chain_caught_up(cluster):
     return len(set(applied)) == 1 and committed == applied
 
 
+def chain_whole(cluster):
+    """Whether every node of `cluster` serves in its chain again: each reports a chain of
+    all the cluster's nodes, in sync (False while one does not answer, or answers an
+    error: a node restarting itself to rejoin)."""
+    n = str(len(cluster.nodes))
+    try:
+        return all(chain_info(cluster, i, "chain_length") == n
+                   and chain_info(cluster, i, "chain_synced") == "yes"
+                   for i in range(len(cluster.nodes)))
+    except (ReplyError, OSError):
+        return False
+
+
 class Workload:
     """`ports`: the nodes' client ports on 127.0.0.1, or (host, port) pairs. `clients`
     threads, client n starting at node n mod len(ports) and moving to the next

@@ -26,10 +26,9 @@ import signal
 import sys
 import time
 
-from chain_workload import Workload, chain_caught_up, chain_info
+from chain_workload import Workload, chain_caught_up, chain_whole
 from etcd_fixture import ETCD, Etcd
 from history import UNKNOWN
-from otkv_fixture import ReplyError
 from test_cluster import Cluster, wait_until
 
 
@@ -74,15 +73,6 @@ def main():
             etcd.stop()
 
 
-def whole(cluster):
-    """Whether every node serves in the chain again (3 nodes, each in sync)."""
-    try:
-        return all(chain_info(cluster, i, "chain_length") == "3"
-                   and chain_info(cluster, i, "chain_synced") == "yes" for i in range(3))
-    except (ReplyError, OSError):
-        return False
-
-
 def run(args, etcd):
     rng = random.Random(args.seed)
     print("seed %d, %d clients, %.0f s, %s" % (args.seed, args.clients, args.seconds,
@@ -122,7 +112,7 @@ def run(args, etcd):
                 cluster.start(victim)
             faults[kind] += 1
             if etcd:  # a node removed while paused restarts itself: no wait_ok meanwhile
-                wait_until(lambda: whole(cluster), "the chain to be whole again", timeout=30)
+                wait_until(lambda: chain_whole(cluster), "the chain to be whole again", timeout=30)
             cluster.wait_ok()
         work.stop()
         wait_until(lambda: chain_caught_up(cluster), "the chain to be whole again", timeout=60)

@@ -573,6 +573,8 @@ class CreateClusterScriptTest(unittest.TestCase):
 
     def test_start_stop_clean(self):
         base = free_base(3)
+        while not (port_free(base) and port_free(base + 10000)):  # the private etcd's ports
+            base = free_base(3)
         d = os.path.join(tempfile.mkdtemp(prefix="otkv-cc-"), "data")
         env = dict(os.environ, PORT=str(base), DIR=d, OTKV_SERVER=SERVER,
                    OTKV_ARGS="--partitions 2")

@@ -12,7 +12,7 @@ import signal
 import time
 import unittest
 
-from chain_workload import Workload, chain_caught_up, chain_info
+from chain_workload import Workload, chain_caught_up, chain_info, chain_whole
 from etcd_fixture import Etcd
 from otkv_fixture import ReplyError
 from test_cluster import Cluster, wait_until
@@ -58,14 +58,7 @@ class FailoverTest(unittest.TestCase):
     def wait_whole(self, cluster, order=None):
         """Until the chain has all three nodes again (in `order`, if given), every node in
         sync with every record committed."""
-        def whole():
-            try:
-                return all(chain_info(cluster, i, "chain_length") == "3"
-                           and chain_info(cluster, i, "chain_synced") == "yes"
-                           for i in range(3))
-            except (ReplyError, OSError):
-                return False
-        wait_until(whole, "the chain to be whole again", timeout=30)
+        wait_until(lambda: chain_whole(cluster), "the chain to be whole again", timeout=30)
         wait_until(lambda: chain_caught_up(cluster), "the chain to catch up")
         if order is not None:
             self.assertEqual(chain_order(cluster, order[0]), [cluster.ports[i] for i in order])
