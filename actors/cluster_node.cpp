@@ -643,7 +643,10 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
         [&](const work_batch& b, uint32_t attempts) {
           fail_forwarded(self, b, cmd::err::timeout(b.target, attempts));
         },
-        [&](uint32_t p) { self->send(st.supervisor, restart_atom::value, p, st.workers[p]); });
+        [&](uint32_t p) {
+          self->send(st.supervisor, restart_atom::value, p, st.workers[p]);
+          return true;
+        });
       self->delayed_send(self, gate_tick, caf::tick_atom_v);
     },
   };

@@ -135,6 +135,7 @@ net::reply perform(front_ptr self, const cmd::effect& fx, net::reply r,
     case kind::move_slots: // an embedded store is no cluster node
       return cmd::err::cluster_disabled();
     case kind::watch: // never: WATCH and MULTI are refused here (front_host::transactions)
+    case kind::script: // never: answered by the front-end core (front_host::run_script)
     case kind::exec:
       return cmd::err::exec_without_multi();
     case kind::close:

@@ -14,21 +14,6 @@ bool failed(const net::reply& r) {
   return r.is_error() || (r.type == net::reply::kind::raw && !r.text.empty() && r.text[0] == '-');
 }
 
-/// The request a split route::keys request was made of, put back together from its
-/// parts (for the slow log, which shows the whole request).
-net::arg_list rejoin(const cmd::command& c, const std::vector<cmd::part>& parts,
-                     const cmd::fanout& f) {
-  auto step = static_cast<size_t>(c.key_step), first = static_cast<size_t>(c.first_key);
-  net::arg_list args(first + f.keys * step);
-  for (size_t w = 0; w < first; ++w)
-    args[w] = parts.front().args[w];
-  for (size_t i = 0; i < parts.size(); ++i)
-    for (size_t j = 0; j < f.slots[i].size(); ++j)
-      for (size_t w = 0; w < step; ++w)
-        args[first + f.slots[i][j] * step + w] = parts[i].args[first + j * step + w];
-  return args;
-}
-
 } // namespace
 
 front_core::front_core(front_host& host, cmd::server_context& server, cmd::key_router router)
@@ -87,6 +72,11 @@ bool front_core::submit(front_session& s, net::arg_list&& args, store::millis no
     if (s.client.pending.what == cmd::effect::kind::exec) { // EXEC: run the transaction
       s.client.pending = cmd::effect{};
       exec(s, seq, slot);
+      return false;
+    }
+    if (s.client.pending.what == cmd::effect::kind::script) {
+      s.client.pending = cmd::effect{};
+      script(s, seq, slot, args);
       return false;
     }
     if (s.client.pending.what == cmd::effect::kind::watch) {
@@ -178,7 +168,7 @@ void front_core::queue_request(front_session& s, uint64_t seq, reply_slot& slot,
     }
   if (merge) {
     if (c->where == cmd::route::keys)
-      f.args = rejoin(*c, parts, f);
+      f.args = cmd::rejoin(*c, parts, f);
     f.results.resize(parts.size());
     slot.fan = std::make_unique<cmd::fanout>(std::move(f));
   }
@@ -285,6 +275,60 @@ void front_core::watch(front_session& s, uint64_t seq, reply_slot& slot,
   complete(s, seq, slot, net::reply::ok());
 }
 
+void front_core::script(front_session& s, uint64_t seq, reply_slot& slot,
+                        const net::arg_list& args) {
+  auto call = std::make_unique<cmd::script_call>();
+  cmd::parse_script_call(args, *call); // EVAL's handler checked it
+  const auto* cluster = server_.info.cluster.get();
+  if (!host_.transactions())
+    return complete(s, seq, slot, cluster != nullptr && cluster->replicated()
+                                    ? cmd::err::scripts_on_chains()
+                                    : cmd::err::scripts_not_embedded());
+  // The declared keys' partitions are reserved; as Redis Cluster, one slot of this node.
+  int key_slot = -1;
+  for (const auto& key : call->keys) {
+    if (cluster != nullptr) {
+      auto ks = cluster::key_slot(key);
+      if (key_slot >= 0 && ks != key_slot)
+        return complete(s, seq, slot, cmd::err::crossslot());
+      key_slot = ks;
+    }
+    auto p = router_.target_of(key, true);
+    if (!router_.local(p)) {
+      auto ks = cluster::key_slot(key);
+      return complete(s, seq, slot, cmd::err::moved(ks, cluster->address_of(ks)));
+    }
+    call->partitions.push_back(p);
+  }
+  if (call->keys.empty()) // no key declared: the whole node, as Redis runs a script
+    for (uint32_t p = 0; p < router_.partitions; ++p)
+      call->partitions.push_back(p);
+  std::sort(call->partitions.begin(), call->partitions.end());
+  call->partitions.erase(std::unique(call->partitions.begin(), call->partitions.end()),
+                         call->partitions.end());
+  for (uint64_t i = s.first_seq; i < seq; ++i)
+    if (auto* earlier = s.slot(i); earlier != nullptr && !earlier->ready) {
+      slot.script = std::move(call);
+      s.exec_waiting = seq; // started by complete() once the earlier requests are answered
+      return;
+    }
+  start_script(s, seq, std::move(call));
+}
+
+void front_core::start_script(front_session& s, uint64_t seq,
+                              std::unique_ptr<cmd::script_call> call) {
+  s.exec_waiting = seq; // until its reply: the connection's later requests wait
+  if (auto* slot = s.slot(seq))
+    slot->script_running = true;
+  if (!host_.run_script(s.client.id, seq, std::move(call))) {
+    s.exec_waiting = 0;
+    if (auto* slot = s.slot(seq)) {
+      slot->script_running = false;
+      complete(s, seq, *slot, cmd::err::scripts_not_embedded());
+    }
+  }
+}
+
 void front_core::run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx) {
   // Split every keyed command into its parts; the partitions they touch are reserved.
   std::vector<std::vector<cmd::part>> parts(tx.queued.size());
@@ -335,23 +379,8 @@ void front_core::run_transaction(front_session& s, uint64_t seq, cmd::transactio
       replies.push_back(std::move(r));
       continue;
     }
-    auto& f = fans[i];
-    bool merge = cmd::needs_merge(*c, parts[i].size());
-    if (merge)
-      f.results.resize(parts[i].size());
-    net::reply r;
-    for (size_t j = 0; j < parts[i].size(); ++j) {
-      auto& part = parts[i][j];
-      cmd::op_context ctx{*host_.reserved(part.partition), now_, part.partition, false, 0};
-      r = cmd::run_on_partition(*c, ctx, part.args);
-      if (merge)
-        f.results[j] = std::move(r);
-    }
-    if (merge) {
-      if (c->where == cmd::route::keys)
-        f.args = rejoin(*c, parts[i], f);
-      r = c->on_merge(s.client, f);
-    }
+    auto reserved = [this](uint32_t p) { return host_.reserved(p); };
+    auto r = cmd::run_reserved(*c, parts[i], fans[i], s.client, reserved, now_);
     replies.push_back(std::move(r));
   }
   int log_error = partitions.empty() ? 0 : host_.end_reservation();
@@ -393,19 +422,24 @@ void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net:
   slot.ready = true;
   if (!s.in_order || seq == s.first_seq)
     touched_.emplace_back(s.client.id, seq);
-  if (s.exec_waiting != 0 && seq < s.exec_waiting) { // an EXEC waits for this one?
+  if (seq == s.exec_waiting) // a script answered: the connection's input goes on
+    s.exec_waiting = 0;
+  if (s.exec_waiting != 0 && seq < s.exec_waiting) { // an EXEC or EVAL waits for this one?
     uint64_t exec_seq = s.exec_waiting;
     for (uint64_t i = s.first_seq; i < exec_seq; ++i)
       if (auto* earlier = s.slot(i); earlier != nullptr && !earlier->ready)
         return;
     s.exec_waiting = 0;
     auto* waiting = s.slot(exec_seq);
-    if (waiting == nullptr || !waiting->tx)
+    if (waiting == nullptr || s.closed)
+      return;
+    if (waiting->script)
+      return start_script(s, exec_seq, std::move(waiting->script));
+    if (!waiting->tx)
       return;
     auto tx = std::move(*waiting->tx);
     waiting->tx.reset();
-    if (!s.closed)
-      run_transaction(s, exec_seq, std::move(tx));
+    run_transaction(s, exec_seq, std::move(tx));
   }
 }
 
@@ -467,6 +501,10 @@ void front_core::apply(done_item& item, const net::arg_list* args, store::millis
   if (item.over_limit) // the worker stopped running its requests: it is over its limit
     return host_.over_output_limit(*s);
   slot->ns += item.ns;
+  if (slot->script_running) { // a script's reply (its front end ran it)
+    count(*s, *slot->cmd, ns_clock() - slot->ns, failed(item.result), nullptr, now);
+    return complete(*s, item.seq, *slot, std::move(item.result));
+  }
   if (!slot->fan) { // the common case: the whole request, answered by one worker
     if (args != nullptr && slot->cmd != nullptr)
       count(*s, *slot->cmd, slot->ns, failed(item.result), args, now);
@@ -504,6 +542,8 @@ void front_core::fail_batch(const work_batch& batch, const net::reply& error) {
 }
 
 net::reply front_core::late_reply(uint32_t target) {
+  if (router_.local(target) && host_.held_by_guest(target))
+    return cmd::err::busy_partition(target);
   if (router_.local(target) || !server_.info.cluster)
     return cmd::err::timeout(target, settings.request_attempts);
   if (!host_.reachable(target))
@@ -534,7 +574,12 @@ void front_core::tick(store::millis tnow) {
     [&](const work_batch& b, uint32_t attempts) {
       fail_batch(b, cmd::err::timeout(b.partition, attempts));
     },
-    [&](uint32_t p) { host_.restart_worker(p); });
+    [&](uint32_t p) {
+      if (host_.held_by_guest(p))
+        return false; // a script or transaction holds it: busy, not hung
+      host_.restart_worker(p);
+      return true;
+    });
   // Forwarded batches: -CLUSTERDOWN once their node is known down; forgotten once their
   // requests are past their deadline (answered by the safety net below).
   for (auto i = forwarded_.begin(); i != forwarded_.end();) {

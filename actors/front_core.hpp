@@ -18,6 +18,7 @@
 #include "actors/ring_buffer.hpp"
 #include "commands/command.hpp"
 #include "commands/dispatch.hpp"
+#include "commands/scripts.hpp"
 
 namespace otkv {
 
@@ -36,6 +37,9 @@ struct reply_slot {
   store::millis deadline = 0;        ///< -TIMEOUT after this (monotonic)
   /// EXEC waiting for the connection's earlier requests: the commands it runs.
   std::unique_ptr<cmd::transaction_state> tx;
+  /// EVAL waiting for the connection's earlier requests: the script it runs.
+  std::unique_ptr<cmd::script_call> script;
+  bool script_running = false; ///< its script was handed to the front end
 };
 
 /// A client of a front end: its context and its replies in request order. Front ends
@@ -51,8 +55,9 @@ struct front_session {
   /// request order (a connection). Else each is reported when ready (embedded callers).
   bool in_order = true;
   bool closed = false; ///< gone: results for it are dropped and reap() forgets it
-  /// An EXEC waiting for this connection's earlier requests (its sequence; 0: none). The
-  /// front end reads no further request of the connection meanwhile (order).
+  /// An EXEC or EVAL waiting for this connection's earlier requests, or a script running
+  /// (its sequence; 0: none). The front end reads no further request of the connection
+  /// meanwhile (order).
   uint64_t exec_waiting = 0;
   /// Running average of reply sizes (starts high, so a first burst of unknown replies
   /// counts as large): the broker's pipeline cap is a reply byte budget over it.
@@ -144,6 +149,21 @@ public:
     (void)conn;
     (void)seq;
     (void)reply;
+    return false;
+  }
+  /// Whether a script or a transaction (a guest, not a worker) holds partition `p` now:
+  /// its late requests are busy, not lost to a hung worker.
+  virtual bool held_by_guest(uint32_t p) {
+    (void)p;
+    return false;
+  }
+  /// Runs script `call` for request `seq` of connection `conn` with its partitions
+  /// reserved (docs/scripts.md), and answers it through on_done() (a done_batch of one
+  /// item), perhaps before returning. False: this front end runs no scripts.
+  virtual bool run_script(uint64_t conn, uint64_t seq, std::shared_ptr<cmd::script_call> call) {
+    (void)conn;
+    (void)seq;
+    (void)call;
     return false;
   }
 };
@@ -284,11 +304,21 @@ private:
   /// WATCH `args` (request `seq` of `s`): registers its keys in their partitions' watch
   /// tables under the connection's flag; answers it.
   void watch(front_session& s, uint64_t seq, reply_slot& slot, const net::arg_list& args);
-  /// How long WATCH and EXEC wait for their partitions: the request budget, in ns.
+  /// EVAL `args` (request `seq` of `s`): places its keys, then runs it once every
+  /// earlier request of `s` is answered.
+  void script(front_session& s, uint64_t seq, reply_slot& slot, const net::arg_list& args);
+  /// Hands script `call` (request `seq` of `s`) to the front end; `s` reads nothing more
+  /// until it is answered.
+  void start_script(front_session& s, uint64_t seq, std::unique_ptr<cmd::script_call> call);
+
+public:
+  /// How long WATCH, EXEC and EVAL wait for their partitions: the request budget, in ns.
   uint64_t reserve_budget_ns() const {
     return static_cast<uint64_t>(settings.request_timeout_ms) * settings.request_attempts
            * 1'000'000;
   }
+
+private:
   /// Runs the transaction of EXEC `seq` of `s`: its partitions reserved, its commands in
   /// order, its records one group; answers the EXEC.
   void run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx);

@@ -47,7 +47,8 @@ public:
 
   /// Supervision tick: overdue batches that used `attempts` attempts go to
   /// `fail(batch, attempts)`; a partition whose oldest batch is overdue otherwise goes to
-  /// `restart(p)`, once until replaced() says a fresh worker serves it.
+  /// `restart(p)`, once until replaced() says a fresh worker serves it (unless `restart`
+  /// returns false: the partition is busy but not hung, it is asked again next tick).
   template <class Fail, class Restart>
   void check(store::millis now, store::millis timeout, uint32_t attempts, Fail&& fail,
              Restart&& restart) {
@@ -59,10 +60,8 @@ public:
         q.pop_front();
         fail(*entry.batch, entry.attempts);
       }
-      if (overdue() && !replacing_[p]) {
-        replacing_[p] = true;
-        restart(p);
-      }
+      if (overdue() && !replacing_[p])
+        replacing_[p] = restart(p);
     }
   }
 

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "actors/partition_slot.hpp"
+#include "store/log_file.hpp"
 
 namespace otkv {
 
@@ -69,5 +70,34 @@ private:
   uint64_t token_;
   size_t held_ = 0;
 };
+
+/// Writes the records the partitions of `held` made while reserved to `log` (null: no
+/// op log) as one group: replayed whole or not at all (a crash half-way through the
+/// write leaves a torn group, cut at recovery). Returns 0 or the op log's errno.
+inline int log_reserved(const reservation& held, store::log_file* log) {
+  std::string records;
+  uint64_t count = 0;
+  for (const auto& [p, slot] : held.slots()) {
+    if (slot->journal.empty())
+      continue;
+    auto bytes = slot->journal.take();
+    count += store::scan_records(bytes, [](store::log_record&) {}).records;
+    records += bytes;
+  }
+  if (log == nullptr || count == 0)
+    return 0;
+  std::string group;
+  if (count > 1)
+    store::encode_group(group, count);
+  group += records;
+  return log->append(group) ? 0 : log->error();
+}
+
+/// A token no worker and no other guest uses (partition_slot::guest_bit set): one per
+/// front end or script runner that reserves partitions.
+inline uint64_t new_guest_token() {
+  static std::atomic<uint64_t> guests{0};
+  return partition_slot::guest_bit | ++guests;
+}
 
 } // namespace otkv

@@ -297,6 +297,7 @@ void begin_shutdown(broker_ptr self, const char* why, bool initiator = true) {
   if (st.draining)
     return;
   st.draining = true;
+  st.opts.shared->scripts->stop_all(); // a running script stops at its next check
   spdlog::info("shutting down ({}): no new connections, draining requests in flight", why);
   if (!st.opts.fed)
     self->close(st.acceptor);
@@ -460,6 +461,7 @@ void perform(broker_ptr self, connection& c, pending_effect&& fx) {
     case kind::none:
     case kind::exec: // run by the front-end core itself
     case kind::watch:
+    case kind::script:
       return;
     case kind::close:
       core.answer(c, fx.seq, std::move(fx.reply), true);
@@ -876,26 +878,7 @@ int broker_host::end_reservation() {
   auto& st = self->state;
   if (!st.reserved)
     return 0;
-  // The transaction's records, every partition's, as one group: replayed whole or not
-  // at all (a crash half-way through the write leaves a torn group, cut at recovery).
-  std::string records;
-  uint64_t count = 0;
-  for (const auto& [p, slot] : st.reserved->slots()) {
-    if (slot->journal.empty())
-      continue;
-    auto bytes = slot->journal.take();
-    count += store::scan_records(bytes, [](store::log_record&) {}).records;
-    records += bytes;
-  }
-  int error = 0;
-  if (st.log_file && count > 0) {
-    std::string group;
-    if (count > 1)
-      store::encode_group(group, count);
-    group += records;
-    if (!st.log_file->append(group))
-      error = st.log_file->error();
-  }
+  int error = log_reserved(*st.reserved, st.log_file.get());
   st.reserved.reset(); // gives the tokens back
   return error;
 }
@@ -910,6 +893,27 @@ bool broker_host::reply_after_sync(uint64_t conn, uint64_t seq, net::reply& repl
   return true;
 }
 
+bool broker_host::held_by_guest(uint32_t p) {
+  auto& st = self->state;
+  return p < st.slots.size()
+         && (st.slots[p]->holder.load(std::memory_order_acquire) & partition_slot::guest_bit) != 0;
+}
+
+bool broker_host::run_script(uint64_t conn, uint64_t seq,
+                             std::shared_ptr<cmd::script_call> call) {
+  auto& st = self->state;
+  if (st.slots.empty())
+    return false;
+  if (!st.scripts) {
+    script_actor_options opts{st.opts.shared->scripts, st.router, st.slots, st.log_file,
+                              st.syncer, st.core->reserve_budget_ns()};
+    st.scripts = self->spawn<caf::detached + caf::linked>(script_runner_actor, std::move(opts));
+  }
+  self->send(st.scripts, script_job{conn, seq, std::move(call),
+                                    caf::actor_cast<batch_sink>(self)});
+  return true;
+}
+
 void broker_host::over_output_limit(front_session& s) {
   drop_over_limit(self, static_cast<connection&>(s), self->state.core->settings.output_limit);
 }
@@ -920,8 +924,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   auto& st = self->state;
   st.opts = std::move(opts);
   take_partitions(st, table);
-  static std::atomic<uint64_t> guests{0};
-  st.guest_token = partition_slot::guest_bit | ++guests;
+  st.guest_token = new_guest_token();
   st.workers = std::move(table.workers);
   st.supervisor = supervisor;
   st.host.self = self;
@@ -935,6 +938,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
       router.read_fan = &st.opts.cluster->fan_ordinals(false);
     }
   }
+  st.router = router;
   st.core = std::make_unique<front_core>(st.host, st.server, router);
   auto& cfg = st.opts.cfg;
   st.core->settings.request_timeout_ms = cfg.request_timeout_ms;
@@ -942,6 +946,7 @@ caf::behavior server_broker(caf::io::stateful_broker<server_broker_state>* self,
   st.core->settings.output_limit = cfg.output_limit;
   if (!st.opts.shared)
     st.opts.shared = std::make_shared<shard_shared>();
+  st.server.info.scripts = st.opts.shared->scripts;
   auto bound = st.opts.fed ? caf::expected<std::pair<caf::io::accept_handle, uint16_t>>{
                                std::make_pair(caf::io::accept_handle{}, cfg.port)}
                            : self->add_tcp_doorman(cfg.port, cfg.bind.c_str(), true);

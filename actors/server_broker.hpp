@@ -14,6 +14,7 @@
 #include "actors/front_core.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/reservation.hpp"
+#include "actors/script_actor.hpp"
 #include "cluster/cluster_view.hpp"
 #include "net/request_parser.hpp"
 
@@ -25,6 +26,8 @@ struct shard_shared {
   std::atomic<uint64_t> clients{0};
   std::atomic<uint64_t> next_client_id{1};
   std::shared_ptr<std::atomic<uint64_t>> slowlog_ids = std::make_shared<std::atomic<uint64_t>>(0);
+  /// The node's scripts (SCRIPT LOAD on one shard, EVALSHA on another).
+  std::shared_ptr<cmd::script_registry> scripts = std::make_shared<cmd::script_registry>();
 };
 
 /// What the broker needs to know at start.
@@ -100,6 +103,9 @@ struct broker_host : front_host {
   store::watch_table* watches(uint32_t p) override;
   int end_reservation() override;
   bool reply_after_sync(uint64_t conn, uint64_t seq, net::reply& reply) override;
+  bool held_by_guest(uint32_t p) override;
+  /// EVAL (docs/scripts.md): on the broker's script actor, started at the first script.
+  bool run_script(uint64_t conn, uint64_t seq, std::shared_ptr<cmd::script_call> call) override;
 };
 
 /// State of the server broker: the listening socket and the socket side of every
@@ -115,6 +121,8 @@ struct server_broker_state {
   logger_actor syncer;      ///< appendfsync always: the logger (EXEC replies wait for it)
   std::unique_ptr<reservation> reserved; ///< an EXEC's partitions, while it runs
   uint64_t guest_token = 0; ///< its token in a partition_slot while it runs a batch
+  cmd::key_router router;   ///< where keys go (the core's, for the script actor)
+  script_actor scripts;     ///< runs EVAL (null until the first script)
   supervisor_actor supervisor;
   broker_host host;
   std::unique_ptr<front_core> core; ///< sessions (connections), batches, timeouts, stats

@@ -118,6 +118,9 @@ struct effect {
     exec,
     /// WATCH: watch keys `args[1…]` (client_context::watch); the front end answers.
     watch,
+    /// EVAL / EVALSHA: run the script the request names (docs/scripts.md); the front
+    /// end answers.
+    script,
   };
   /// SHUTDOWN's snapshot choice: as configured, SAVE, or NOSAVE.
   enum class save_choice : uint8_t { configured, save, nosave };
@@ -128,6 +131,8 @@ struct effect {
   bool slowlog_only = false; ///< reset_stats: only the slow log
   net::arg_list args;        ///< gather: the request, to run again; move_slots: what to move
 };
+
+class script_registry;
 
 /// What a server is and how it is set up: filled in by its front end (at start, and by
 /// the effects it performs), read-only to commands.
@@ -158,6 +163,8 @@ struct server_info {
   std::shared_ptr<const std::atomic<int>> log_error;
   /// The cluster this server is a node of (--cluster-config); null: a single server.
   std::shared_ptr<const cluster::view> cluster;
+  /// The node's scripts (SCRIPT, EVAL; commands/scripts.hpp); null: none (embedded).
+  std::shared_ptr<script_registry> scripts;
 };
 
 /// What a front end counts. Commands read them (INFO, LASTSAVE, SLOWLOG) and reset some

@@ -21,6 +21,7 @@ const command_registry& table() {
     register_server_family(r);
     register_cluster_family(r);
     register_transaction_family(r);
+    register_script_family(r);
     return r;
   }();
   return t;

@@ -51,6 +51,9 @@ void register_cluster_family(command_registry& table);
 /// Appends MULTI, EXEC, DISCARD, WATCH, UNWATCH (transaction_family.cpp).
 void register_transaction_family(command_registry& table);
 
+/// Appends EVAL, EVALSHA, their _RO forms and SCRIPT (script_family.cpp).
+void register_script_family(command_registry& table);
+
 /// Whether `c` runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI,
 /// WATCH, QUIT).
 bool runs_inside_multi(const command& c);

@@ -201,6 +201,39 @@ net::reply run_on_partition(const command& c, op_context& ctx, const net::arg_li
   }
 }
 
+net::arg_list rejoin(const command& c, const std::vector<part>& parts, const fanout& f) {
+  auto step = static_cast<size_t>(c.key_step), first = static_cast<size_t>(c.first_key);
+  net::arg_list args(first + f.keys * step);
+  for (size_t w = 0; w < first; ++w)
+    args[w] = parts.front().args[w];
+  for (size_t i = 0; i < parts.size(); ++i)
+    for (size_t j = 0; j < f.slots[i].size(); ++j)
+      for (size_t w = 0; w < step; ++w)
+        args[first + f.slots[i][j] * step + w] = parts[i].args[first + j * step + w];
+  return args;
+}
+
+net::reply run_reserved(const command& c, std::vector<part>& parts, fanout& f,
+                        client_context& client, const reserved_data& reserved,
+                        store::millis now) {
+  bool merge = needs_merge(c, parts.size());
+  if (merge)
+    f.results.resize(parts.size());
+  net::reply r;
+  for (size_t j = 0; j < parts.size(); ++j) {
+    op_context ctx{*reserved(parts[j].partition), now, parts[j].partition, false, 0};
+    r = run_on_partition(c, ctx, parts[j].args);
+    if (merge)
+      f.results[j] = std::move(r);
+  }
+  if (!merge)
+    return r;
+  if (c.where == route::keys)
+    f.args = rejoin(c, parts, f);
+  client.now = now;
+  return c.on_merge(client, f);
+}
+
 net::reply merge_sum(client_context&, fanout& f) {
   int64_t sum = 0;
   for (auto& r : f.results) {

@@ -119,6 +119,20 @@ inline bool needs_merge(const command& c, size_t parts) {
 /// Runs `c` on one partition; turns an escaped exception into an error reply.
 net::reply run_on_partition(const command& c, op_context& ctx, const net::arg_list& args);
 
+/// The request a split route::keys request was made of, put back together from its
+/// `parts` (for merges and the slow log, which show the whole request).
+net::arg_list rejoin(const command& c, const std::vector<part>& parts, const fanout& f);
+
+/// Partition `p`'s data while its caller holds it reserved (EXEC, EVAL), else nullptr.
+using reserved_data = std::function<store::partition*(uint32_t p)>;
+
+/// Runs `c`, split into `parts` (split() filled `f`), on partitions its caller holds
+/// reserved, at `now`; merges the parts' results as a front end would (`client`: the
+/// merge's context). Every part's partition must be reserved.
+net::reply run_reserved(const command& c, std::vector<part>& parts, fanout& f,
+                        client_context& client, const reserved_data& reserved,
+                        store::millis now);
+
 // -- merge functions used by the table ---------------------------------------------
 
 /// Sum of the integer results (DEL, EXISTS, DBSIZE …).

@@ -371,6 +371,132 @@ inline net::reply effect_in_exec(std::string_view name) {
                            + " inside a transaction does not apply; run it outside MULTI");
 }
 
+// -- scripts (docs/scripts.md) -------------------------------------------------------
+
+/// An error a script returned ({err = text}) or a command inside it answered: as it is
+inline net::reply from_script(std::string text) { return net::reply::error(std::move(text)); }
+/// A script's reply nested deeper than a reply may
+inline net::reply script_reply_too_deep() {
+  return net::reply::error("ERR reached lua stack limit");
+}
+/// `redis.call()` with no arguments
+inline net::reply script_call_no_args() {
+  return net::reply::error("ERR Please specify at least one argument for this redis lib call");
+}
+/// redis.call with an argument that is neither a string nor a number
+inline net::reply script_call_bad_arg() {
+  return net::reply::error("ERR Lua redis lib command arguments must be strings or integers");
+}
+/// A redis.* helper called with the wrong arguments
+inline net::reply script_wrong_args(std::string_view helper) {
+  return net::reply::error("ERR wrong number or type of arguments to " + std::string(helper));
+}
+/// redis.setresp(3): OTKV speaks RESP2 only
+inline net::reply script_resp3() {
+  return net::reply::error("ERR redis.setresp: only RESP2 (2) is supported");
+}
+/// A script read a global nobody declared
+inline net::reply script_undeclared_global(std::string_view name) {
+  return net::reply::error("ERR Script attempted to access nonexistent global variable '"
+                           + std::string(name) + "'");
+}
+/// A script assigned a global (they are read-only)
+inline net::reply script_readonly_table() {
+  return net::reply::error("ERR Attempt to modify a readonly table");
+}
+/// A Lua run-time error (`msg` as Lua words it)
+inline net::reply script_runtime(std::string_view msg) {
+  return net::reply::error("ERR " + std::string(msg));
+}
+/// A script body that does not compile
+inline net::reply script_compile(std::string_view msg) {
+  return net::reply::error("ERR Error compiling script (new function): " + std::string(msg));
+}
+/// A script that stopped with error `msg`, raised at `source`:`line` of function `name`
+inline net::reply script_failed(std::string msg, std::string_view name, std::string_view source,
+                                std::string_view line) {
+  if (msg.empty())
+    msg = "ERR execution failure";
+  if (!source.empty() && !line.empty())
+    msg += " script: " + std::string(name) + ", on " + std::string(source) + ":"
+           + std::string(line) + ".";
+  return net::reply::error(std::move(msg));
+}
+/// `-NOSCRIPT No matching script. Please use EVAL.`
+inline net::reply noscript() {
+  return net::reply::error("NOSCRIPT No matching script. Please use EVAL.");
+}
+/// redis.call of a command that does not exist
+inline net::reply script_unknown_command() {
+  return net::reply::error("ERR Unknown Redis command called from script");
+}
+/// redis.call with the wrong number of arguments
+inline net::reply script_arity() {
+  return net::reply::error("ERR Wrong number of args calling Redis command from script");
+}
+/// redis.call of a command scripts may not run (MULTI, EVAL, SCRIPT, CONFIG, …)
+inline net::reply script_not_allowed() {
+  return net::reply::error("ERR This Redis command is not allowed from script");
+}
+/// A write command inside EVAL_RO / EVALSHA_RO
+inline net::reply script_write_in_ro() {
+  return net::reply::error("ERR Write commands are not allowed from read-only scripts.");
+}
+/// A key whose partition the script did not declare (reserve), or another node's key
+inline net::reply script_undeclared_key() {
+  return net::reply::error("ERR Script attempted to access a non local key in a cluster node "
+                           "(or a key of a partition its declared keys do not reserve: "
+                           "declare every key in KEYS)");
+}
+/// A script stopped by SCRIPT KILL
+inline net::reply script_killed() {
+  return net::reply::error("ERR Script killed by user with SCRIPT KILL...");
+}
+/// A script stopped because the server shuts down
+inline net::reply script_shutdown() {
+  return net::reply::error("ERR Script stopped: the server is shutting down");
+}
+/// `-NOTBUSY No scripts in execution right now.`
+inline net::reply notbusy() {
+  return net::reply::error("NOTBUSY No scripts in execution right now.");
+}
+/// SCRIPT KILL of a script that wrote already
+inline net::reply unkillable() {
+  return net::reply::error("UNKILLABLE Sorry the script already executed write commands "
+                           "against the dataset. You can either wait the script termination "
+                           "or kill the server in a hard way using the SHUTDOWN NOSAVE "
+                           "command.");
+}
+/// EVAL with a negative key count
+inline net::reply numkeys_negative() {
+  return net::reply::error("ERR Number of keys can't be negative");
+}
+/// EVAL with more keys than arguments
+inline net::reply numkeys_too_many() {
+  return net::reply::error("ERR Number of keys can't be greater than number of args");
+}
+/// EVAL on a front end that cannot reserve partitions (the embedded store)
+inline net::reply scripts_not_embedded() {
+  return net::reply::error("ERR EVAL does not apply to an embedded store: its front end "
+                           "cannot reserve partitions (docs/scripts.md)");
+}
+/// EVAL that could not reserve its partitions within `ms`
+inline net::reply script_busy(uint64_t ms) {
+  return net::reply::error("TIMEOUT EVAL could not reserve its partitions within "
+                           + std::to_string(ms) + " ms (a worker is busy); nothing ran");
+}
+/// A request whose partition a running script (or transaction) held past its deadline
+inline net::reply busy_partition(uint32_t partition) {
+  return net::reply::error("BUSY partition " + std::to_string(partition)
+                           + " is busy running a script. You can only call SCRIPT KILL "
+                           "or SHUTDOWN NOSAVE.");
+}
+/// EVAL on a replication chain
+inline net::reply scripts_on_chains() {
+  return net::reply::error("ERR EVAL is not available on replication chains "
+                           "(docs/replication.md)");
+}
+
 /// `-ERR <text>`: a message made elsewhere (the option table's CONFIG SET checks)
 inline net::reply text(std::string message) { return net::reply::error(std::move(message)); }
 

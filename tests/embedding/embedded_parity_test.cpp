@@ -161,6 +161,12 @@ std::vector<step> script() {
     {{"MULTI"}, expect::embedded_error}, // no partition reservations here
     {{"WATCH", "k"}, expect::embedded_error},
     {{"UNWATCH"}},
+    {{"EVAL", "return 1", "-1"}}, // a bad key count: the same error both ways
+    {{"EVAL", "return 1", "0"}, expect::embedded_error}, // no partition reservations here
+    {{"EVALSHA", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"}, expect::embedded_error},
+    {{"EVAL_RO", "return 1", "0"}, expect::embedded_error},
+    {{"EVALSHA_RO", "e0e1f9fabfc9d4800c877a703b823ac0578ff8db", "0"}, expect::embedded_error},
+    {{"SCRIPT", "LOAD", "return 1"}, expect::embedded_error}, // no script cache here
     {{"READONLY"}},
     {{"READWRITE"}},
     {{"ASKING"}},

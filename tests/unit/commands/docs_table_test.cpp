@@ -26,7 +26,7 @@ std::vector<std::string> names_in(const std::string& cell) {
       break;
     std::string name;
     size_t j = i + 1;
-    for (; j < end && std::isalpha(static_cast<unsigned char>(cell[j])); ++j)
+    for (; j < end && (std::isalpha(static_cast<unsigned char>(cell[j])) || cell[j] == '_'); ++j)
       name += static_cast<char>(std::tolower(static_cast<unsigned char>(cell[j])));
     // `CLUSTER COUNTKEYSINSLOT slot` documents the row "cluster|countkeysinslot".
     std::string sub;
