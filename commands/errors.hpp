@@ -485,11 +485,12 @@ inline net::reply script_busy(uint64_t ms) {
   return net::reply::error("TIMEOUT EVAL could not reserve its partitions within "
                            + std::to_string(ms) + " ms (a worker is busy); nothing ran");
 }
-/// A request whose partition a running script (or transaction) held past its deadline
+/// A request whose partition a running script (or transaction) held past its deadline.
+/// As after -TIMEOUT, its outcome is unknown: it still runs once the partition is free.
 inline net::reply busy_partition(uint32_t partition) {
-  return net::reply::error("BUSY partition " + std::to_string(partition)
-                           + " is busy running a script. You can only call SCRIPT KILL "
-                           "or SHUTDOWN NOSAVE.");
+  return net::reply::error("BUSY a script holds partition " + std::to_string(partition)
+                           + "; this request was not answered in time and may still run "
+                             "once the script ends. SCRIPT KILL stops a read-only script.");
 }
 /// EVAL on a replication chain
 inline net::reply scripts_on_chains() {

@@ -252,8 +252,12 @@ void on_hook(lua_State* lua, lua_Debug*) {
   auto* host = host_of(lua);
   if (host == nullptr)
     return;
-  if (const char* stop = host->interrupt())
-    raise(lua, stop); // raised again at the next hook if a pcall catches it
+  if (const char* stop = host->interrupt()) {
+    // From now on every instruction asks again: a pcall that catches the error does not
+    // save the script, its caller's next instruction raises it once more.
+    lua_sethook(lua, on_hook, LUA_MASKCOUNT, 1);
+    raise(lua, stop);
+  }
 }
 
 void open_library(lua_State* lua, lua_CFunction open, const char* name) {
@@ -361,6 +365,7 @@ net::reply lua_engine::load(const std::string& sha, std::string_view body) {
 net::reply lua_engine::run(const std::string& sha, const net::arg_list& keys,
                            const net::arg_list& argv, lua_host& host) {
   lua_settop(lua_, 0);
+  lua_sethook(lua_, on_hook, LUA_MASKCOUNT, hook_every);
   lua_pushlightuserdata(lua_, &host_key);
   lua_pushlightuserdata(lua_, &host);
   lua_rawset(lua_, LUA_REGISTRYINDEX);

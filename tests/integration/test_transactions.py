@@ -1,10 +1,12 @@
 """MULTI / EXEC / DISCARD / WATCH over TCP (docs/transactions.md): Redis's replies, a
 pipelined transaction behind earlier requests, redis-py's transactional pipeline, and
 atomicity across partitions: clients moving amounts between 100 accounts in transactions
-(or by WATCH-guarded check-and-set) while others read every balance in transactions, on 8
-partitions and 2 I/O threads; the total never changes in any read, is exact at the end,
-and still exact after kill -9 and a restart."""
+(or by WATCH-guarded check-and-set, or by a Lua script: docs/scripts.md) while others read
+every balance in transactions (and in a script), on 8 partitions and 2 I/O threads; the
+total never changes in any read, is exact at the end, and still exact after kill -9 and a
+restart."""
 
+import hashlib
 import random
 import shutil
 import sys
@@ -79,6 +81,24 @@ def seed(c):
     c.call("MSET", *[v for i in range(ACCOUNTS) for v in ("acct:%d" % i, START)])
 
 
+# A transfer as a script: read both balances, write both (a lost update, or another
+# client seeing half of it, would change the total).
+LUA_TRANSFER = """
+local a = tonumber(redis.call('get', KEYS[1]))
+local b = tonumber(redis.call('get', KEYS[2]))
+redis.call('set', KEYS[1], a - ARGV[1])
+redis.call('set', KEYS[2], b + ARGV[1])
+return a - ARGV[1]
+"""
+# The sum of every balance, read by a script that declares no key (so it reserves every
+# partition).
+LUA_TOTAL = """
+local s = 0
+for i = 0, %d do s = s + tonumber(redis.call('get', 'acct:' .. i)) end
+return s
+""" % (ACCOUNTS - 1)
+
+
 def total(c):
     """The sum of every balance, read in one transaction."""
     c.call("MULTI")
@@ -93,7 +113,9 @@ class Transfers:
     """`movers` clients moving random amounts between random accounts in transactions,
     `auditors` clients summing every balance in transactions, until stop()."""
 
-    def __init__(self, port, movers=6, auditors=2, cas=False):
+    def __init__(self, port, movers=6, auditors=2, cas=False, lua=False):
+        """`lua`: every other mover transfers by script, every other auditor sums by
+        script."""
         self.port = port
         self.stop_flag = threading.Event()
         self.audits = []
@@ -101,10 +123,14 @@ class Transfers:
         self.retries = 0
         self.errors = []
         self.lock = threading.Lock()
+        # With lua, every other mover and auditor uses scripts, the others MULTI.
         step = self.cas_transfer if cas else self.transfer
-        self.threads = [threading.Thread(target=self.client_loop, args=(step, n), daemon=True)
-                        for n in range(movers)]
-        self.threads += [threading.Thread(target=self.client_loop, args=(self.audit, n),
+        audit = self.lua_audit if lua else self.audit
+        self.threads = [threading.Thread(target=self.client_loop,
+                                         args=(self.lua_transfer if lua and n % 2 else step, n),
+                                         daemon=True) for n in range(movers)]
+        self.threads += [threading.Thread(target=self.client_loop,
+                                          args=(audit if n % 2 else self.audit, n),
                                           daemon=True) for n in range(auditors)]
         for t in self.threads:
             t.start()
@@ -154,6 +180,31 @@ class Transfers:
                 self.moved += 1
             else:
                 self.errors.append(replies)
+
+    def lua_transfer(self, c, rng):
+        """By script: EVAL, or EVALSHA of the same script (the cache, from any thread)."""
+        a, b = rng.sample(range(ACCOUNTS), 2)
+        amount = rng.randrange(1, 20)
+        keys = ("acct:%d" % a, "acct:%d" % b)
+        if rng.random() < 0.5:
+            reply = c.call("EVAL", LUA_TRANSFER, 2, *keys, amount)
+        else:
+            reply = c.call("EVALSHA", hashlib.sha1(LUA_TRANSFER.encode()).hexdigest(), 2,
+                           *keys, amount)
+            if isinstance(reply, ReplyError) and str(reply).startswith("NOSCRIPT"):
+                reply = c.call("EVAL", LUA_TRANSFER, 2, *keys, amount)
+        with self.lock:
+            if isinstance(reply, int):
+                self.moved += 1
+            else:
+                self.errors.append(reply)
+
+    def lua_audit(self, c, rng):
+        s = c.call("EVAL_RO", LUA_TOTAL, 0)
+        if isinstance(s, ReplyError):
+            return
+        with self.lock:
+            self.audits.append(s)
 
     def audit(self, c, rng):
         try:
@@ -217,12 +268,35 @@ class AtomicityTest(unittest.TestCase):
         finally:
             self.assertEqual(server.stop(), 0)
 
+    def test_lua_transfers(self):
+        # Transfers by script, audits by script and in MULTI.
+        server = self.start()
+        try:
+            c = Client(server.port)
+            seed(c)
+            work = Transfers(server.port, lua=True)
+            time.sleep(3)
+            work.stop()
+            self.assertEqual(work.errors, [])
+            self.assertGreater(work.moved, 100)
+            self.assertGreater(len(work.audits), 20)
+            self.assertEqual(set(work.audits), {ACCOUNTS * START})
+            self.assertEqual(total(c), ACCOUNTS * START)
+            c.close()
+        finally:
+            self.assertEqual(server.stop(), 0)
+
     def test_the_total_is_exact_after_kill_9(self):
+        for lua in (False, True):
+            with self.subTest(lua=lua):
+                self.kill_9_during_transfers(lua)
+
+    def kill_9_during_transfers(self, lua):
         server = self.start()
         c = Client(server.port)
         seed(c)
         c.close()
-        work = Transfers(server.port, auditors=1)
+        work = Transfers(server.port, auditors=1, lua=lua)
         time.sleep(1.5)
         server.kill()
         work.stop()
@@ -241,7 +315,7 @@ class AtomicityTest(unittest.TestCase):
         try:
             c = Client(server.port)
             seed(c)
-            work = Transfers(server.port, movers=2, auditors=1)
+            work = Transfers(server.port, movers=2, auditors=2, lua=True)
             time.sleep(1)
             work.stop()
             self.assertGreater(work.moved, 10)

@@ -33,6 +33,8 @@ public:
       client_(core_.open<front_session>(7).client),
       session_(*core_.find(7)) {
     server_.info.version = "test";
+    server_.info.scripts = scripts_;
+    runner_ = std::make_unique<cmd::script_runner>(scripts_, router);
     // Changes touch the keys WATCHed, as a partition_slot's journal makes them.
     journals_.resize(parts_.size());
     tables_.resize(parts_.size());
@@ -114,8 +116,30 @@ private:
   store::partition* reserved(uint32_t p) override { return &parts_[p]; }
   store::watch_table* watches(uint32_t p) override { return &tables_[p]; }
   int end_reservation() override { return 0; }
+  // Scripts run at once on this thread (the server runs them on a script actor).
+  bool run_script(uint64_t conn, uint64_t seq, std::shared_ptr<cmd::script_call> call) override {
+    reservations.push_back(call->partitions);
+    net::reply r;
+    if (busy) {
+      r = net::reply::error("TIMEOUT busy");
+    } else {
+      cmd::reserved_data reserved = [&](uint32_t p) -> store::partition* {
+        for (auto q : call->partitions)
+          if (q == p)
+            return &parts_[p];
+        return nullptr;
+      };
+      r = runner_->run(*call, reserved, now);
+    }
+    done_batch d{0, 0, {}};
+    d.items.push_back({conn, seq, 0, std::move(r)});
+    done_.push_back(std::move(d));
+    return true;
+  }
 
 public:
+  /// The node's scripts.
+  std::shared_ptr<cmd::script_registry> scripts_ = std::make_shared<cmd::script_registry>();
   /// The partitions each EXEC reserved, in order.
   std::vector<std::vector<uint32_t>> reservations;
   /// When true, reserving fails (a worker stays busy).
@@ -135,6 +159,7 @@ private:
   std::vector<store::journal_buffer> journals_;
   std::vector<store::watch_table> tables_;
   front_core core_;
+  std::unique_ptr<cmd::script_runner> runner_;
   uint64_t fake_ns_ = 0;
   std::vector<done_batch> done_;
 
