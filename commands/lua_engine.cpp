@@ -214,8 +214,95 @@ int redis_replicate_commands(lua_State* lua) {
 }
 int redis_nothing(lua_State*) { return 0; }
 
-/// Reading an undeclared global is an error (as Redis).
+/// Registry key of the set of read-only tables (the globals and the libraries' proxies).
+char readonly_key;
+
+bool is_readonly(lua_State* lua, int index) {
+  if (!lua_istable(lua, index))
+    return false;
+  lua_pushlightuserdata(lua, &readonly_key);
+  lua_rawget(lua, LUA_REGISTRYINDEX);
+  lua_pushvalue(lua, index < 0 ? index - 1 : index);
+  lua_rawget(lua, -2);
+  bool found = lua_toboolean(lua, -1) != 0;
+  lua_pop(lua, 2);
+  return found;
+}
+
+/// rawset that refuses the read-only tables (it would bypass their guard).
+int guarded_rawset(lua_State* lua) {
+  luaL_checktype(lua, 1, LUA_TTABLE);
+  if (is_readonly(lua, 1))
+    raise(lua, err::script_readonly_table().text);
+  luaL_checkany(lua, 2);
+  luaL_checkany(lua, 3);
+  lua_settop(lua, 3);
+  lua_rawset(lua, 1);
+  return 1;
+}
+
+/// setmetatable that refuses the read-only tables with the read-only error.
+int guarded_setmetatable(lua_State* lua) {
+  if (is_readonly(lua, 1))
+    raise(lua, err::script_readonly_table().text);
+  lua_pushvalue(lua, lua_upvalueindex(1)); // the library's setmetatable
+  lua_insert(lua, 1);
+  lua_call(lua, lua_gettop(lua) - 1, LUA_MULTRET);
+  return lua_gettop(lua);
+}
+
+/// loadstring of source text only: a precompiled (binary) chunk could break the
+/// interpreter, so it gives nil and a message, as a syntax error does.
+int text_loadstring(lua_State* lua) {
+  size_t n = 0;
+  const char* s = luaL_checklstring(lua, 1, &n);
+  const char* name = luaL_optstring(lua, 2, s);
+  if (n > 0 && s[0] == LUA_SIGNATURE[0]) {
+    lua_pushnil(lua);
+    lua_pushliteral(lua, "binary chunks are not loaded");
+    return 2;
+  }
+  if (luaL_loadbuffer(lua, s, n, name) != 0) {
+    lua_pushnil(lua);
+    lua_insert(lua, -2);
+    return 2;
+  }
+  return 1;
+}
+
+int readonly_newindex(lua_State* lua) { raise(lua, err::script_readonly_table().text); }
+
+/// Replaces global library `name` by an empty proxy reading through to it: scripts can
+/// read it, not change it (so no script changes what the next one sees).
+void protect_library(lua_State* lua, const char* name) {
+  lua_newtable(lua); // the proxy
+  lua_newtable(lua); // its metatable
+  lua_getglobal(lua, name);
+  lua_setfield(lua, -2, "__index");
+  lua_pushcfunction(lua, readonly_newindex);
+  lua_setfield(lua, -2, "__newindex");
+  lua_pushboolean(lua, 0);
+  lua_setfield(lua, -2, "__metatable"); // getmetatable gives false, setmetatable fails
+  lua_setmetatable(lua, -2);
+  lua_pushlightuserdata(lua, &readonly_key);
+  lua_rawget(lua, LUA_REGISTRYINDEX);
+  lua_pushvalue(lua, -2);
+  lua_pushboolean(lua, 1);
+  lua_rawset(lua, -3);
+  lua_pop(lua, 1);
+  lua_setglobal(lua, name);
+}
+
+/// Registry key of the real globals table (scripts see an empty proxy of it).
+char globals_key;
+
+/// A global's value, from the real globals (upvalue 1); reading an undeclared one is an
+/// error (as Redis).
 int global_index(lua_State* lua) {
+  lua_pushvalue(lua, 2);
+  lua_rawget(lua, lua_upvalueindex(1));
+  if (!lua_isnil(lua, -1))
+    return 1;
   const char* name = lua_tostring(lua, 2);
   raise(lua, err::script_undeclared_global(name != nullptr ? name : "?").text);
 }
@@ -276,15 +363,18 @@ void set_number(lua_State* lua, const char* name, int n) {
   lua_setfield(lua, -2, name);
 }
 
-/// Sets global `name` (past the read-only guard) to an array of `values`.
+/// Sets global `name` (in the real globals, past the proxy) to an array of `values`.
 void set_array(lua_State* lua, const char* name, const net::arg_list& values) {
+  lua_pushlightuserdata(lua, &globals_key);
+  lua_rawget(lua, LUA_REGISTRYINDEX);
   lua_pushstring(lua, name);
   lua_createtable(lua, static_cast<int>(values.size()), 0);
   for (size_t i = 0; i < values.size(); ++i) {
     lua_pushlstring(lua, values[i].data(), values[i].size());
     lua_rawseti(lua, -2, static_cast<int>(i + 1));
   }
-  lua_rawset(lua, LUA_GLOBALSINDEX);
+  lua_rawset(lua, -3);
+  lua_pop(lua, 1);
 }
 
 std::string function_name(const std::string& sha) { return "f_" + sha; }
@@ -298,10 +388,22 @@ lua_engine::lua_engine() : lua_(luaL_newstate()) {
   open_library(lua_, luaopen_table, LUA_TABLIBNAME);
   open_library(lua_, luaopen_string, LUA_STRLIBNAME);
   open_library(lua_, luaopen_math, LUA_MATHLIBNAME);
-  for (const char* unsafe : {"loadfile", "dofile", "print"}) { // no files, no stdout
+  // No files, no stdout, no binary chunks, no changing another function's (or the
+  // thread's) environment.
+  for (const char* unsafe : {"loadfile", "dofile", "print", "load", "setfenv", "getfenv"}) {
     lua_pushnil(lua_);
     lua_setglobal(lua_, unsafe);
   }
+  lua_pushcfunction(lua_, text_loadstring);
+  lua_setglobal(lua_, "loadstring");
+  lua_pushcfunction(lua_, guarded_rawset);
+  lua_setglobal(lua_, "rawset");
+  lua_getglobal(lua_, "setmetatable");
+  lua_pushcclosure(lua_, guarded_setmetatable, 1);
+  lua_setglobal(lua_, "setmetatable");
+  lua_pushlightuserdata(lua_, &readonly_key);
+  lua_newtable(lua_);
+  lua_rawset(lua_, LUA_REGISTRYINDEX);
   lua_newtable(lua_);
   set_function(lua_, "call", redis_call);
   set_function(lua_, "pcall", redis_pcall);
@@ -322,11 +424,39 @@ lua_engine::lua_engine() : lua_(luaL_newstate()) {
   set_number(lua_, "REPL_REPLICA", 2);
   set_number(lua_, "REPL_ALL", 3);
   lua_setglobal(lua_, "redis");
-  // From here on the globals are read-only to scripts.
-  lua_newtable(lua_);
-  set_function(lua_, "__index", global_index);
+  for (const char* library : {"redis", LUA_STRLIBNAME, LUA_MATHLIBNAME, LUA_TABLIBNAME})
+    protect_library(lua_, library);
+  // Strings' methods are the real string library: its metatable is locked too.
+  lua_pushliteral(lua_, "");
+  if (lua_getmetatable(lua_, -1)) {
+    lua_pushboolean(lua_, 0);
+    lua_setfield(lua_, -2, "__metatable");
+    lua_pop(lua_, 1);
+  }
+  lua_pop(lua_, 1);
+  // From here on scripts see the globals through an empty proxy: every assignment is
+  // refused, every read goes to the real table (kept in the registry for KEYS/ARGV).
+  lua_pushlightuserdata(lua_, &globals_key);
+  lua_pushvalue(lua_, LUA_GLOBALSINDEX);
+  lua_rawset(lua_, LUA_REGISTRYINDEX);
+  lua_newtable(lua_); // the proxy
+  lua_newtable(lua_); // its metatable
+  lua_pushvalue(lua_, LUA_GLOBALSINDEX);
+  lua_pushcclosure(lua_, global_index, 1);
+  lua_setfield(lua_, -2, "__index");
   set_function(lua_, "__newindex", global_newindex);
-  lua_setmetatable(lua_, LUA_GLOBALSINDEX);
+  lua_pushboolean(lua_, 0);
+  lua_setfield(lua_, -2, "__metatable");
+  lua_setmetatable(lua_, -2);
+  lua_pushvalue(lua_, -1);
+  lua_setfield(lua_, LUA_GLOBALSINDEX, "_G"); // _G is the proxy too
+  lua_pushlightuserdata(lua_, &readonly_key);
+  lua_rawget(lua_, LUA_REGISTRYINDEX);
+  lua_pushvalue(lua_, -2);
+  lua_pushboolean(lua_, 1);
+  lua_rawset(lua_, -3);
+  lua_pop(lua_, 1);
+  lua_replace(lua_, LUA_GLOBALSINDEX);
   lua_sethook(lua_, on_hook, LUA_MASKCOUNT, hook_every);
 }
 

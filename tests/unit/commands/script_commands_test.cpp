@@ -122,6 +122,27 @@ TEST_CASE("scripts get Redis's errors", "[scripts]") {
   starts({"EVAL", "return loadfile('/etc/passwd')", "0"}, "ERR Script attempted to access nonexistent global variable 'loadfile'");
   starts({"EVAL", "return io.open('/etc/passwd')", "0"}, "ERR Script attempted to access nonexistent global variable 'io'");
   starts({"EVAL", "return os.execute('true')", "0"}, "ERR Script attempted to access nonexistent global variable 'os'");
+  // No script can change what the next one sees: the globals, the libraries and the
+  // strings' metatable are locked, also against setmetatable and rawset.
+  for (auto trick : {"setmetatable(_G, nil)", "rawset(_G, 'x', 1)", "redis.call = nil",
+                     "rawset(redis, 'call', nil)", "string.rep = nil", "math.floor = nil",
+                     "table.insert = nil", "getmetatable('').__index.rep = nil",
+                     "setmetatable(redis, {})", "_G.redis = nil"}) {
+    INFO(trick);
+    CHECK(h.run({"EVAL", trick, "0"})[0] == '-');
+  }
+  CHECK(h.run({"EVAL", "return redis.call('ping')", "0"}) == "+PONG\r\n");
+  CHECK(h.run({"EVAL", "return string.rep('a', 3) .. math.floor(2.5)", "0"}) == bulk("aaa2"));
+  CHECK(h.run({"EVAL", "local t = {} rawset(t, 'x', 1) return t.x", "0"}) == integer(1));
+  starts({"EVAL", "setmetatable(_G, {})", "0"}, "ERR Attempt to modify a readonly table");
+  CHECK(h.run({"EVAL", "local t = setmetatable({}, {__index = function() return 9 end}) return t.x",
+               "0"})
+        == integer(9));
+  // Source text loads; a precompiled chunk does not.
+  CHECK(h.run({"EVAL", "return loadstring('return 5')()", "0"}) == integer(5));
+  CHECK(h.run({"EVAL", "return loadstring(string.dump(function() return 1 end)) == nil", "0"})
+        == integer(1));
+  starts({"EVAL", "return setfenv", "0"}, "ERR Script attempted to access nonexistent global variable 'setfenv'");
   // Globals stay read-only across runs, and a run's KEYS do not leak into the next.
   CHECK(h.run({"EVAL", "return KEYS[1]", "1", "first"}) == bulk("first"));
   CHECK(h.run({"EVAL", "return KEYS[1]", "0"}) == nil);
