@@ -270,6 +270,16 @@ int text_loadstring(lua_State* lua) {
   return 1;
 }
 
+/// Adds the table at the top to the read-only tables (rawset and setmetatable refuse it).
+void mark_readonly(lua_State* lua) {
+  lua_pushlightuserdata(lua, &readonly_key);
+  lua_rawget(lua, LUA_REGISTRYINDEX);
+  lua_pushvalue(lua, -2);
+  lua_pushboolean(lua, 1);
+  lua_rawset(lua, -3);
+  lua_pop(lua, 1);
+}
+
 int readonly_newindex(lua_State* lua) { raise(lua, err::script_readonly_table().text); }
 
 /// Replaces global library `name` by an empty proxy reading through to it: scripts can
@@ -284,12 +294,7 @@ void protect_library(lua_State* lua, const char* name) {
   lua_pushboolean(lua, 0);
   lua_setfield(lua, -2, "__metatable"); // getmetatable gives false, setmetatable fails
   lua_setmetatable(lua, -2);
-  lua_pushlightuserdata(lua, &readonly_key);
-  lua_rawget(lua, LUA_REGISTRYINDEX);
-  lua_pushvalue(lua, -2);
-  lua_pushboolean(lua, 1);
-  lua_rawset(lua, -3);
-  lua_pop(lua, 1);
+  mark_readonly(lua);
   lua_setglobal(lua, name);
 }
 
@@ -450,12 +455,7 @@ lua_engine::lua_engine() : lua_(luaL_newstate()) {
   lua_setmetatable(lua_, -2);
   lua_pushvalue(lua_, -1);
   lua_setfield(lua_, LUA_GLOBALSINDEX, "_G"); // _G is the proxy too
-  lua_pushlightuserdata(lua_, &readonly_key);
-  lua_rawget(lua_, LUA_REGISTRYINDEX);
-  lua_pushvalue(lua_, -2);
-  lua_pushboolean(lua_, 1);
-  lua_rawset(lua_, -3);
-  lua_pop(lua_, 1);
+  mark_readonly(lua_);
   lua_replace(lua_, LUA_GLOBALSINDEX);
   lua_sethook(lua_, on_hook, LUA_MASKCOUNT, hook_every);
 }
