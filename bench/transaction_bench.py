@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Transaction throughput (docs/transactions.md): OTKV beside redis-server in one run.
+"""Transaction and script throughput (docs/transactions.md, docs/scripts.md): OTKV beside
+redis-server in one run.
 
 Both servers start on loopback without persistence (redis-server --save '' --appendonly
 no; otkv-server --appendonly no --partitions 8). --procs client processes each keep one
@@ -7,6 +8,8 @@ connection and send one transaction at a time (MULTI, the commands, EXEC, pipeli
 redis-py's transactional pipeline does), for --seconds per workload:
   - MULTI of 2 and of 10 SETs whose keys are in 1 partition, in 2 partitions, and (10
     SETs) spread over the 8 partitions;
+  - EVALSHA of a script SETting its 1, 2 or 10 declared keys (1 partition, 2 partitions,
+    the 8 partitions), loaded with SCRIPT LOAD on both servers first;
   - plain single SETs, one per round trip, as the reference.
 Keys are placed with hash tags; which OTKV partition a tag lands in is read from INFO
 partitions. Redis runs the same requests. Reports transactions/s of each and the ratio.
@@ -14,6 +17,7 @@ Prints a Markdown table and writes bench/results/transactions-<timestamp>.json.
 """
 
 import argparse
+import hashlib
 import json
 import multiprocessing
 import os
@@ -65,6 +69,10 @@ def partition_of_tag(port, tag):
     return moved[0] if len(moved) == 1 else None
 
 
+# The scripts' workload: SET every declared key.
+SET_KEYS = "for _, k in ipairs(KEYS) do redis.call('set', k, ARGV[1]) end return #KEYS"
+
+
 def workloads(port):
     """{name: (request bytes, expected reply bytes)} of each workload."""
     tags = {}
@@ -85,8 +93,16 @@ def workloads(port):
     one = lambda n: ["%sk%d" % (tags[first], i) for i in range(n)]
     two = lambda n: ["%sk%d" % (tags[(first, second)[i % 2]], i) for i in range(n)]
     spread = ["%sk%d" % (tags[sorted(tags)[i % len(tags)]], i) for i in range(10)]
+    sha = hashlib.sha1(SET_KEYS.encode()).hexdigest()
+
+    def script(keys):
+        return encode("EVALSHA", sha, str(len(keys)), *keys, "v"), b":%d\r\n" % len(keys)
+
     return {
         "SET (no MULTI)": (encode("SET", "plain", "v"), b"+OK\r\n"),
+        "EVALSHA 1 SET": script(one(1)),
+        "EVALSHA 2 SETs, 2 partitions": script(two(2)),
+        "EVALSHA 10 SETs, 8 partitions": script(spread),
         "MULTI 2 SETs, 1 partition": tx(one(2)),
         "MULTI 2 SETs, 2 partitions": tx(two(2)),
         "MULTI 10 SETs, 1 partition": tx(one(10)),
@@ -143,6 +159,8 @@ def main():
     try:
         wait_port(rport, redis)
         wait_port(oport, otkv)
+        for port in (rport, oport):
+            call(port, "SCRIPT", "LOAD", SET_KEYS)
         loads = workloads(oport)
         for name, (request, reply) in loads.items():
             otkv_rates, redis_rates = [], []
