@@ -113,8 +113,7 @@ bench-failover: build
 	python3 bench/failover_bench.py $(BENCH_ARGS)
 
 ## bench-transactions: MULTI/EXEC of 2 and 10 SETs over 1, 2 and 8 partitions, and EVALSHA
-## of 1, 2 and 10 SETs, beside
-## redis-server.
+## of 1, 2 and 10 SETs, beside redis-server.
 bench-transactions: build
 	python3 bench/transaction_bench.py $(BENCH_ARGS)
 
