@@ -202,7 +202,7 @@ void front_core::queue_in_multi(front_session& s, const cmd::command* c, net::ar
     error = cmd::err::multi_all_nodes(c->name);
   } else if (cluster != nullptr && keyed) {
     // As Redis Cluster: every key of a transaction in one slot, served by this node.
-    int last = c->last_key < 0 ? static_cast<int>(args.size()) + c->last_key : c->last_key;
+    int last = cmd::last_key(*c, args);
     for (int k = c->first_key; k <= last; k += c->key_step) {
       auto slot = cluster::key_slot(args[static_cast<size_t>(k)]);
       if (tx.slot >= 0 && slot != tx.slot) {

@@ -62,7 +62,7 @@ uint64_t read_dependency(const cluster::chain_state& chain, const work_item& ite
   if (c.first_key <= 0)
     return chain.newest_dirty();
   uint64_t seq = 0;
-  int last = c.last_key < 0 ? static_cast<int>(item.args.size()) + c.last_key : c.last_key;
+  int last = cmd::last_key(c, item.args);
   for (int k = c.first_key; k <= last && static_cast<size_t>(k) < item.args.size();
        k += c.key_step)
     seq = std::max(seq, chain.dirty_seq(item.args[static_cast<size_t>(k)]));

@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include <limits>
+
 #include "commands/command_table.hpp"
 #include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
@@ -228,7 +230,8 @@ net::reply op_getkeysinslot(op_context& ctx, const net::arg_list& args) {
 }
 
 /// Part of CLUSTER DUMPSLOTS first last (a slot move, run by the gate) → this
-/// partition's keys of those slots as [key, value, expiry ms (0: none), …].
+/// partition's keys of those slots as [key, value, expiry ms (0: none), …]; an
+/// aggregate as [key, encode_object bytes, −1 − expiry ms].
 net::reply op_dumpslots(op_context& ctx, const net::arg_list& args) {
   uint16_t first = 0, last = 0;
   if (!parse_slot(args[2], first) || !parse_slot(args[3], last))
@@ -239,24 +242,39 @@ net::reply op_dumpslots(op_context& ctx, const net::arg_list& args) {
     if (slot < first || slot > last)
       return;
     out.push_back(net::reply::bulk(std::string(e.key())));
-    out.push_back(net::reply::bulk(std::string(e.value())));
-    out.push_back(net::reply::integer(e.expire_at()));
+    if (e.type() == store::value_type::string) {
+      out.push_back(net::reply::bulk(std::string(e.value())));
+      out.push_back(net::reply::integer(e.expire_at()));
+    } else { // an aggregate: its encoding, and the expiry as −1 − expiry
+      out.push_back(net::reply::bulk(store::encode_object(*e.object())));
+      out.push_back(net::reply::integer(-1 - e.expire_at()));
+    }
   });
   return net::reply::array(std::move(out));
 }
 
 /// CLUSTER PUTKEYS key value expiry-ms [key value expiry-ms …] (a slot move, on the
 /// receiving node) → +OK once the keys are stored; a key already past its expiry is not.
+/// An aggregate comes as its encode_object bytes with −1 − expiry-ms (DUMPSLOTS).
 net::reply op_putkeys(op_context& ctx, const net::arg_list& args) {
   for (size_t i = 2; i + 2 < args.size(); i += 3) {
     int64_t at = 0;
-    if (!net::parse_int64(args[i + 2], at) || at < 0)
+    if (!net::parse_int64(args[i + 2], at) || at == std::numeric_limits<int64_t>::min())
       return err::not_integer();
+    bool aggregate = at < 0; // DUMPSLOTS's −1 − expiry: the value is encode_object's
+    if (aggregate)
+      at = -1 - at;
     if (at != 0 && at <= ctx.now) {
       ctx.data.erase(args[i], ctx.now);
       continue;
     }
-    ctx.data.put(args[i], args[i + 1], at);
+    if (!aggregate) {
+      ctx.data.put(args[i], args[i + 1], at);
+    } else if (auto o = store::decode_object(args[i + 1])) {
+      ctx.data.put_object(args[i], std::move(o), at);
+    } else {
+      return err::bad_payload();
+    }
   }
   return net::reply::ok();
 }

@@ -40,6 +40,9 @@ enum flag : uint32_t {
   /// Copies keys between nodes while their slots move (CLUSTER PUTKEYS): exempt from the
   /// slot checks (frozen, owned).
   moves_slots = 1u << 10,
+  /// route::keys: the parts' results always go through on_merge, even when every key is
+  /// in one partition (SINTER: a part answers each key's members, the merge combines).
+  merged = 1u << 11,
 };
 
 /// Where a command runs.
@@ -281,6 +284,7 @@ struct command {
   uint32_t flags;
   int first_key;             ///< position of the first key, 0 if none
   int last_key;              ///< position of the last key, negative counts from the end
+                             ///< (numkeys_last: the word before the first key counts them)
   int key_step;              ///< distance between keys
   route where;
   partition_op on_partition; ///< route::key, keys, all
@@ -289,6 +293,15 @@ struct command {
   std::string_view group;    ///< Redis's command group, for COMMAND DOCS
   std::string_view summary;  ///< one line, for COMMAND DOCS
 };
+
+/// command::last_key for a command whose keys are counted by the word before its first
+/// key (SINTERCARD numkeys key [key …] …).
+inline constexpr int numkeys_last = -1000000;
+
+/// The position of the request's last key for `c` (its keys: first_key … that, every
+/// key_step); a numkeys_last count that is not a number ≥ 1 counts as 1, one past the
+/// request's words as the words there are (the command's handler refuses both).
+int last_key(const command& c, const net::arg_list& args);
 
 /// Every command, in table order (filled by the families: commands/command_table.hpp).
 const std::vector<command>& command_table();

@@ -18,6 +18,9 @@ const command_registry& table() {
     command_registry r;
     register_string_family(r);
     register_keyspace_family(r);
+    register_hash_family(r);
+    register_list_family(r);
+    register_set_family(r);
     register_server_family(r);
     register_cluster_family(r);
     register_transaction_family(r);

@@ -27,6 +27,7 @@ constexpr uint32_t ONE = flag::one_partition; ///< keys must share a partition (
 constexpr uint32_t SW = flag::server_wide;    ///< reports every shard's counters (gathered)
 constexpr uint32_t SUB = flag::subcommands;   ///< "name|sub" rows exist for some subcommands
 constexpr uint32_t MOVE = flag::moves_slots;  ///< a slot move's step (the gate's only)
+constexpr uint32_t MERGED = flag::merged;     ///< parts always merged (SINTER, SUNION, SDIFF)
 
 constexpr route C = route::connection;
 constexpr route K = route::key;
@@ -41,6 +42,15 @@ void register_string_family(command_registry& table);
 
 /// Appends the keyspace commands (DEL, EXPIRE, SCAN, …, DBSIZE, FLUSHALL; keyspace_family.cpp).
 void register_keyspace_family(command_registry& table);
+
+/// Appends the hash commands (HSET, HGET, HSCAN, …; hash_family.cpp).
+void register_hash_family(command_registry& table);
+
+/// Appends the list commands (LPUSH, LRANGE, LMOVE, …; list_family.cpp).
+void register_list_family(command_registry& table);
+
+/// Appends the set commands (SADD, SINTER, SSCAN, …; set_family.cpp).
+void register_set_family(command_registry& table);
 
 /// Appends the server and connection commands (INFO, PING, CLIENT, CONFIG, …; server_family.cpp).
 void register_server_family(command_registry& table);

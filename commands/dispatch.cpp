@@ -4,18 +4,25 @@
 #include <exception>
 
 #include "commands/errors.hpp"
+#include "net/integer.hpp"
 #include "store/key_hash.hpp"
 
 namespace otkv::cmd {
 
 namespace {
 
-/// Position of the last key for a request of `argc` words.
-int last_key_of(const command& c, size_t argc) {
-  return c.last_key < 0 ? static_cast<int>(argc) + c.last_key : c.last_key;
-}
-
 } // namespace
+
+int last_key(const command& c, const net::arg_list& args) {
+  auto argc = static_cast<int>(args.size());
+  if (c.last_key != numkeys_last)
+    return c.last_key < 0 ? argc + c.last_key : c.last_key;
+  int64_t n = 0;
+  if (c.first_key < 1 || c.first_key >= argc
+      || !net::parse_int64(args[static_cast<size_t>(c.first_key - 1)], n) || n < 1)
+    return c.first_key;
+  return static_cast<int>(std::min<int64_t>(c.first_key + n - 1, argc - 1));
+}
 
 const command* resolve(const net::arg_list& args, net::reply& error) {
   const command* c = args[0].find('|') == std::string::npos ? find_command(args[0]) : nullptr;
@@ -60,7 +67,7 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
                       net::reply& error) {
   if ((c.flags & flag::one_partition) == 0)
     return true;
-  int last = last_key_of(c, args.size());
+  int last = last_key(c, args);
   bool write = (c.flags & flag::write) != 0;
   const auto& first_key = args[static_cast<size_t>(c.first_key)];
   uint32_t first = router.target_of(first_key, write);
@@ -98,7 +105,7 @@ bool check_cluster(const command& c, const net::arg_list& args, const cluster::v
   if (cluster == nullptr || c.first_key <= 0 || static_cast<size_t>(c.first_key) >= args.size()
       || (!cluster->redirect() && !cluster->any_frozen()))
     return true;
-  int last = last_key_of(c, args.size());
+  int last = last_key(c, args);
   if (cluster->any_frozen() && (c.flags & flag::moves_slots) == 0)
     for (int k = c.first_key; k <= last; k += c.key_step)
       if (cluster->frozen(cluster::key_slot(args[static_cast<size_t>(k)]))) {
@@ -160,7 +167,7 @@ std::vector<part> split(const command& c, net::arg_list&& args, const key_router
       break;
     }
     case route::keys: {
-      int last = last_key_of(c, args.size());
+      int last = last_key(c, args);
       int step = c.key_step;
       f.keys = static_cast<size_t>((last - c.first_key) / step + 1);
       // Fast path: every key in the first key's partition.
@@ -169,6 +176,9 @@ std::vector<part> split(const command& c, net::arg_list&& args, const key_router
       for (int k = c.first_key + step; k <= last && one; k += step)
         one = router.target_of(args[k], write) == first_p;
       if (one) {
+        if (c.flags & flag::merged) // merged even as one part: its keys in order
+          for (uint32_t k = 0; k < f.keys; ++k)
+            (f.slots.empty() ? f.slots.emplace_back() : f.slots.back()).push_back(k);
         parts.push_back({first_p, std::move(args)});
         break;
       }

@@ -113,7 +113,7 @@ std::vector<part> split(const command& c, net::arg_list&& args, const key_router
 /// Whether the results of `parts` must go through `c.on_merge`.
 inline bool needs_merge(const command& c, size_t parts) {
   return c.where == route::all || c.where == route::node || c.where == route::cursor
-         || (c.where == route::keys && parts > 1);
+         || (c.where == route::keys && (parts > 1 || (c.flags & flag::merged) != 0));
 }
 
 /// Runs `c` on one partition; turns an escaped exception into an error reply.

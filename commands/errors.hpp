@@ -15,6 +15,61 @@ namespace otkv::cmd::err {
 
 // -- requests ------------------------------------------------------------------------
 
+/// `-ERR DUMP payload version or checksum are wrong` (an aggregate that does not decode)
+inline net::reply bad_payload() {
+  return net::reply::error("ERR DUMP payload version or checksum are wrong");
+}
+
+/// `-ERR hash value is not an integer` (HINCRBY on a field that does not hold one)
+inline net::reply hash_not_integer() {
+  return net::reply::error("ERR hash value is not an integer");
+}
+
+/// `-ERR hash value is not a float` (HINCRBYFLOAT on a field that does not hold one)
+inline net::reply hash_not_float() { return net::reply::error("ERR hash value is not a float"); }
+
+/// `-ERR value is out of range` (a count too large to serve, as Redis's)
+inline net::reply out_of_range() { return net::reply::error("ERR value is out of range"); }
+
+/// `-ERR value is out of range, must be positive` (a count that must be > 0)
+inline net::reply not_positive() {
+  return net::reply::error("ERR value is out of range, must be positive");
+}
+
+/// `-ERR index out of range` (LSET past the list's end)
+inline net::reply index_out_of_range() { return net::reply::error("ERR index out of range"); }
+
+/// LPOS RANK 0's error (Redis's text)
+inline net::reply lpos_rank_zero() {
+  return net::reply::error("ERR RANK can't be zero: use 1 to start from the first match, 2 "
+                           "from the second ... or use negative to start from the end of the "
+                           "list");
+}
+
+/// LPOS RANK of the smallest integer (Redis's text)
+inline net::reply lpos_rank_range() {
+  return net::reply::error("ERR value is out of range, value must between -9223372036854775807 "
+                           "and 9223372036854775807");
+}
+
+/// LPOS COUNT or MAXLEN below zero: `-ERR COUNT can't be negative`
+inline net::reply lpos_negative(std::string_view option) {
+  return net::reply::error("ERR " + std::string(option) + " can't be negative");
+}
+
+/// `-ERR numkeys should be greater than 0` (SINTERCARD)
+inline net::reply numkeys_not_positive() {
+  return net::reply::error("ERR numkeys should be greater than 0");
+}
+
+/// `-ERR LIMIT can't be negative` (SINTERCARD)
+inline net::reply limit_negative() { return net::reply::error("ERR LIMIT can't be negative"); }
+
+/// `-WRONGTYPE Operation against a key holding the wrong kind of value`
+inline net::reply wrong_type() {
+  return net::reply::error("WRONGTYPE Operation against a key holding the wrong kind of value");
+}
+
 /// `-ERR unknown command 'name', with args beginning with: 'a' 'b' ` (Redis 7 text).
 inline net::reply unknown_command(const net::arg_list& args) {
   std::string msg = "ERR unknown command '" + args[0].substr(0, 128)

@@ -166,9 +166,10 @@ net::reply op_persist(op_context& ctx, const net::arg_list& args) {
   return net::reply::integer(1);
 }
 
-/// TYPE key → +string or +none.
+/// TYPE key → +string, +list, +set, +zset, +hash or +none.
 net::reply op_type(op_context& ctx, const net::arg_list& args) {
-  return net::reply::status(ctx.data.find(args[1], ctx.now) ? "string" : "none");
+  auto* e = ctx.data.find(args[1], ctx.now);
+  return net::reply::status(std::string(e ? store::type_name(e->type()) : "none"));
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT n] [TYPE t] on the cursor's partition → [next
@@ -179,21 +180,23 @@ net::reply op_scan(op_context& ctx, const net::arg_list& args) {
     return net::reply::array({});
   std::string pattern = "*";
   int64_t count = 10;
-  bool strings = true;
+  const std::string* type = nullptr; // TYPE's name: only keys of that type
   for (size_t i = 2; i + 1 < args.size(); i += 2) {
     if (iequals(args[i], "match"))
       pattern = args[i + 1];
     else if (iequals(args[i], "count"))
       net::parse_int64(args[i + 1], count);
     else if (iequals(args[i], "type"))
-      strings = iequals(args[i + 1], "string");
+      type = &args[i + 1];
   }
   uint64_t position = (cursor & ((uint64_t{1} << scan_position_bits) - 1))
                       << (64 - scan_position_bits);
   std::vector<net::reply> out{net::reply::integer(0)};
   uint64_t next = ctx.data.scan(position, static_cast<size_t>(count), ctx.now,
                                 [&](const store::entry& e) {
-                                  if (strings && store::glob_match(pattern, e.key()))
+                                  if ((type == nullptr
+                                       || iequals(store::type_name(e.type()), to_lower(*type)))
+                                      && store::glob_match(pattern, e.key()))
                                     out.push_back(net::reply::bulk(std::string(e.key())));
                                 });
   out[0].number = static_cast<int64_t>(next >> (64 - scan_position_bits));
@@ -265,7 +268,10 @@ net::reply op_rename(op_context& ctx, const net::arg_list& args) {
   if (!e)
     return err::no_such_key();
   if (args[1] != args[2]) {
-    ctx.data.put(args[2], e->value(), e->expire_at());
+    if (e->type() == store::value_type::string)
+      ctx.data.put(args[2], e->value(), e->expire_at());
+    else // the aggregate is copied whole, and logged so
+      ctx.data.put_object(args[2], e->object()->clone(), e->expire_at());
     ctx.data.erase(args[1], ctx.now);
   }
   return net::reply::ok();
@@ -302,9 +308,46 @@ net::reply op_copy(op_context& ctx, const net::arg_list& args) {
   auto* src = ctx.data.find(args[1], ctx.now);
   if (!src || (!replace && ctx.data.find(args[2], ctx.now)))
     return net::reply::integer(0);
+  if (src->type() != store::value_type::string) {
+    ctx.data.put_object(args[2], src->object()->clone(), src->expire_at());
+    return net::reply::integer(1);
+  }
   std::string value(src->value());
   ctx.data.put(args[2], value, src->expire_at());
   return net::reply::integer(1);
+}
+
+/// OBJECT HELP, and the subcommands without a row of their own (unknown).
+net::reply conn_object(client_context&, net::arg_list& args) {
+  if (iequals(args[1], "help") && args.size() == 2)
+    return net::reply::array(
+      {net::reply::status("OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
+       net::reply::status("ENCODING <key>"),
+       net::reply::status("    Return the kind of internal representation used in order to store the value"),
+       net::reply::status("    associated with a <key>."),
+       net::reply::status("REFCOUNT <key>"),
+       net::reply::status("    Return the number of references of the value associated with the specified"),
+       net::reply::status("    <key> (always 1: OTKV shares no values)."),
+       net::reply::status("HELP"),
+       net::reply::status("    Print this help.")});
+  return err::unknown_subcommand(args[1], "object");
+}
+
+/// OBJECT ENCODING key → how the value is stored (docs/data-types.md): "embstr" for every
+/// string (kept in its key's one allocation), "listpack" / "intset" / "hashtable" /
+/// "quicklist" for aggregates; null without key.
+net::reply op_object_encoding(op_context& ctx, const net::arg_list& args) {
+  auto* e = ctx.data.find(args[2], ctx.now);
+  if (!e)
+    return net::reply::null();
+  if (e->type() == store::value_type::string)
+    return net::reply::bulk("embstr");
+  return net::reply::bulk(std::string(e->object()->encoding()));
+}
+
+/// OBJECT REFCOUNT key → 1 (OTKV shares no values), null without key.
+net::reply op_object_refcount(op_context& ctx, const net::arg_list& args) {
+  return ctx.data.find(args[2], ctx.now) ? net::reply::integer(1) : net::reply::null();
 }
 
 /// DBSIZE → number of keys in this partition (like Redis, expired keys not yet
@@ -346,6 +389,9 @@ void register_keyspace_family(command_registry& table) {
     {"pttl",        2,  R | F,     1,  1, 1,  K,   op_pttl,         nullptr,        nullptr,       "keyspace",   "Returns the expiration time in milliseconds of a key."},
     {"persist",     2,  W | F,     1,  1, 1,  K,   op_persist,      nullptr,        nullptr,       "keyspace",   "Removes the expiration time of a key."},
     {"type",        2,  R | F,     1,  1, 1,  K,   op_type,         nullptr,        nullptr,       "keyspace",   "Determines the type of value stored at a key."},
+    {"object",     -2,  SUB,       0,  0, 0,  C,   nullptr,         conn_object,    nullptr,       "keyspace",   "A container for object introspection commands."},
+    {"object|encoding", 3, R,      2,  2, 1,  K,   op_object_encoding, nullptr,     nullptr,       "keyspace",   "Returns the internal encoding of a Redis object."},
+    {"object|refcount", 3, R,      2,  2, 1,  K,   op_object_refcount, nullptr,     nullptr,       "keyspace",   "Returns the reference count of a value of a key."},
     {"scan",       -2,  R,         0,  0, 0,  CUR, op_scan,         nullptr,        merge_scan,    "keyspace",   "Iterates over the key names in the database."},
     {"randomkey",   1,  R,         0,  0, 0,  ALL, op_randomkey,    nullptr,        merge_randomkey, "keyspace", "Returns a random key name from the database."},
     {"dbsize",      1,  R | F,     0,  0, 0,  ALL, op_dbsize,       nullptr,        merge_sum,     "server",     "Returns the number of keys in the database."},

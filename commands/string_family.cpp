@@ -11,17 +11,25 @@
 #include "commands/command_table.hpp"
 #include "commands/dispatch.hpp"
 #include "commands/errors.hpp"
+#include "commands/number_text.hpp"
 #include "net/integer.hpp"
 
 namespace otkv::cmd {
 
 namespace {
 
+/// Whether `e` (an entry or nullptr) is not a string: the command answers -WRONGTYPE.
+bool not_string(const store::entry* e) {
+  return e != nullptr && e->type() != store::value_type::string;
+}
+
 /// GET key → bulk value or null.
 net::reply op_get(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.first_key_hash(args[1]), ctx.now);
   if (e == nullptr)
     return net::reply::null();
+  if (not_string(e))
+    return err::wrong_type();
   return ctx.encode ? net::encoded_bulk(e->value()) : net::reply::bulk(std::string(e->value()));
 }
 
@@ -111,6 +119,8 @@ net::reply op_set(op_context& ctx, const net::arg_list& args) {
   bool get = o.flags & opt_get;
   uint64_t hash = ctx.first_key_hash(args[1]);
   auto* old = ctx.data.find(args[1], hash, ctx.now);
+  if (get && not_string(old))
+    return err::wrong_type();
   net::reply result = get ? (old ? net::reply::bulk(std::string(old->value())) : net::reply::null())
                           : net::reply::ok();
   if (((o.flags & opt_nx) && old) || ((o.flags & opt_xx) && !old))
@@ -124,6 +134,8 @@ net::reply op_set(op_context& ctx, const net::arg_list& args) {
 net::reply incr_by(op_context& ctx, const net::arg_list& args, int64_t delta) {
   auto* e = ctx.data.find(args[1], ctx.now);
   int64_t current = 0;
+  if (not_string(e))
+    return err::wrong_type();
   if (e && !net::parse_int64(e->value(), current))
     return err::not_integer();
   if ((delta > 0 && current > std::numeric_limits<int64_t>::max() - delta)
@@ -168,6 +180,8 @@ net::reply op_decrby(op_context& ctx, const net::arg_list& args) {
 /// APPEND key value → the length after appending.
 net::reply op_append(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
+  if (not_string(e))
+    return err::wrong_type();
   if ((e ? e->value().size() : 0) + args[2].size() > store::max_value_size)
     return err::string_too_long();
   // In place, and logged as the suffix (not the whole new value).
@@ -178,6 +192,8 @@ net::reply op_append(op_context& ctx, const net::arg_list& args) {
 /// STRLEN key → the value's length, 0 without key.
 net::reply op_strlen(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
+  if (not_string(e))
+    return err::wrong_type();
   return net::reply::integer(e ? static_cast<int64_t>(e->value().size()) : 0);
 }
 
@@ -186,6 +202,8 @@ net::reply op_getdel(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::null();
+  if (not_string(e))
+    return err::wrong_type();
   auto r = net::reply::bulk(std::string(e->value()));
   ctx.data.erase(args[1], ctx.now);
   return r;
@@ -194,6 +212,8 @@ net::reply op_getdel(op_context& ctx, const net::arg_list& args) {
 /// GETSET key value → the old value (or null); sets the new one without a deadline.
 net::reply op_getset(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
+  if (not_string(e))
+    return err::wrong_type();
   auto r = e ? net::reply::bulk(std::string(e->value())) : net::reply::null();
   ctx.data.put(args[1], args[2], 0);
   return r;
@@ -209,6 +229,8 @@ net::reply op_getex(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::null();
+  if (not_string(e))
+    return err::wrong_type();
   store::millis at = 0;
   if (o.expire != nullptr)
     if (auto r = expire_millis(o, ctx.now, "getex", at); r.is_error())
@@ -277,6 +299,8 @@ net::reply op_getrange(op_context& ctx, const net::arg_list& args) {
   auto* e = ctx.data.find(args[1], ctx.now);
   if (!e)
     return net::reply::bulk("");
+  if (not_string(e))
+    return err::wrong_type();
   auto v = e->value();
   auto len = static_cast<int64_t>(v.size());
   if (start < 0 && end < 0 && start > end)
@@ -296,6 +320,8 @@ net::reply op_setrange(op_context& ctx, const net::arg_list& args) {
     return err::offset_out_of_range();
   const auto& piece = args[3];
   auto* e = ctx.data.find(args[1], ctx.now);
+  if (not_string(e))
+    return err::wrong_type();
   if (piece.empty())
     return net::reply::integer(e ? static_cast<int64_t>(e->value().size()) : 0);
   if (static_cast<uint64_t>(offset) + piece.size() > 512ull * 1024 * 1024)
@@ -305,52 +331,13 @@ net::reply op_setrange(op_context& ctx, const net::arg_list& args) {
   return net::reply::integer(static_cast<int64_t>(changed.value().size()));
 }
 
-/// Redis's MAX_LONG_DOUBLE_CHARS: the longest float text INCRBYFLOAT reads or writes.
-constexpr size_t max_long_double_chars = 5 * 1024;
-
-/// Reads a float as Redis's string2ld does: the whole text (shorter than
-/// max_long_double_chars, no leading space); out of range only when it overflows or
-/// underflows to zero (a denormal is taken); NaN refused.
-bool parse_long_double(std::string_view s, long double& out) {
-  if (s.empty() || s.size() >= max_long_double_chars
-      || std::isspace(static_cast<unsigned char>(s[0])))
-    return false;
-  std::string text(s);
-  char* end = nullptr;
-  errno = 0;
-  long double v = std::strtold(text.c_str(), &end);
-  if (end != text.c_str() + text.size() || errno == EINVAL || std::isnan(v)
-      || (errno == ERANGE && (std::isinf(v) || std::fpclassify(v) == FP_ZERO)))
-    return false;
-  out = v;
-  return true;
-}
-
-/// Writes a float as Redis's ld2string(LD_STR_HUMAN): `%.17Lf` in a
-/// max_long_double_chars buffer (empty if it does not fit), trailing zeros after the
-/// point cut, then the point; "-0" becomes "0". Every finite 80-bit long double fits.
-std::string format_long_double(long double v) {
-  std::string buf(max_long_double_chars, '\0');
-  int n = std::snprintf(buf.data(), buf.size(), "%.17Lf", v);
-  if (n < 0 || static_cast<size_t>(n) + 1 > buf.size())
-    return {};
-  buf.resize(static_cast<size_t>(n));
-  if (buf.find('.') != std::string::npos) {
-    while (buf.back() == '0')
-      buf.pop_back();
-    if (buf.back() == '.')
-      buf.pop_back();
-  }
-  if (buf == "-0")
-    buf = "0";
-  return buf;
-}
-
 /// INCRBYFLOAT key increment → the new value as a bulk string (Redis's formatting,
 /// exact at any magnitude: 1e130 is 131 digits).
 net::reply op_incrbyfloat(op_context& ctx, const net::arg_list& args) {
   long double incr = 0, current = 0;
   auto* e = ctx.data.find(args[1], ctx.now);
+  if (not_string(e))
+    return err::wrong_type();
   if ((e && !parse_long_double(e->value(), current)) || !parse_long_double(args[2], incr))
     return err::not_float();
   long double next = current + incr;
@@ -367,7 +354,9 @@ net::reply op_mget(op_context& ctx, const net::arg_list& args) {
   out.reserve(args.size() - 1);
   for (size_t i = 1; i < args.size(); ++i) {
     auto* e = ctx.data.find(args[i], ctx.now);
-    out.push_back(e ? net::reply::bulk(std::string(e->value())) : net::reply::null());
+    // As Redis: a key of another type reads as missing.
+    out.push_back(e && !not_string(e) ? net::reply::bulk(std::string(e->value()))
+                                      : net::reply::null());
   }
   return net::reply::array(std::move(out));
 }

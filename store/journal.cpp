@@ -4,6 +4,8 @@
 #include <cstring>
 
 #include "store/crc32c.hpp"
+#include "store/element_change.hpp"
+#include "store/key_hash.hpp"
 #include "store/le_bytes.hpp"
 
 namespace otkv::store {
@@ -135,7 +137,7 @@ scan_result scan_records(std::string_view bytes, const std::function<void(log_re
     rec.value = std::string(r.bytes(r.get<uint32_t>()));
     rec.expire_at = r.get<int64_t>();
     bool valid = crc32c(payload.data(), payload.size()) == crc && r.ok && r.pos == payload.size()
-                 && rec.op >= mutation::put && rec.op <= mutation::group
+                 && rec.op >= mutation::put && rec.op <= mutation::element
                  && (rec.op != mutation::setrange || setrange_fits(rec))
                  && (rec.op != mutation::group || (group_left == 0 && rec.expire_at >= 0));
     if (!valid) {
@@ -192,6 +194,16 @@ void journal_buffer::add_encoded(std::string_view records, uint64_t last_seq) {
     bytes_.append(records);
 }
 
+bool apply_element(partition& p, std::string_view key, std::string_view change) {
+  auto type = change_type(change);
+  if (type == value_type::string)
+    return false;
+  entry* e = p.find_for_change(key, key_hash(key), 0, true, type);
+  if (e->type() != type)
+    return false;
+  return apply_change(*e->object(), change);
+}
+
 void apply_record(partition& p, const log_record& r) {
   switch (r.op) {
     case mutation::put:
@@ -227,6 +239,13 @@ void apply_record(partition& p, const log_record& r) {
     }
     case mutation::group: // framing: scan_records never passes it on
       break;
+    case mutation::object:
+      if (auto o = decode_object(r.value))
+        p.put_object(r.key, std::move(o), r.expire_at);
+      break;
+    case mutation::element:
+      apply_element(p, r.key, r.value);
+      break;
   }
 }
 
@@ -238,9 +257,7 @@ std::string encode_partition_image(const partition& p, uint64_t seq, millis now)
   put_int<uint64_t>(out, 0);
   uint64_t count = 0;
   p.for_each(now, [&](const entry& e) {
-    put_bytes(out, e.key());
-    put_bytes(out, e.value());
-    put_int<int64_t>(out, e.expire_at());
+    put_image_entry(out, e);
     ++count;
   });
   std::string c;
@@ -258,24 +275,49 @@ std::string encode_snapshot(const std::vector<std::string>& images) {
   return out;
 }
 
+namespace {
+
+/// Reads one put_image_entry entry into `p` (if `keep(deadline)`); false if malformed.
+bool read_image_entry(reader& r, partition& p, const std::function<bool(millis)>& keep) {
+  auto key = r.bytes(r.get<uint32_t>());
+  auto len = r.get<uint32_t>();
+  if ((len & image_object_marker) == 0) {
+    auto value = r.bytes(len);
+    auto at = r.get<int64_t>();
+    if (r.ok && keep(at))
+      p.put(key, value, at);
+    return r.ok;
+  }
+  auto bytes = r.bytes(static_cast<size_t>(r.get<uint64_t>()));
+  auto at = r.get<int64_t>();
+  if (!r.ok)
+    return false;
+  auto o = decode_object(bytes);
+  if (!o || static_cast<uint32_t>(o->type()) != (len & ~image_object_marker)) {
+    r.ok = false;
+    return false;
+  }
+  if (keep(at))
+    p.put_object(key, std::move(o), at);
+  return true;
+}
+
+} // namespace
+
 bool load_partition_image(partition& p, std::string_view image) {
   reader r{image};
   r.get<uint64_t>(); // the image's seq: the record carries it
   auto count = r.get<uint64_t>();
   p.clear();
-  for (uint64_t k = 0; k < count && r.ok; ++k) {
-    auto key = r.bytes(r.get<uint32_t>());
-    auto value = r.bytes(r.get<uint32_t>());
-    auto at = r.get<int64_t>();
-    if (r.ok)
-      p.put(key, value, at);
-  }
+  for (uint64_t k = 0; k < count && r.ok; ++k)
+    read_image_entry(r, p, [](millis) { return true; });
   return r.ok && r.pos == image.size();
 }
 
 std::string decode_snapshot(std::string_view bytes, std::vector<partition>& parts,
                             std::vector<uint64_t>& seqs, millis now) {
-  if (bytes.size() < snapshot_magic.size() + 8 || bytes.substr(0, 8) != snapshot_magic)
+  if (bytes.size() < snapshot_magic.size() + 8
+      || (bytes.substr(0, 8) != snapshot_magic && bytes.substr(0, 8) != snapshot_magic_v1))
     return "not an OTKV snapshot";
   reader tail{bytes, bytes.size() - 4};
   if (crc32c(bytes.data(), bytes.size() - 4) != tail.get<uint32_t>())
@@ -286,16 +328,12 @@ std::string decode_snapshot(std::string_view bytes, std::vector<partition>& part
     return "bad partition count";
   parts = std::vector<partition>(n);
   seqs.assign(n, 0);
+  auto live = [now](millis at) { return at == 0 || at > now; }; // expired while down: gone
   for (uint32_t i = 0; i < n && r.ok; ++i) {
     seqs[i] = r.get<uint64_t>();
     auto count = r.get<uint64_t>();
-    for (uint64_t k = 0; k < count && r.ok; ++k) {
-      auto key = r.bytes(r.get<uint32_t>());
-      auto value = r.bytes(r.get<uint32_t>());
-      auto at = r.get<int64_t>();
-      if (r.ok && (at == 0 || at > now)) // keys that expired while down are gone
-        parts[i].put(key, value, at);
-    }
+    for (uint64_t k = 0; k < count && r.ok; ++k)
+      read_image_entry(r, parts[i], live);
   }
   if (!r.ok || r.pos != r.in.size())
     return "truncated or malformed";

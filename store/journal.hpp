@@ -110,15 +110,22 @@ constexpr int64_t setrange_offset(int64_t field) noexcept { return field < 0 ? -
 /// Whether a setrange record's offset and length stay within max_value_size.
 bool setrange_fits(const log_record& r);
 
+/// Replays an element record's change (`change`: packed strings, its name first, as the
+/// command families write them) on the aggregate at `key`, made if missing. False if the
+/// change is malformed or the key holds another type (nothing changed then).
+bool apply_element(partition& p, std::string_view key, std::string_view change);
+
 /// Applies one record to a partition (recovery). Replaying a log on top of the snapshot
 /// it was compacted against gives back the exact contents, appends included.
 void apply_record(partition& p, const log_record& r);
 
-/// The 8-byte header of a snapshot file.
-inline constexpr std::string_view snapshot_magic = "OTKVSNP1";
+/// The 8-byte header of a snapshot file (version 2: entries may hold aggregates).
+inline constexpr std::string_view snapshot_magic = "OTKVSNP2";
+/// The header of the first snapshot format (strings only), still read.
+inline constexpr std::string_view snapshot_magic_v1 = "OTKVSNP1";
 
-/// Serialises one partition's live keys: u64 seq, u64 count, then per key
-/// u32 key length, key, u32 value length, value, i64 deadline.
+/// Serialises one partition's live keys: u64 seq, u64 count, then per key an image
+/// entry (put_image_entry: key, value or aggregate, deadline).
 std::string encode_partition_image(const partition& p, uint64_t seq, millis now);
 
 /// Replaces the contents of `p` with an encode_partition_image image (keys that expired

@@ -137,7 +137,13 @@ void partition::unlink_free(entry** link) {
   if (e->expire_at_ != 0)
     --expiring_;
   --size_;
-  bytes_ -= e->key_len() + e->value_len_;
+  bytes_ -= e->key_len() + e->value_len();
+  release(e);
+}
+
+void partition::release(entry* e) noexcept {
+  if (e->type() != value_type::string)
+    delete e->object();
   e->~entry();
   std::free(e);
 }
@@ -182,7 +188,8 @@ entry& partition::put(std::string_view key, uint64_t hash, std::string_view valu
   entry* old = *link;
   if (old != nullptr)
     copy_pending(*old);
-  if (old != nullptr && old->value_len_ == value.size()) { // same size: overwrite in place
+  if (old != nullptr && old->type() == value_type::string
+      && old->value_len() == value.size()) { // same size: overwrite in place
     std::memcpy(old->bytes() + old->key_len(), value.data(), value.size());
     set_deadline(*old, expire_at);
     if (sink_)
@@ -201,12 +208,11 @@ entry& partition::put(std::string_view key, uint64_t hash, std::string_view valu
   std::memcpy(e->bytes() + key.size(), value.data(), value.size());
   bytes_ += key.size() + value.size();
   if (old != nullptr) {
-    bytes_ -= old->key_len() + old->value_len_;
+    bytes_ -= old->key_len() + old->value_len();
     e->next_ = old->next_;
     if (old->expire_at_ != 0)
       --expiring_;
-    old->~entry();
-    std::free(old);
+    release(old);
   } else {
     ++size_;
   }
@@ -219,6 +225,62 @@ entry& partition::put(std::string_view key, uint64_t hash, std::string_view valu
   if (sink_)
     sink_->on_mutation(mutation::put, key, value, expire_at);
   return *e;
+}
+
+entry& partition::put_object(std::string_view key, std::unique_ptr<store::object> value,
+                             millis expire_at) {
+  uint64_t hash = key_hash(key);
+  if (size_ >= buckets_.size)
+    grow();
+  else if (old_.slots != nullptr)
+    rehash_step(2);
+  entry** link = slot_of(key, hash);
+  entry* old = *link;
+  if (old != nullptr) {
+    copy_pending(*old);
+    *link = old->next_;
+    if (old->expire_at_ != 0)
+      --expiring_;
+    --size_;
+    bytes_ -= old->key_len() + old->value_len();
+    release(old);
+  }
+  std::string record;
+  if (sink_)
+    record = encode_object(*value);
+  auto type = static_cast<uint32_t>(value->type());
+  entry* e = create(link, key, hash, sizeof(store::object*));
+  store::object* raw = value.release();
+  std::memcpy(e->bytes() + e->key_len(), &raw, sizeof raw);
+  e->value_len_ |= type << entry::type_shift;
+  if (expire_at != 0) {
+    e->expire_at_ = expire_at;
+    ++expiring_;
+    push_deadline(*e);
+  }
+  if (sink_)
+    sink_->on_mutation(mutation::object, key, record, expire_at);
+  return *e;
+}
+
+entry* partition::find_for_change(std::string_view key, uint64_t hash, millis now, bool create,
+                                  value_type create_as) {
+  if (old_.slots != nullptr)
+    rehash_step(2);
+  entry** link = live_link(key, hash, now);
+  if (link != nullptr) {
+    copy_pending(**link);
+    return *link;
+  }
+  if (!create)
+    return nullptr;
+  if (size_ >= buckets_.size)
+    grow();
+  entry* e = this->create(slot_of(key, hash), key, hash, sizeof(store::object*));
+  store::object* raw = make_object(create_as).release();
+  std::memcpy(e->bytes() + e->key_len(), &raw, sizeof raw);
+  e->value_len_ |= static_cast<uint32_t>(create_as) << entry::type_shift;
+  return e;
 }
 
 void partition::set_expire(entry& e, millis at) {
@@ -273,8 +335,7 @@ void partition::free_all() {
       entry* head = t.slots[i];
       while (head != nullptr) {
         entry* next = head->next_;
-        head->~entry();
-        std::free(head);
+        release(head);
         head = next;
       }
       t.slots[i] = nullptr;
@@ -444,7 +505,7 @@ entry* partition::resize_value(entry** link, size_t len) {
     e = static_cast<entry*>(mem);
     *link = e; // nothing else points at an entry: only its chain link
   }
-  bytes_ += len - e->value_len_; // unsigned wrap-around is exact for a shrink too
+  bytes_ += len - e->value_len(); // unsigned wrap-around is exact for a shrink too
   e->value_len_ = static_cast<uint32_t>(len);
   return e;
 }
@@ -457,7 +518,7 @@ entry& partition::append(std::string_view key, std::string_view suffix, millis n
   if (link == nullptr)
     return put(key, suffix, 0); // a new key: logged as a put of the suffix
   copy_pending(**link);
-  size_t len = (*link)->value_len_;
+  size_t len = (*link)->value_len();
   entry* e = resize_value(link, len + suffix.size());
   std::memcpy(e->bytes() + e->key_len() + len, suffix.data(), suffix.size());
   if (sink_)
@@ -481,7 +542,7 @@ entry& partition::set_range(std::string_view key, size_t offset, std::string_vie
     std::memset(e->bytes() + e->key_len(), 0, offset);
   } else {
     copy_pending(**link);
-    size_t len = (*link)->value_len_;
+    size_t len = (*link)->value_len();
     e = *link;
     if (end > len) {
       e = resize_value(link, end);
@@ -502,6 +563,19 @@ entry& partition::set_range(std::string_view key, size_t offset, std::string_vie
 }
 
 // -- Incremental image ----------------------------------------------------------------
+
+void put_image_entry(std::string& out, const entry& e) {
+  put_bytes(out, e.key());
+  if (e.type() == value_type::string) {
+    put_bytes(out, e.value());
+  } else {
+    std::string bytes = encode_object(*e.object());
+    put_int<uint32_t>(out, image_object_marker | static_cast<uint32_t>(e.type()));
+    put_int<uint64_t>(out, bytes.size());
+    out += bytes;
+  }
+  put_int<int64_t>(out, e.expire_at());
+}
 
 void partition::begin_image(uint64_t seq, millis now) {
   if (image_.active)
@@ -531,9 +605,7 @@ void partition::abandon_image() {
 
 void partition::copy_entry(entry& e) {
   if (!expired(e, image_.now)) {
-    put_bytes(image_.bytes, e.key());
-    put_bytes(image_.bytes, e.value());
-    put_int<int64_t>(image_.bytes, e.expire_at());
+    put_image_entry(image_.bytes, e);
     ++image_.count;
   }
   e.set_copied(image_.mark);

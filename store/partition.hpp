@@ -2,11 +2,15 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "store/object.hpp"
 
 namespace otkv::store {
 
@@ -27,7 +31,13 @@ enum class mutation : uint8_t { put = 1, erase = 2, expire = 3, clear = 4, appen
                                 /// Op-log framing, not a change: the next N records (the
                                 /// deadline field) are one group, replayed whole or not at
                                 /// all (a transaction across partitions). Never applied.
-                                group = 8 };
+                                group = 8,
+                                /// A whole aggregate stored (value: encode_object's
+                                /// bytes; at: the deadline): COPY, RENAME, …STORE.
+                                object = 9,
+                                /// An aggregate changed in place (value: packed strings,
+                                /// the change's name first: apply_element replays it).
+                                element = 10 };
 
 /// The largest key or value a partition stores (as Redis's proto-max-bulk-len).
 inline constexpr size_t max_value_size = size_t{512} * 1024 * 1024;
@@ -47,8 +57,16 @@ class entry {
 public:
   /// The key's bytes.
   std::string_view key() const noexcept { return {bytes(), key_len()}; }
-  /// The value's bytes.
-  std::string_view value() const noexcept { return {bytes() + key_len(), value_len_}; }
+  /// What the key holds.
+  value_type type() const noexcept { return static_cast<value_type>(value_len_ >> type_shift); }
+  /// The string value's bytes (type() == string).
+  std::string_view value() const noexcept { return {bytes() + key_len(), value_len()}; }
+  /// The aggregate (type() != string).
+  store::object* object() const noexcept {
+    store::object* o = nullptr;
+    std::memcpy(&o, bytes() + key_len(), sizeof o);
+    return o;
+  }
   /// Absolute deadline in Unix milliseconds; 0 = none.
   millis expire_at() const noexcept { return expire_at_; }
 
@@ -57,6 +75,9 @@ private:
   const char* bytes() const noexcept { return reinterpret_cast<const char*>(this + 1); }
   char* bytes() noexcept { return reinterpret_cast<char*>(this + 1); }
   uint32_t key_len() const noexcept { return key_bits_ & ~copied_bit; }
+  uint32_t value_len() const noexcept { return value_len_ & ((1u << type_shift) - 1); }
+  /// The type is kept in the top 3 bits of value_len_ (values are ≤ 512 MiB = 2^29).
+  static constexpr unsigned type_shift = 29;
   bool copied() const noexcept { return (key_bits_ & copied_bit) != 0; }
   void set_copied(bool on) noexcept { key_bits_ = on ? key_bits_ | copied_bit : key_len(); }
 
@@ -69,7 +90,7 @@ private:
   uint64_t hash_ = 0;
   millis expire_at_ = 0;
   uint32_t key_bits_ = 0; // key length | copied_bit
-  uint32_t value_len_ = 0;
+  uint32_t value_len_ = 0; // length | type << type_shift; an aggregate's is its address
 };
 
 /// One partition of the keyspace: a chained hash table whose nodes hold key and value
@@ -121,6 +142,26 @@ public:
   /// replay then starts from nothing, not from an entry that had expired here), or a
   /// `put` for a new key at offset 0. `offset + bytes.size()` must be ≤ max_value_size.
   entry& set_range(std::string_view key, size_t offset, std::string_view bytes, millis now);
+
+  /// Stores the aggregate `value` under `key`, replacing what is there, with the given
+  /// deadline (0 = none); the sink gets an `object` record. Returns the entry.
+  entry& put_object(std::string_view key, std::unique_ptr<store::object> value,
+                    millis expire_at);
+
+  /// The live entry for `key` (hash = key_hash(key)) about to have its aggregate changed
+  /// in place: an image being taken gets its version first. nullptr if there is none.
+  /// Without `create` a missing key stays missing; with it, one holding an empty
+  /// aggregate of type `create_as` is made (unrecorded: the change's element record
+  /// makes it on replay).
+  entry* find_for_change(std::string_view key, uint64_t hash, millis now,
+                         bool create = false, value_type create_as = value_type::hash);
+
+  /// Reports the in-place change of `key`'s aggregate to the sink as an element record
+  /// (`change`: packed strings, its name first; see apply_element).
+  void note_change(std::string_view key, std::string_view change) {
+    if (sink_)
+      sink_->on_mutation(mutation::element, key, change, 0);
+  }
 
   /// Sets or clears (`at == 0`) the deadline of the live entry `e`.
   void set_expire(entry& e, millis at);
@@ -208,6 +249,8 @@ private:
   /// Moves up to `n` old buckets into the current table.
   void rehash_step(size_t n);
   void unlink_free(entry** link);
+  /// Destroys an entry that is no longer linked (its aggregate too).
+  static void release(entry* e) noexcept;
   void free_all();
   void push_deadline(const entry& e);
   void set_deadline(entry& e, millis at);
@@ -253,5 +296,13 @@ private:
   void expire_entry(entry** link);
   image_state image_;
 };
+
+/// Appends `e` as an image entry: u32 key length, key, the value, i64 deadline. A string
+/// value is a u32 length and its bytes; an aggregate is the u32 image_object_marker | its
+/// type, a u64 length and encode_object's bytes (older images hold strings only).
+void put_image_entry(std::string& out, const entry& e);
+
+/// The top bit of an image entry's value length: an aggregate follows (put_image_entry).
+inline constexpr uint32_t image_object_marker = 0x80000000u;
 
 } // namespace otkv::store

@@ -177,6 +177,22 @@ inline std::string bulk(const std::string& s) {
 inline std::string integer(long long n) {
   return ":" + std::to_string(n) + "\r\n";
 }
+/// A RESP2 array of already-encoded items.
+inline std::string array(const std::vector<std::string>& items) {
+  std::string out = "*" + std::to_string(items.size()) + "\r\n";
+  for (const auto& i : items)
+    out += i;
+  return out;
+}
+/// A RESP2 array of bulk strings.
+inline std::string bulks(const std::vector<std::string>& items) {
+  std::vector<std::string> encoded;
+  for (const auto& i : items)
+    encoded.push_back(bulk(i));
+  return array(encoded);
+}
+inline const std::string wrongtype =
+  "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
 inline const std::string ok = "+OK\r\n";
 inline const std::string nil = "$-1\r\n";
 

@@ -1,0 +1,80 @@
+#pragma once
+
+// What the aggregate families (hash, list, set) share: finding a key's aggregate for a
+// read or a change with Redis's -WRONGTYPE check, reporting a change, and SCAN-style
+// cursors over an aggregate's elements. Plain C++ (no CAF).
+
+#include <cstdint>
+#include <random>
+#include <string>
+#include <string_view>
+
+#include "commands/command.hpp"
+#include "store/element_change.hpp"
+#include "store/partition.hpp"
+
+namespace otkv::cmd {
+
+/// The aggregate of type T at `key` for reading: nullptr when the key is missing;
+/// `wrong` is set (and nullptr returned) when it holds another type.
+template <class T>
+const T* read_object(op_context& ctx, std::string_view key, bool& wrong) {
+  wrong = false;
+  auto* e = ctx.data.find(key, ctx.now);
+  if (e == nullptr)
+    return nullptr;
+  if (e->type() != T::kind) {
+    wrong = true;
+    return nullptr;
+  }
+  return static_cast<const T*>(e->object());
+}
+
+/// The aggregate of type T at `key` for a change (made empty if missing and `create`):
+/// nullptr when missing and not created, or (with `wrong` set) of another type.
+template <class T>
+T* write_object(op_context& ctx, std::string_view key, bool create, bool& wrong) {
+  wrong = false;
+  auto* e = ctx.data.find_for_change(key, store::key_hash(key), ctx.now, create, T::kind);
+  if (e == nullptr)
+    return nullptr;
+  if (e->type() != T::kind) {
+    wrong = true;
+    return nullptr;
+  }
+  return static_cast<T*>(e->object());
+}
+
+/// Reports `change` (already applied to `o`, the aggregate at `key`) to the partition's
+/// sink; an aggregate left empty is removed, as Redis removes it.
+void note_change(op_context& ctx, std::string_view key, const store::object& o,
+                 const store::change_builder& change);
+
+/// Applies `change` to `o` (the aggregate at `key`) and reports it (note_change).
+void apply_and_note(op_context& ctx, std::string_view key, store::object& o,
+                    const store::change_builder& change);
+
+/// The options of HSCAN / SSCAN / ZSCAN after the cursor: MATCH pattern, COUNT n.
+struct scan_options {
+  uint64_t cursor = 0;
+  std::string pattern = "*";
+  size_t count = 10;
+};
+
+/// Parses `args[2]` (the cursor) and the options after it; returns an error reply (or a
+/// non-error when they are fine), as Redis's scanGenericCommand.
+net::reply parse_scan_options(const net::arg_list& args, scan_options& o);
+
+/// The partition's random source (HRANDFIELD, SRANDMEMBER, SPOP, …).
+std::mt19937_64& random_source();
+
+/// A reply of a list of strings: a RESP2 array of bulk strings.
+template <class Range>
+net::reply bulk_array(const Range& items) {
+  std::vector<net::reply> out;
+  for (const auto& s : items)
+    out.push_back(net::reply::bulk(std::string(s)));
+  return net::reply::array(std::move(out));
+}
+
+} // namespace otkv::cmd
