@@ -331,16 +331,14 @@ bool parse_side(const std::string& word, bool& left) {
 /// LMOVE / RPOPLPUSH: moves the item at `from_left`'s end of args[1] to `to_left`'s end
 /// of args[2] → the item, or null when args[1] is missing.
 net::reply move_generic(op_context& ctx, const net::arg_list& args, bool from_left, bool to_left) {
-  bool wrong = false;
-  const auto* dst = read_object<list_object>(ctx, args[2], wrong);
-  if (wrong)
-    return err::wrong_type();
-  (void)dst;
+  bool wrong = false; // as Redis: a missing source first, then both types
   auto* src = write_object<list_object>(ctx, args[1], false, wrong);
+  if (!src && !wrong)
+    return net::reply::null();
+  if (!wrong)
+    read_object<list_object>(ctx, args[2], wrong);
   if (wrong)
     return err::wrong_type();
-  if (!src)
-    return net::reply::null();
   std::string item = std::move(pop_items(ctx, args[1], *src, from_left, 1).front());
   auto* to = write_object<list_object>(ctx, args[2], true, wrong);
   apply_and_note(ctx, args[2], *to, store::change_builder(to_left ? "lpush" : "rpush").add(item));

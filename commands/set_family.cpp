@@ -177,14 +177,15 @@ net::reply op_srandmember(op_context& ctx, const net::arg_list& args) {
 
 /// SMOVE source destination member → 1 if moved, 0 if member was not in source.
 net::reply op_smove(op_context& ctx, const net::arg_list& args) {
-  bool wrong = false;
-  read_object<set_object>(ctx, args[2], wrong);
-  if (wrong)
-    return err::wrong_type();
+  bool wrong = false; // as Redis: a missing source first, then both types
   auto* src = write_object<set_object>(ctx, args[1], false, wrong);
+  if (!src && !wrong)
+    return net::reply::integer(0);
+  if (!wrong)
+    read_object<set_object>(ctx, args[2], wrong);
   if (wrong)
     return err::wrong_type();
-  if (!src || !src->contains(args[3]))
+  if (!src->contains(args[3]))
     return net::reply::integer(0);
   if (args[1] == args[2])
     return net::reply::integer(1);
