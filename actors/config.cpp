@@ -1,4 +1,5 @@
 #include "actors/config.hpp"
+#include "store/encoding_limits.hpp"
 
 #include <sys/resource.h>
 
@@ -166,6 +167,24 @@ std::vector<option> make_table() {
     choice("loglevel", &c::loglevel,
            {"trace", "debug", "info", "warn", "error", "off", "verbose", "notice", "warning"},
            at_run_time, "what the log shows (Redis's verbose, notice, warning too)"),
+    integer("hash-max-listpack-entries", &c::hash_max_listpack_entries, 0, 1 << 30, at_run_time,
+            "a hash with more fields leaves its packed form"),
+    integer("hash-max-listpack-value", &c::hash_max_listpack_value, 0, 1 << 30, at_run_time,
+            "a hash with a longer field or value leaves its packed form"),
+    hidden(integer("hash-max-ziplist-entries", &c::hash_max_listpack_entries, 0, 1 << 30,
+                   at_run_time, "Redis's older name of hash-max-listpack-entries")),
+    hidden(integer("hash-max-ziplist-value", &c::hash_max_listpack_value, 0, 1 << 30,
+                   at_run_time, "Redis's older name of hash-max-listpack-value")),
+    integer("set-max-intset-entries", &c::set_max_intset_entries, 0, 1 << 30, at_run_time,
+            "a set of integers with more members leaves its packed form"),
+    integer("set-max-listpack-entries", &c::set_max_listpack_entries, 0, 1 << 30, at_run_time,
+            "a set with more members leaves its packed form"),
+    integer("set-max-listpack-value", &c::set_max_listpack_value, 0, 1 << 30, at_run_time,
+            "a set with a longer member leaves its packed form"),
+    integer("list-max-listpack-size", &c::list_max_listpack_size, -5, 1 << 30, at_run_time,
+            "a list node's items (> 0) or bytes (-1 … -5: 4 … 64 KiB)"),
+    hidden(integer("list-max-ziplist-size", &c::list_max_listpack_size, -5, 1 << 30,
+                   at_run_time, "Redis's older name of list-max-listpack-size")),
     integer("request-timeout-ms", &c::request_timeout_ms, 1, 3600000, at_run_time,
             "time one attempt of a request may take"),
     integer("request-attempts", &c::request_attempts, 1, 100, at_run_time,
@@ -296,6 +315,16 @@ std::string usage_line(const option& opt) {
 } // namespace
 
 // --- The table and its users -------------------------------------------------------------
+
+void apply_encoding_limits(const server_config& cfg) {
+  auto& l = store::limits();
+  l.hash_max_entries.store(cfg.hash_max_listpack_entries, std::memory_order_relaxed);
+  l.hash_max_value.store(cfg.hash_max_listpack_value, std::memory_order_relaxed);
+  l.set_max_intset_entries.store(cfg.set_max_intset_entries, std::memory_order_relaxed);
+  l.set_max_entries.store(cfg.set_max_listpack_entries, std::memory_order_relaxed);
+  l.set_max_value.store(cfg.set_max_listpack_value, std::memory_order_relaxed);
+  l.list_max_node.store(cfg.list_max_listpack_size, std::memory_order_relaxed);
+}
 
 const std::vector<option>& option_table() {
   static const std::vector<option> table = make_table();

@@ -47,6 +47,13 @@ struct server_config {
   int64_t slowlog_log_slower_than = 10000; ///< µs; commands this slow enter SLOWLOG; <0 = none
   uint64_t slowlog_max_len = 128;   ///< SLOWLOG entries kept
   bool latency_tracking = true;     ///< INFO latencystats percentiles
+  /// Where aggregates leave their packed form (store::encoding_limits, docs/data-types.md).
+  uint64_t hash_max_listpack_entries = 128;
+  uint64_t hash_max_listpack_value = 64;
+  uint64_t set_max_intset_entries = 512;
+  uint64_t set_max_listpack_entries = 128;
+  uint64_t set_max_listpack_value = 64;
+  int64_t list_max_listpack_size = -2; ///< > 0 items a list node, −1 … −5: 4 … 64 KiB
   std::string config_file;          ///< the JSON file read, if any
   bool help = false;
   bool show_version = false;
@@ -94,6 +101,10 @@ struct option {
 
 /// Every option, in --help order. Defaults are those of a default-constructed server_config.
 const std::vector<option>& option_table();
+
+/// Makes `cfg`'s encoding thresholds (hash-max-listpack-entries …) the process's
+/// (store::limits()): aggregates converted from then on follow them.
+void apply_encoding_limits(const server_config& cfg);
 
 /// The option called `name`, or nullptr.
 const option* find_option(const std::string& name);

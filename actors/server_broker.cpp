@@ -381,6 +381,7 @@ net::reply apply_config_set(broker_ptr self,
   stats.slowlog_max_len = cfg.slowlog_max_len;
   stats.slowlog.resize(std::min(stats.slowlog.size(), static_cast<size_t>(cfg.slowlog_max_len)));
   stats.latency_tracking = cfg.latency_tracking;
+  apply_encoding_limits(cfg);
   st.server.info.requirepass = cfg.requirepass;
   st.server.info.config = cfg.as_pairs();
   spdlog::set_level(spdlog::level::from_str(cfg.spdlog_level()));
@@ -702,6 +703,7 @@ void describe_server(broker_ptr self) {
   srv.counters.stats.slowlog_threshold_us = cfg.slowlog_log_slower_than;
   srv.counters.stats.slowlog_max_len = cfg.slowlog_max_len;
   srv.counters.stats.latency_tracking = cfg.latency_tracking;
+  apply_encoding_limits(cfg);
   srv.info.requirepass = cfg.requirepass;
   srv.info.config = cfg.as_pairs();
   srv.info.config_file = cfg.config_file;

@@ -1,5 +1,6 @@
 #include "store/hash_object.hpp"
 
+#include "store/encoding_limits.hpp"
 #include "store/packed.hpp"
 
 namespace otkv::store {
@@ -44,7 +45,8 @@ void hash_object::convert() {
 }
 
 bool hash_object::set(std::string_view field, std::string_view value) {
-  if (!big_ && (field.size() > max_packed_bytes || value.size() > max_packed_bytes))
+  auto max_bytes = limit_of(limits().hash_max_value);
+  if (!big_ && (field.size() > max_bytes || value.size() > max_bytes))
     convert();
   if (big_)
     return table_.put(field, value, true);
@@ -59,7 +61,7 @@ bool hash_object::set(std::string_view field, std::string_view value) {
     packed_.replace(value_at, r.pos - value_at, fresh);
     return false;
   }
-  if (count_ + 1 > max_packed_entries) {
+  if (count_ + 1 > limit_of(limits().hash_max_entries)) {
     convert();
     return table_.put(field, value, true);
   }

@@ -11,15 +11,13 @@
 namespace otkv::store {
 
 /// A hash: fields and their values. Small ones are one packed buffer of field, value,
-/// field, value … ("listpack", searched linearly); past max_packed_entries fields or a
-/// string longer than max_packed_bytes it becomes a dense_table ("hashtable"), for good.
+/// field, value … ("listpack", searched linearly); past hash-max-listpack-entries fields or
+/// a string longer than hash-max-listpack-value (encoding_limits) it becomes a dense_table
+/// ("hashtable"), for good.
 class hash_object final : public object {
 public:
   /// The type this class holds.
   static constexpr value_type kind = value_type::hash;
-  /// Redis's hash-max-listpack-entries and hash-max-listpack-value defaults.
-  static constexpr size_t max_packed_entries = 128;
-  static constexpr size_t max_packed_bytes = 64;
 
   value_type type() const noexcept override { return value_type::hash; }
   size_t size() const noexcept override { return big_ ? table_.size() : count_; }

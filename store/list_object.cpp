@@ -1,11 +1,19 @@
 #include "store/list_object.hpp"
 
+#include <algorithm>
+
+#include "store/encoding_limits.hpp"
 #include "store/packed.hpp"
 
 namespace otkv::store {
 
 bool list_object::fits(const node& n, std::string_view item) noexcept {
-  return n.count < max_node_entries && n.bytes.size() + item.size() + 2 <= max_node_bytes;
+  int64_t limit = limit_of(limits().list_max_node);
+  if (limit >= 0)
+    return n.count < static_cast<uint64_t>(std::max<int64_t>(limit, 1));
+  size_t bytes = size_t{4096} << std::min<int64_t>(4, -limit - 1);
+  // A node holds at least one item, whatever its size.
+  return n.count == 0 || (n.count < 128 && n.bytes.size() + item.size() + 2 <= bytes);
 }
 
 void list_object::push(bool front, std::string_view item) {

@@ -11,14 +11,12 @@
 namespace otkv::store {
 
 /// A list ("quicklist", as Redis's): a deque of nodes, each one packed buffer of up to
-/// max_node_entries items or max_node_bytes bytes. Pushes and pops at either end touch one
+/// list-max-listpack-size items or bytes (encoding_limits; default 8 KiB, at most 128 items). Pushes and pops at either end touch one
 /// node; an index walks the nodes (n / 128 steps), then one node.
 class list_object final : public object {
 public:
   /// The type this class holds.
   static constexpr value_type kind = value_type::list;
-  static constexpr size_t max_node_entries = 128;
-  static constexpr size_t max_node_bytes = 8192;
 
   value_type type() const noexcept override { return value_type::list; }
   size_t size() const noexcept override { return size_; }

@@ -1,5 +1,6 @@
 #include "store/set_object.hpp"
 
+#include "store/encoding_limits.hpp"
 #include "store/packed.hpp"
 
 namespace otkv::store {
@@ -57,8 +58,9 @@ bool set_object::add(std::string_view member) {
   if (find_packed(member) != std::string::npos)
     return false;
   bool integers = integers_ && is_integer_text(member);
-  size_t limit = integers ? max_packed_integers : max_packed_entries;
-  if (count_ + 1 > limit || member.size() > max_packed_bytes) {
+  auto& l = limits();
+  auto limit = integers ? limit_of(l.set_max_intset_entries) : limit_of(l.set_max_entries);
+  if (count_ + 1 > limit || (!integers && member.size() > limit_of(l.set_max_value))) {
     convert();
     return table_.put(member, {}, false);
   }

@@ -10,17 +10,13 @@
 namespace otkv::store {
 
 /// A set of members. Small ones are one packed buffer of members, searched linearly
-/// ("intset" while every member is an integer, up to max_packed_integers of them, else
-/// "listpack", up to max_packed_entries); past that, or with a member longer than
-/// max_packed_bytes, a dense_table ("hashtable"), for good.
+/// ("intset" while every member is an integer, up to set-max-intset-entries of them, else
+/// "listpack", up to set-max-listpack-entries); past that, or with a member longer than
+/// set-max-listpack-value (encoding_limits), a dense_table ("hashtable"), for good.
 class set_object final : public object {
 public:
   /// The type this class holds.
   static constexpr value_type kind = value_type::set;
-  /// Redis's set-max-intset-entries, set-max-listpack-entries and -value defaults.
-  static constexpr size_t max_packed_integers = 512;
-  static constexpr size_t max_packed_entries = 128;
-  static constexpr size_t max_packed_bytes = 64;
 
   value_type type() const noexcept override { return value_type::set; }
   size_t size() const noexcept override { return big_ ? table_.size() : count_; }

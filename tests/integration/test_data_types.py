@@ -133,6 +133,18 @@ class WireTest(ServerTest):
         self.assertEqual(sorted(c.call("SDIFF", "w:a", "w:b")), [b"1", b"2"])
         self.assertIsInstance(c.call("SUNIONSTORE", "w:d", "w:a", "w:b"), ReplyError)  # CROSSSLOT
 
+    def test_config_set_encoding_limits(self):
+        c = self.client()
+        self.assertEqual(c.call("CONFIG", "SET", "hash-max-ziplist-entries", "2"), "OK")
+        self.assertEqual(c.call("CONFIG", "GET", "hash-max-listpack-entries"),
+                         [b"hash-max-listpack-entries", b"2"])
+        c.call("HSET", "e:h", "a", "1", "b", "2")
+        self.assertEqual(c.call("OBJECT", "ENCODING", "e:h"), b"listpack")
+        c.call("HSET", "e:h", "c", "3")
+        self.assertEqual(c.call("OBJECT", "ENCODING", "e:h"), b"hashtable")
+        self.assertEqual(c.call("CONFIG", "SET", "hash-max-listpack-entries", "128"), "OK")
+        self.assertIsInstance(c.call("CONFIG", "SET", "list-max-listpack-size", "-6"), ReplyError)
+
     def test_pipelined_pushes_keep_order(self):
         c = self.client()
         c.send_raw(b"".join(Client.encode("RPUSH", "p:l", str(i)) for i in range(2000)))

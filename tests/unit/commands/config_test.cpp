@@ -291,7 +291,10 @@ TEST_CASE("CONFIG SET checks names, types and ranges", "[config]") {
                      "client-query-buffer-limit", "proto-inline-max-size",
                      "proto-max-multibulk-len", "loglevel", "request-timeout-ms",
                      "request-attempts", "protected-mode", "requirepass",
-                     "slowlog-log-slower-than", "slowlog-max-len", "latency-tracking"});
+                     "slowlog-log-slower-than", "slowlog-max-len", "latency-tracking",
+            "hash-max-listpack-entries", "hash-max-listpack-value", "hash-max-ziplist-entries",
+            "hash-max-ziplist-value", "set-max-intset-entries", "set-max-listpack-entries",
+            "set-max-listpack-value", "list-max-listpack-size", "list-max-ziplist-size"});
 
   for (const auto& opt : option_table()) {
     INFO(opt.name);

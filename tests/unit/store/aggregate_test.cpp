@@ -13,6 +13,7 @@
 #include "store/crc32c.hpp"
 #include "store/dense_table.hpp"
 #include "store/element_change.hpp"
+#include "store/encoding_limits.hpp"
 #include "store/hash_object.hpp"
 #include "store/journal.hpp"
 #include "store/key_hash.hpp"
@@ -380,4 +381,32 @@ TEST_CASE("images and snapshots carry aggregates; a version 1 snapshot still loa
     v1.push_back(static_cast<char>((c >> (8 * i)) & 0xff));
   REQUIRE(decode_snapshot(v1, parts, seqs, 0).empty());
   CHECK(parts[0].find("k", 0)->value() == "v");
+}
+
+TEST_CASE("encoding limits (CONFIG SET hash-max-listpack-entries …) apply to later conversions",
+          "[aggregates]") {
+  auto& l = limits();
+  l.hash_max_entries = 2;
+  l.set_max_intset_entries = 3;
+  l.list_max_node = 2;
+  hash_object h;
+  h.set("a", "1");
+  h.set("b", "2");
+  CHECK(h.encoding() == "listpack");
+  h.set("c", "3");
+  CHECK(h.encoding() == "hashtable");
+  set_object s;
+  for (auto m : {"1", "2", "3"})
+    s.add(m);
+  CHECK(s.encoding() == "intset");
+  s.add("4");
+  CHECK(s.encoding() == "hashtable");
+  list_object list;
+  for (int i = 0; i < 7; ++i)
+    list.push(false, std::to_string(i));
+  CHECK(list.memory() >= 4 * sizeof(void*)); // 4 nodes of at most 2 items
+  CHECK(list.at(6) == "6");
+  l.hash_max_entries = 128;
+  l.set_max_intset_entries = 512;
+  l.list_max_node = -2;
 }
