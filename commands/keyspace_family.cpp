@@ -350,6 +350,38 @@ net::reply op_object_refcount(op_context& ctx, const net::arg_list& args) {
   return ctx.data.find(args[2], ctx.now) ? net::reply::integer(1) : net::reply::null();
 }
 
+/// MEMORY HELP, and the subcommands without a row of their own (unknown).
+net::reply conn_memory(client_context&, net::arg_list& args) {
+  if (iequals(args[1], "help") && args.size() == 2)
+    return net::reply::array(
+      {net::reply::status("MEMORY <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"),
+       net::reply::status("USAGE <key> [SAMPLES <count>]"),
+       net::reply::status("    Return memory in bytes used by <key> and its value (every element"),
+       net::reply::status("    counted: SAMPLES is accepted and ignored)."),
+       net::reply::status("HELP"),
+       net::reply::status("    Print this help.")});
+  return err::unknown_subcommand(args[1], "memory");
+}
+
+/// MEMORY USAGE key [SAMPLES n] → the bytes of the key's entry and its value (aggregates:
+/// every element counted), null without key.
+net::reply op_memory_usage(op_context& ctx, const net::arg_list& args) {
+  for (size_t i = 3; i < args.size(); i += 2) {
+    int64_t n = 0;
+    if (!iequals(args[i], "samples") || i + 1 >= args.size())
+      return err::syntax();
+    if (!net::parse_int64(args[i + 1], n))
+      return err::not_integer();
+  }
+  auto* e = ctx.data.find(args[2], ctx.now);
+  if (!e)
+    return net::reply::null();
+  size_t bytes = 32 + e->key().size(); // the entry's header and key
+  bytes += e->type() == store::value_type::string ? e->value().size()
+                                                  : sizeof(void*) + e->object()->memory();
+  return net::reply::integer(static_cast<int64_t>(bytes));
+}
+
 /// DBSIZE → number of keys in this partition (like Redis, expired keys not yet
 /// reclaimed are counted).
 net::reply op_dbsize(op_context& ctx, const net::arg_list&) {
@@ -392,6 +424,8 @@ void register_keyspace_family(command_registry& table) {
     {"object",     -2,  SUB,       0,  0, 0,  C,   nullptr,         conn_object,    nullptr,       "keyspace",   "A container for object introspection commands."},
     {"object|encoding", 3, R,      2,  2, 1,  K,   op_object_encoding, nullptr,     nullptr,       "keyspace",   "Returns the internal encoding of a Redis object."},
     {"object|refcount", 3, R,      2,  2, 1,  K,   op_object_refcount, nullptr,     nullptr,       "keyspace",   "Returns the reference count of a value of a key."},
+    {"memory",     -2,  SUB,       0,  0, 0,  C,   nullptr,         conn_memory,    nullptr,       "server",     "A container for memory diagnostics commands."},
+    {"memory|usage", -3, R,        2,  2, 1,  K,   op_memory_usage, nullptr,        nullptr,       "server",     "Estimates the memory usage of a key."},
     {"scan",       -2,  R,         0,  0, 0,  CUR, op_scan,         nullptr,        merge_scan,    "keyspace",   "Iterates over the key names in the database."},
     {"randomkey",   1,  R,         0,  0, 0,  ALL, op_randomkey,    nullptr,        merge_randomkey, "keyspace", "Returns a random key name from the database."},
     {"dbsize",      1,  R | F,     0,  0, 0,  ALL, op_dbsize,       nullptr,        merge_sum,     "server",     "Returns the number of keys in the database."},

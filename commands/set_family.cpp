@@ -335,9 +335,7 @@ net::reply op_sdiffstore(op_context& ctx, const net::arg_list& args) {
 /// stops at limit; 0: no limit).
 net::reply op_sintercard(op_context& ctx, const net::arg_list& args) {
   int64_t numkeys = 0;
-  if (!net::parse_int64(args[1], numkeys))
-    return err::not_integer();
-  if (numkeys <= 0)
+  if (!net::parse_int64(args[1], numkeys) || numkeys <= 0) // one error for both, as Redis
     return err::numkeys_not_positive();
   if (numkeys > static_cast<int64_t>(args.size()) - 2)
     return err::numkeys_too_many();

@@ -202,6 +202,8 @@ std::vector<step> script() {
     {{"OBJECT", "ENCODING", "{t}r"}},
     {{"OBJECT", "REFCOUNT", "{t}r"}},
     {{"OBJECT", "HELP"}},
+    {{"MEMORY", "USAGE", "{t}r"}},
+    {{"MEMORY", "HELP"}},
     {{"TYPE", "{t}r"}},
     {{"KEYS", "{t}*"}, expect::same_shape},
     {{"CLUSTER", "KEYSLOT", "{t}1"}},

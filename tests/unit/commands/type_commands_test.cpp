@@ -26,6 +26,14 @@ TEST_CASE("TYPE names every type; OBJECT ENCODING and REFCOUNT", "[types]") {
   CHECK(h.run({"OBJECT", "REFCOUNT", "h"}) == integer(1));
   CHECK(h.run({"OBJECT", "HELP"}).substr(0, 4) == "*9\r\n");
   CHECK(h.run({"OBJECT", "FOO", "h"}) == "-ERR unknown subcommand 'FOO'. Try OBJECT HELP.\r\n");
+  CHECK(h.run({"MEMORY", "USAGE", "none"}) == nil);
+  CHECK(h.run({"MEMORY", "USAGE", "s"}) == integer(32 + 1 + 1));
+  auto small = h.run({"MEMORY", "USAGE", "h"});
+  for (int i = 0; i < 1000; ++i)
+    h.run({"HSET", "h", "field:" + std::to_string(i), "value"});
+  CHECK(std::stoll(h.run({"MEMORY", "USAGE", "h"}).substr(1)) > 1000 * 16);
+  CHECK(std::stoll(small.substr(1)) < 100);
+  CHECK(h.run({"MEMORY", "USAGE", "h", "SAMPLES"}) == "-ERR syntax error\r\n");
 }
 
 TEST_CASE("COPY and RENAME move aggregates whole; the copy is independent", "[types]") {
