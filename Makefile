@@ -12,7 +12,7 @@ RUN_ARGS ?=
 # Where `make run` keeps the op log and snapshots (git ignores it).
 DATA_DIR ?= data
 
-.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan test-jepsen fuzz bench bench-restart bench-cluster bench-replication bench-failover bench-transactions clean format
+.PHONY: all deps bench-deps build run test test-asan test-ubsan test-tsan test-jepsen fuzz bench bench-restart bench-cluster bench-replication bench-failover bench-transactions bench-types clean format
 
 all: build
 
@@ -116,6 +116,11 @@ bench-failover: build
 ## of 1, 2 and 10 SETs, beside redis-server.
 bench-transactions: build
 	python3 bench/transaction_bench.py $(BENCH_ARGS)
+
+## bench-types: memory per element of a 1M-element hash and set, and HSET / LPUSH / SADD
+## throughput at -P 1 and -P 16, beside redis-server.
+bench-types: build
+	python3 bench/types_bench.py $(BENCH_ARGS)
 
 ## bench-cluster: OTKV cluster next to Redis Cluster (1-3 nodes) and the cost of forwarding.
 bench-cluster: build

@@ -171,10 +171,10 @@ std::vector<option> make_table() {
             "a hash with more fields leaves its packed form"),
     integer("hash-max-listpack-value", &c::hash_max_listpack_value, 0, 1 << 30, at_run_time,
             "a hash with a longer field or value leaves its packed form"),
-    hidden(integer("hash-max-ziplist-entries", &c::hash_max_listpack_entries, 0, 1 << 30,
-                   at_run_time, "Redis's older name of hash-max-listpack-entries")),
-    hidden(integer("hash-max-ziplist-value", &c::hash_max_listpack_value, 0, 1 << 30,
-                   at_run_time, "Redis's older name of hash-max-listpack-value")),
+    integer("hash-max-ziplist-entries", &c::hash_max_listpack_entries, 0, 1 << 30,
+                   at_run_time, "Redis's older name of hash-max-listpack-entries"),
+    integer("hash-max-ziplist-value", &c::hash_max_listpack_value, 0, 1 << 30,
+                   at_run_time, "Redis's older name of hash-max-listpack-value"),
     integer("set-max-intset-entries", &c::set_max_intset_entries, 0, 1 << 30, at_run_time,
             "a set of integers with more members leaves its packed form"),
     integer("set-max-listpack-entries", &c::set_max_listpack_entries, 0, 1 << 30, at_run_time,
@@ -183,8 +183,8 @@ std::vector<option> make_table() {
             "a set with a longer member leaves its packed form"),
     integer("list-max-listpack-size", &c::list_max_listpack_size, -5, 1 << 30, at_run_time,
             "a list node's items (> 0) or bytes (-1 … -5: 4 … 64 KiB)"),
-    hidden(integer("list-max-ziplist-size", &c::list_max_listpack_size, -5, 1 << 30,
-                   at_run_time, "Redis's older name of list-max-listpack-size")),
+    integer("list-max-ziplist-size", &c::list_max_listpack_size, -5, 1 << 30,
+                   at_run_time, "Redis's older name of list-max-listpack-size"),
     integer("request-timeout-ms", &c::request_timeout_ms, 1, 3600000, at_run_time,
             "time one attempt of a request may take"),
     integer("request-attempts", &c::request_attempts, 1, 100, at_run_time,
@@ -525,6 +525,12 @@ uint64_t raise_fd_limit(uint64_t maxclients, uint32_t shards) {
 std::string check_config_set(server_config& cfg,
                              const std::vector<std::pair<std::string, std::string>>& changes) {
   for (const auto& [name, value] : changes) {
+    if (name == "save") { // Redis's form of --save-interval, which is set at start only
+      if (value != redis_only_pairs(cfg)[1].second)
+        return "ERR CONFIG SET failed (possibly related to argument 'save') - the snapshot "
+               "interval is set at start (--save-interval); only its current value is taken";
+      continue; // as it is: nothing to change
+    }
     if (!runtime_settable(name))
       return "ERR Unknown option or number of arguments for CONFIG SET - '" + name + "'";
     auto err = set_option(cfg, name, value);

@@ -344,9 +344,7 @@ net::reply op_sintercard(op_context& ctx, const net::arg_list& args) {
   for (size_t i = end; i < args.size(); i += 2) {
     if (!iequals(args[i], "limit") || i + 1 >= args.size())
       return err::syntax();
-    if (!net::parse_int64(args[i + 1], limit))
-      return err::not_integer();
-    if (limit < 0)
+    if (!net::parse_int64(args[i + 1], limit) || limit < 0) // one error for both, as Redis
       return err::limit_negative();
   }
   key_members sets;

@@ -1,0 +1,103 @@
+#!/usr/bin/env python3
+"""`make bench-types`: hashes, lists and sets in OTKV beside redis-server, same run.
+
+1. Memory per element: one hash and one set of 1M elements (field `f<i>`, value `v<i>`;
+   member `m<i>`), loaded by pipelined HSET / SADD of 100 elements a command, measured as the
+   server's RSS growth per element.
+2. Throughput: redis-benchmark's HSET, LPUSH, SADD (one key each, as redis-benchmark does)
+   at -P 1 and -P 16 with 50 clients, alternating servers for --rounds rounds; medians and the
+   OTKV/Redis ratio.
+"""
+
+import argparse
+import socket
+import statistics
+import sys
+import time
+
+sys.path.insert(0, __import__("os").path.dirname(__file__))
+from run_bench import redis_benchmark, start_otkv, start_redis  # noqa: E402
+
+
+def load(port, command, key, n, pair):
+    """Sends n elements to `key` as pipelined commands of 100 elements; waits for the replies."""
+    s = socket.create_connection(("127.0.0.1", port))
+    pending = 0
+    buf = []
+
+    def encode(args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        return b"".join(out)
+
+    for start in range(0, n, 100):
+        args = [command, key]
+        for i in range(start, min(n, start + 100)):
+            args += ["f%d" % i, "v%d" % i] if pair else ["m%d" % i]
+        buf.append(encode(args))
+        pending += 1
+        if len(buf) == 64:
+            s.sendall(b"".join(buf))
+            buf = []
+    if buf:
+        s.sendall(b"".join(buf))
+    got = b""
+    while got.count(b"\r\n") < pending:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+
+
+def bytes_per_element(server, command, key, n, pair):
+    before = server.rss_kib()
+    load(server.port, command, key, n, pair)
+    time.sleep(0.5)
+    return (server.rss_kib() - before) * 1024.0 / n
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--elements", type=int, default=1_000_000)
+    ap.add_argument("--requests", type=int, default=200_000)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--otkv-args", default="", help="extra otkv-server flags")
+    args = ap.parse_args()
+    extra = ["--appendonly", "no", "--save-interval", "0"] + args.otkv_args.split()
+
+    print("memory per element at %d elements (RSS growth), bytes:" % args.elements)
+    for command, key, pair in (("HSET", "bench:hash", True), ("SADD", "bench:set", False)):
+        row = {}
+        for start in (start_redis, lambda: start_otkv(extra)):
+            server = start()
+            try:
+                row[server.name] = bytes_per_element(server, command, key, args.elements, pair)
+            finally:
+                server.stop()
+        print("  %-5s redis %6.1f  otkv %6.1f  otkv/redis %.2f"
+              % (command, row["redis"], row["otkv"], row["otkv"] / row["redis"]))
+
+    print("throughput (redis-benchmark, 50 clients, %d requests), requests/s, median of %d:"
+          % (args.requests, args.rounds))
+    redis, otkv = start_redis(), start_otkv(extra)
+    try:
+        for test in ("hset", "lpush", "sadd"):
+            for pipeline in (1, 16):
+                runs = {"redis": [], "otkv": []}
+                for _ in range(args.rounds):
+                    for server in (redis, otkv):
+                        runs[server.name].append(
+                            redis_benchmark(server.port, test, pipeline, args.requests))
+                r, o = statistics.median(runs["redis"]), statistics.median(runs["otkv"])
+                print("  %-5s P%-2d redis %9.0f  otkv %9.0f  otkv/redis %.2f"
+                      % (test.upper(), pipeline, r, o, o / r))
+    finally:
+        redis.stop()
+        otkv.stop()
+
+
+if __name__ == "__main__":
+    main()
