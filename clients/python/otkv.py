@@ -151,6 +151,105 @@ class _Commands:
     def keys(self, pattern="*"):
         return self.execute("KEYS", pattern)
 
+    # -- hashes --------------------------------------------------------------------------
+
+    def hset(self, key, field=None, value=None, mapping=None):
+        """HSET key field value, or every pair of `mapping`; the number of fields added."""
+        args = ["HSET", key]
+        if field is not None:
+            args += [field, value]
+        for f, v in (mapping or {}).items():
+            args += [f, v]
+        return self.execute(*args)
+
+    def hget(self, key, field):
+        return self.execute("HGET", key, field)
+
+    def hmget(self, key, *fields):
+        return self.execute("HMGET", key, *fields)
+
+    def hgetall(self, key):
+        """The hash as a dict (bytes to bytes); {} without key."""
+        flat = self.execute("HGETALL", key)
+        return dict(zip(flat[::2], flat[1::2]))
+
+    def hdel(self, key, *fields):
+        return self.execute("HDEL", key, *fields)
+
+    def hexists(self, key, field):
+        return self.execute("HEXISTS", key, field) == 1
+
+    def hlen(self, key):
+        return self.execute("HLEN", key)
+
+    def hincrby(self, key, field, amount=1):
+        return self.execute("HINCRBY", key, field, amount)
+
+    def hkeys(self, key):
+        return self.execute("HKEYS", key)
+
+    # -- lists ---------------------------------------------------------------------------
+
+    def lpush(self, key, *items):
+        return self.execute("LPUSH", key, *items)
+
+    def rpush(self, key, *items):
+        return self.execute("RPUSH", key, *items)
+
+    def lpop(self, key, count=None):
+        return self.execute("LPOP", key) if count is None else self.execute("LPOP", key, count)
+
+    def rpop(self, key, count=None):
+        return self.execute("RPOP", key) if count is None else self.execute("RPOP", key, count)
+
+    def lrange(self, key, start=0, stop=-1):
+        return self.execute("LRANGE", key, start, stop)
+
+    def llen(self, key):
+        return self.execute("LLEN", key)
+
+    def lindex(self, key, index):
+        return self.execute("LINDEX", key, index)
+
+    def lrem(self, key, count, item):
+        return self.execute("LREM", key, count, item)
+
+    def ltrim(self, key, start, stop):
+        return self.execute("LTRIM", key, start, stop)
+
+    # -- sets ----------------------------------------------------------------------------
+
+    def sadd(self, key, *members):
+        return self.execute("SADD", key, *members)
+
+    def srem(self, key, *members):
+        return self.execute("SREM", key, *members)
+
+    def smembers(self, key):
+        """The members as a Python set of bytes."""
+        return set(self.execute("SMEMBERS", key))
+
+    def sismember(self, key, member):
+        return self.execute("SISMEMBER", key, member) == 1
+
+    def scard(self, key):
+        return self.execute("SCARD", key)
+
+    def sinter(self, *keys):
+        return set(self.execute("SINTER", *keys))
+
+    def sunion(self, *keys):
+        return set(self.execute("SUNION", *keys))
+
+    def sdiff(self, *keys):
+        return set(self.execute("SDIFF", *keys))
+
+    def spop(self, key, count=None):
+        return self.execute("SPOP", key) if count is None else self.execute("SPOP", key, count)
+
+    def type(self, key):
+        return self.execute("TYPE", key)
+
     def info(self, section=None):
         raw = self.execute("INFO", section) if section else self.execute("INFO")
         if isinstance(raw, (ResponseError, type(None))):

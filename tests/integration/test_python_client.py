@@ -45,6 +45,40 @@ class PythonClientTest(ServerTest):
         self.assertIsNone(c.set("k", "w", nx=True))
         self.assertEqual(c.execute("ECHO", b"\x00\xffbin"), b"\x00\xffbin")
 
+    def test_type_commands(self):
+        c = self.c
+        self.assertEqual(c.hset("h", "a", "1"), 1)
+        self.assertEqual(c.hset("h", mapping={"b": "2", "c": "3"}), 2)
+        self.assertEqual(c.hget("h", "b"), b"2")
+        self.assertEqual(c.hmget("h", "a", "z"), [b"1", None])
+        self.assertEqual(c.hgetall("h"), {b"a": b"1", b"b": b"2", b"c": b"3"})
+        self.assertEqual(c.hincrby("h", "a", 5), 6)
+        self.assertTrue(c.hexists("h", "a"))
+        self.assertEqual(sorted(c.hkeys("h")), [b"a", b"b", b"c"])
+        self.assertEqual(c.hdel("h", "a", "b"), 2)
+        self.assertEqual(c.hlen("h"), 1)
+        self.assertEqual(c.rpush("l", "a", "b", "c"), 3)
+        self.assertEqual(c.lpush("l", "z"), 4)
+        self.assertEqual(c.lrange("l"), [b"z", b"a", b"b", b"c"])
+        self.assertEqual(c.lindex("l", -1), b"c")
+        self.assertEqual(c.lpop("l"), b"z")
+        self.assertEqual(c.rpop("l", 2), [b"c", b"b"])
+        self.assertEqual(c.lrem("l", 0, "a"), 1)
+        self.assertEqual(c.llen("l"), 0)
+        self.assertEqual(c.sadd("s", "1", "2", "3"), 3)
+        self.assertEqual(c.sadd("t", "2", "3", "4"), 3)
+        self.assertEqual(c.smembers("s"), {b"1", b"2", b"3"})
+        self.assertTrue(c.sismember("s", "2"))
+        self.assertEqual(c.sinter("s", "t"), {b"2", b"3"})
+        self.assertEqual(c.sunion("s", "t"), {b"1", b"2", b"3", b"4"})
+        self.assertEqual(c.sdiff("s", "t"), {b"1"})
+        self.assertEqual(c.srem("s", "1"), 1)
+        self.assertEqual(c.scard("s"), 2)
+        self.assertEqual(c.type("s"), "set")
+        with self.assertRaises(otkv.ResponseError) as ctx:
+            c.lpush("s", "x")
+        self.assertIn("WRONGTYPE", str(ctx.exception))
+
     def test_errors_raise(self):
         with self.assertRaises(otkv.ResponseError) as ctx:
             self.c.execute("NOSUCH")
