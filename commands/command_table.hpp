@@ -52,6 +52,9 @@ void register_list_family(command_registry& table);
 /// Appends the set commands (SADD, SINTER, SSCAN, …; set_family.cpp).
 void register_set_family(command_registry& table);
 
+/// Appends the bitmap commands (SETBIT, BITCOUNT, BITFIELD, …; bit_family.cpp).
+void register_bit_family(command_registry& table);
+
 /// Appends the server and connection commands (INFO, PING, CLIENT, CONFIG, …; server_family.cpp).
 void register_server_family(command_registry& table);
 

@@ -65,6 +65,56 @@ inline net::reply numkeys_not_positive() {
 /// `-ERR LIMIT can't be negative` (SINTERCARD)
 inline net::reply limit_negative() { return net::reply::error("ERR LIMIT can't be negative"); }
 
+/// `-ERR bit offset is not an integer or out of range` (SETBIT, GETBIT, BITFIELD)
+inline net::reply bit_offset() {
+  return net::reply::error("ERR bit offset is not an integer or out of range");
+}
+
+/// `-ERR bit is not an integer or out of range` (SETBIT's value)
+inline net::reply bit_value() {
+  return net::reply::error("ERR bit is not an integer or out of range");
+}
+
+/// `-ERR The bit argument must be 1 or 0.` (BITPOS)
+inline net::reply bit_argument() { return net::reply::error("ERR The bit argument must be 1 or 0."); }
+
+/// `-ERR BITOP NOT must be called with a single source key.`
+inline net::reply bitop_not_sources() {
+  return net::reply::error("ERR BITOP NOT must be called with a single source key.");
+}
+
+/// BITFIELD's type error (Redis's text)
+inline net::reply bitfield_type() {
+  return net::reply::error("ERR Invalid bitfield type. Use something like i16 u8. Note that u64 "
+                           "is not supported but i64 is.");
+}
+
+/// `-ERR BITFIELD_RO only supports the GET subcommand`
+inline net::reply bitfield_ro() {
+  return net::reply::error("ERR BITFIELD_RO only supports the GET subcommand");
+}
+
+/// `-ERR Invalid OVERFLOW type specified` (BITFIELD)
+inline net::reply bitfield_overflow() {
+  return net::reply::error("ERR Invalid OVERFLOW type specified");
+}
+
+/// `-ERR The specified keys must contain string values` (LCS)
+inline net::reply lcs_not_strings() {
+  return net::reply::error("ERR The specified keys must contain string values");
+}
+
+/// `-ERR If you want both the length and indexes, please just use IDX.` (LCS)
+inline net::reply lcs_len_and_idx() {
+  return net::reply::error("ERR If you want both the length and indexes, please just use IDX.");
+}
+
+/// LCS of strings whose table would pass proto-max-bulk-len (Redis's text)
+inline net::reply lcs_too_large() {
+  return net::reply::error("ERR Insufficient memory, transient memory for LCS exceeds "
+                           "proto-max-bulk-len");
+}
+
 /// `-WRONGTYPE Operation against a key holding the wrong kind of value`
 inline net::reply wrong_type() {
   return net::reply::error("WRONGTYPE Operation against a key holding the wrong kind of value");

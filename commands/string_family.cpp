@@ -1,12 +1,14 @@
 // The string family: GET, SET, INCR, APPEND … Handlers run on the partition owning
 // the key; register_string_family adds one table row per command.
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <limits>
+#include <vector>
 
 #include "commands/command_table.hpp"
 #include "commands/dispatch.hpp"
@@ -379,6 +381,100 @@ net::reply op_mset(op_context& ctx, const net::arg_list& args) {
   return net::reply::ok();
 }
 
+/// LCS key1 key2 [LEN] [IDX] [MINMATCHLEN n] [WITHMATCHLEN] → the longest common
+/// subsequence of the two strings (missing keys: empty), its length (LEN), or its matching
+/// ranges, last first, and its length (IDX), as Redis 7's LCS. O(len1 × len2) time and
+/// memory (bounded by proto-max-bulk-len's 512 MiB).
+net::reply op_lcs(op_context& ctx, const net::arg_list& args) {
+  bool len_only = false, idx = false, with_len = false;
+  int64_t min_len = 0;
+  for (size_t i = 3; i < args.size(); ++i) {
+    if (iequals(args[i], "len")) {
+      len_only = true;
+    } else if (iequals(args[i], "idx")) {
+      idx = true;
+    } else if (iequals(args[i], "withmatchlen")) {
+      with_len = true;
+    } else if (iequals(args[i], "minmatchlen") && i + 1 < args.size()) {
+      if (!net::parse_int64(args[++i], min_len))
+        return err::not_integer();
+      min_len = std::max<int64_t>(min_len, 0);
+    } else {
+      return err::syntax();
+    }
+  }
+  std::string_view a, b;
+  for (int k : {1, 2}) {
+    auto* e = ctx.data.find(args[static_cast<size_t>(k)], ctx.now);
+    if (not_string(e))
+      return err::lcs_not_strings();
+    (k == 1 ? a : b) = e ? e->value() : std::string_view();
+  }
+  if (len_only && idx)
+    return err::lcs_len_and_idx();
+  size_t w = b.size() + 1;
+  if ((a.size() + 1) * w > store::max_value_size / sizeof(uint32_t))
+    return err::lcs_too_large();
+  // table[i][j]: the LCS length of a's first i bytes and b's first j.
+  std::vector<uint32_t> table((a.size() + 1) * w, 0);
+  auto lcs = [&](size_t i, size_t j) -> uint32_t& { return table[i * w + j]; };
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j)
+      lcs(i, j) = a[i - 1] == b[j - 1] ? lcs(i - 1, j - 1) + 1
+                                       : std::max(lcs(i - 1, j), lcs(i, j - 1));
+  uint32_t total = lcs(a.size(), b.size());
+  if (len_only)
+    return net::reply::integer(total);
+  // Walk back from the end, collecting the string and the contiguous matching ranges.
+  std::string common(total, '\0');
+  std::vector<net::reply> matches;
+  size_t i = a.size(), j = b.size(), at = total;
+  size_t a_start = a.size(), a_end = 0, b_start = 0, b_end = 0; // a_start == size: none
+  while (i > 0 && j > 0) {
+    bool emit = false;
+    if (a[i - 1] == b[j - 1]) {
+      common[--at] = a[i - 1];
+      if (a_start == a.size()) {
+        a_start = a_end = i - 1;
+        b_start = b_end = j - 1;
+      } else if (a_start == i && b_start == j) { // contiguous: extend backwards
+        --a_start;
+        --b_start;
+      } else {
+        emit = true;
+      }
+      if (a_start == 0 || b_start == 0)
+        emit = true;
+      --i;
+      --j;
+    } else {
+      if (lcs(i - 1, j) > lcs(i, j - 1))
+        --i;
+      else
+        --j;
+      emit = a_start != a.size();
+    }
+    if (emit) {
+      auto match_len = static_cast<int64_t>(a_end - a_start + 1);
+      if (idx && match_len >= min_len) {
+        std::vector<net::reply> m{
+          net::reply::array({net::reply::integer(static_cast<int64_t>(a_start)),
+                             net::reply::integer(static_cast<int64_t>(a_end))}),
+          net::reply::array({net::reply::integer(static_cast<int64_t>(b_start)),
+                             net::reply::integer(static_cast<int64_t>(b_end))})};
+        if (with_len)
+          m.push_back(net::reply::integer(match_len));
+        matches.push_back(net::reply::array(std::move(m)));
+      }
+      a_start = a.size();
+    }
+  }
+  if (!idx)
+    return net::reply::bulk(std::move(common));
+  return net::reply::array({net::reply::bulk("matches"), net::reply::array(std::move(matches)),
+                            net::reply::bulk("len"), net::reply::integer(total)});
+}
+
 } // namespace
 
 void register_string_family(command_registry& table) {
@@ -405,6 +501,7 @@ void register_string_family(command_registry& table) {
     {"psetex",      4,  W,         1,  1, 1,  K,   op_psetex,       nullptr,        nullptr,       "string",     "Sets both string value and expiration time in milliseconds of a key."},
     {"getrange",    4,  R,         1,  1, 1,  K,   op_getrange,     nullptr,        nullptr,       "string",     "Returns a substring of the string stored at a key."},
     {"setrange",    4,  W,         1,  1, 1,  K,   op_setrange,     nullptr,        nullptr,       "string",     "Overwrites a part of a string value with another by an offset."},
+    {"lcs",        -3,  R | ONE,   1,  2, 1,  KS,  op_lcs,          nullptr,        merge_ok,      "string",     "Finds the longest common substring (keys in one partition)."},
     {"msetnx",     -3,  W | ONE,   1, -1, 2,  KS,  op_msetnx,       nullptr,        merge_ok,      "string",     "Atomically sets multiple keys only when none of them exist (keys in one partition)."},
   });
   // clang-format on

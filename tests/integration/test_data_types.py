@@ -204,6 +204,21 @@ def random_command(rng):
         ["SET", k, value()], ["GET", k], ["APPEND", k, value()], ["INCR", k], ["STRLEN", k],
         ["TYPE", k], ["DEL", k], ["EXISTS", k], ["COPY", k, k2, "REPLACE"], ["RENAME", k, k2],
         ["MGET", k, k2],
+        ["SETBIT", k, str(rng.randint(0, 100)), rng.choice(["0", "1"])],
+        ["GETBIT", k, str(rng.randint(0, 120))], ["BITCOUNT", k],
+        ["BITCOUNT", k, n(), n(), rng.choice(["BIT", "BYTE"])],
+        ["BITPOS", k, rng.choice(["0", "1"])], ["BITPOS", k, rng.choice(["0", "1"]), n()],
+        ["BITPOS", k, rng.choice(["0", "1"]), n(), n(), rng.choice(["BIT", "BYTE"])],
+        ["BITOP", rng.choice(["AND", "OR", "XOR"]), k, k2, rng.choice(keys)],
+        ["BITOP", "NOT", k, k2],
+        ["BITFIELD", k, "OVERFLOW", rng.choice(["WRAP", "SAT", "FAIL"]),
+         rng.choice(["SET", "INCRBY"]), rng.choice(["i5", "u4", "i64", "u63", "i1"]),
+         rng.choice(["0", "3", "#2", "17"]), str(rng.randint(-40, 40)),
+         "GET", rng.choice(["u8", "i8"]), rng.choice(["0", "#1", "9"])],
+        ["BITFIELD_RO", k, "GET", "u16", str(rng.randint(0, 40))],
+        ["LCS", k, k2], ["LCS", k, k2, "LEN"], ["LCS", k, k2, "IDX", "WITHMATCHLEN"],
+        ["LCS", k, k2, "IDX", "MINMATCHLEN", str(rng.randint(0, 3))],
+        ["APPEND", k, rng.choice(["ohmytext", "mynewtext", "abc", "\x00\xff"])],
     ]
     return rng.choice(choices)
 
