@@ -181,6 +181,14 @@ std::vector<option> make_table() {
             "a set with more members leaves its packed form"),
     integer("set-max-listpack-value", &c::set_max_listpack_value, 0, 1 << 30, at_run_time,
             "a set with a longer member leaves its packed form"),
+    integer("zset-max-listpack-entries", &c::zset_max_listpack_entries, 0, 1 << 30, at_run_time,
+            "a sorted set with more members leaves its packed form"),
+    integer("zset-max-listpack-value", &c::zset_max_listpack_value, 0, 1 << 30, at_run_time,
+            "a sorted set with a longer member leaves its packed form"),
+    integer("zset-max-ziplist-entries", &c::zset_max_listpack_entries, 0, 1 << 30, at_run_time,
+            "Redis's older name of zset-max-listpack-entries"),
+    integer("zset-max-ziplist-value", &c::zset_max_listpack_value, 0, 1 << 30, at_run_time,
+            "Redis's older name of zset-max-listpack-value"),
     integer("list-max-listpack-size", &c::list_max_listpack_size, -5, 1 << 30, at_run_time,
             "a list node's items (> 0) or bytes (-1 … -5: 4 … 64 KiB)"),
     integer("list-max-ziplist-size", &c::list_max_listpack_size, -5, 1 << 30,
@@ -323,6 +331,8 @@ void apply_encoding_limits(const server_config& cfg) {
   l.set_max_intset_entries.store(cfg.set_max_intset_entries, std::memory_order_relaxed);
   l.set_max_entries.store(cfg.set_max_listpack_entries, std::memory_order_relaxed);
   l.set_max_value.store(cfg.set_max_listpack_value, std::memory_order_relaxed);
+  l.zset_max_entries.store(cfg.zset_max_listpack_entries, std::memory_order_relaxed);
+  l.zset_max_value.store(cfg.zset_max_listpack_value, std::memory_order_relaxed);
   l.list_max_node.store(cfg.list_max_listpack_size, std::memory_order_relaxed);
 }
 

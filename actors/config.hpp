@@ -53,6 +53,8 @@ struct server_config {
   uint64_t set_max_intset_entries = 512;
   uint64_t set_max_listpack_entries = 128;
   uint64_t set_max_listpack_value = 64;
+  uint64_t zset_max_listpack_entries = 128;
+  uint64_t zset_max_listpack_value = 64;
   int64_t list_max_listpack_size = -2; ///< > 0 items a list node, −1 … −5: 4 … 64 KiB
   std::string config_file;          ///< the JSON file read, if any
   bool help = false;

@@ -21,6 +21,7 @@ const command_registry& table() {
     register_hash_family(r);
     register_list_family(r);
     register_set_family(r);
+    register_zset_family(r);
     register_bit_family(r);
     register_server_family(r);
     register_cluster_family(r);

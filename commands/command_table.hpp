@@ -52,6 +52,9 @@ void register_list_family(command_registry& table);
 /// Appends the set commands (SADD, SINTER, SSCAN, …; set_family.cpp).
 void register_set_family(command_registry& table);
 
+/// Appends the sorted-set commands (ZADD, ZRANGE, ZPOPMIN, …; zset_family.cpp).
+void register_zset_family(command_registry& table);
+
 /// Appends the bitmap commands (SETBIT, BITCOUNT, BITFIELD, …; bit_family.cpp).
 void register_bit_family(command_registry& table);
 

@@ -115,6 +115,45 @@ inline net::reply lcs_too_large() {
                            "proto-max-bulk-len");
 }
 
+/// `-ERR min or max is not a float` (a sorted set's score range)
+inline net::reply score_range() { return net::reply::error("ERR min or max is not a float"); }
+
+/// `-ERR min or max not valid string range item` (a sorted set's lexicographic range)
+inline net::reply lex_range() {
+  return net::reply::error("ERR min or max not valid string range item");
+}
+
+/// ZADD with both XX and NX
+inline net::reply zadd_xx_nx() {
+  return net::reply::error("ERR XX and NX options at the same time are not compatible");
+}
+
+/// ZADD with GT and LT, or either with NX
+inline net::reply zadd_gt_lt_nx() {
+  return net::reply::error("ERR GT, LT, and/or NX options at the same time are not compatible");
+}
+
+/// ZADD INCR with several pairs
+inline net::reply zadd_incr_pairs() {
+  return net::reply::error("ERR INCR option supports a single increment-element pair");
+}
+
+/// `-ERR resulting score is not a number (NaN)`
+inline net::reply score_nan() {
+  return net::reply::error("ERR resulting score is not a number (NaN)");
+}
+
+/// ZRANGE's LIMIT without BYSCORE / BYLEX
+inline net::reply zrange_limit() {
+  return net::reply::error("ERR syntax error, LIMIT is only supported in combination with either "
+                           "BYSCORE or BYLEX");
+}
+
+/// ZRANGE BYLEX WITHSCORES
+inline net::reply zrange_lex_scores() {
+  return net::reply::error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
+}
+
 /// `-WRONGTYPE Operation against a key holding the wrong kind of value`
 inline net::reply wrong_type() {
   return net::reply::error("WRONGTYPE Operation against a key holding the wrong kind of value");

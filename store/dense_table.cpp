@@ -80,6 +80,8 @@ dense_table& dense_table::operator=(dense_table&& other) noexcept {
     bits_ = other.bits_;
     size_ = other.size_;
     element_bytes_ = other.element_bytes_;
+    name_ = other.name_;
+    owns_ = other.owns_;
     other.slots_ = nullptr;
     other.capacity_ = other.size_ = other.element_bytes_ = 0;
     other.bits_ = 0;
@@ -92,7 +94,7 @@ dense_table::~dense_table() {
 }
 
 void dense_table::free_all() noexcept {
-  for (size_t i = 0; i < capacity_; ++i)
+  for (size_t i = 0; i < capacity_ && owns_; ++i)
     if (slots_[i] != 0)
       std::free(const_cast<char*>(element_of(slots_[i])));
   std::free(slots_);
@@ -114,7 +116,7 @@ const char* dense_table::find(std::string_view name) const noexcept {
     if ((slots_[i] & ~address_mask) != tag)
       continue;
     const char* e = element_of(slots_[i]);
-    if (first(e) == name)
+    if (name_of(e) == name)
       return e;
   }
   return nullptr;
@@ -144,7 +146,7 @@ void dense_table::resize(unsigned bits) {
     bool fits = true;
     for (size_t i = 0; i < old_capacity && fits; ++i)
       if (old[i] != 0)
-        fits = place(old[i], key_hash(first(element_of(old[i]))));
+        fits = place(old[i], key_hash(name_of(element_of(old[i]))));
     if (fits) {
       std::free(old);
       return;
@@ -167,7 +169,7 @@ bool dense_table::put(std::string_view name, std::string_view value, bool pair) 
     if ((slots_[i] & ~address_mask) != tag)
       continue;
     auto* e = const_cast<char*>(element_of(slots_[i]));
-    if (first(e) != name)
+    if (name_of(e) != name)
       continue;
     char* fresh = make_element(name, value, pair);
     element_bytes_ += malloc_usable_size(fresh);
@@ -194,25 +196,34 @@ bool dense_table::put(std::string_view name, std::string_view value, bool pair) 
 }
 
 bool dense_table::erase(std::string_view name) {
-  if (size_ == 0)
+  const char* e = remove(name);
+  if (e == nullptr)
     return false;
+  if (owns_) {
+    element_bytes_ -= malloc_usable_size(const_cast<char*>(e));
+    std::free(const_cast<char*>(e));
+  }
+  return true;
+}
+
+const char* dense_table::remove(std::string_view name) {
+  if (size_ == 0)
+    return nullptr;
   uint64_t h = key_hash(name);
   uint64_t tag = tag_of(h);
   size_t i = home(h);
   for (; i < capacity_ && slots_[i] != 0; ++i)
-    if ((slots_[i] & ~address_mask) == tag && first(element_of(slots_[i])) == name)
+    if ((slots_[i] & ~address_mask) == tag && name_of(element_of(slots_[i])) == name)
       break;
   if (i == capacity_ || slots_[i] == 0)
-    return false;
-  auto* e = const_cast<char*>(element_of(slots_[i]));
-  element_bytes_ -= malloc_usable_size(e);
-  std::free(e);
+    return nullptr;
+  const char* e = element_of(slots_[i]);
   slots_[i] = 0;
   --size_;
   // Backward shift: later elements of the run whose home is at or before the hole move
   // into it, so every element stays reachable from its home without tombstones.
   for (size_t j = i + 1; j < capacity_ && slots_[j] != 0; ++j) {
-    if (home(key_hash(first(element_of(slots_[j])))) <= i) {
+    if (home(key_hash(name_of(element_of(slots_[j])))) <= i) {
       slots_[i] = slots_[j];
       slots_[j] = 0;
       i = j;
@@ -220,7 +231,23 @@ bool dense_table::erase(std::string_view name) {
   }
   if (bits_ > min_bits && size_ * 8 < (size_t{1} << bits_))
     resize(bits_ - 1);
-  return true;
+  return e;
+}
+
+void dense_table::insert_external(const char* element) {
+  if (slots_ == nullptr)
+    resize(min_bits);
+  if ((size_ + 1) * 4 > (size_t{1} << bits_) * 3)
+    resize(bits_ + 1);
+  uint64_t h = key_hash(name_of(element));
+  uint64_t value = tag_of(h) | reinterpret_cast<uint64_t>(element);
+  while (!place(value, h))
+    resize(bits_ + 1);
+  ++size_;
+}
+
+std::string_view dense_table::name_of(const char* element) const noexcept {
+  return name_ != nullptr ? name_(element) : first(element);
 }
 
 void dense_table::for_each(const std::function<void(const char*)>& fn) const {
@@ -273,7 +300,7 @@ const char* dense_table::random(uint64_t r) const noexcept {
 }
 
 size_t dense_table::memory() const noexcept {
-  return capacity_ * sizeof(uint64_t) + element_bytes_;
+  return capacity_ * sizeof(uint64_t) + (owns_ ? element_bytes_ : 0);
 }
 
 } // namespace otkv::store

@@ -14,7 +14,13 @@ namespace otkv::store {
 /// rejected without touching the element.
 class dense_table {
 public:
+  /// An element's name, for tables of elements they do not own (external mode).
+  using name_fn = std::string_view (*)(const char* element) noexcept;
+
   dense_table() = default;
+  /// A table of elements owned elsewhere (a sorted set's skip-list nodes), named by `fn`:
+  /// use insert_external and remove; erase and destruction free nothing.
+  explicit dense_table(name_fn fn) noexcept : name_(fn), owns_(false) {}
   dense_table(const dense_table&) = delete;
   dense_table& operator=(const dense_table&) = delete;
   dense_table(dense_table&& other) noexcept;
@@ -33,6 +39,11 @@ public:
 
   /// Removes the element named `name`; returns whether there was one.
   bool erase(std::string_view name);
+
+  /// Adds an element owned elsewhere (external mode) whose name is not in the table.
+  void insert_external(const char* element);
+  /// Takes the element named `name` out of the table (not freed); nullptr if none.
+  const char* remove(std::string_view name);
 
   /// Calls `fn(element)` for every element.
   void for_each(const std::function<void(const char*)>& fn) const;
@@ -60,7 +71,10 @@ private:
   unsigned bits_ = 0;
   size_t size_ = 0;
   size_t element_bytes_ = 0;
+  name_fn name_ = nullptr; // nullptr: the element's first packed string
+  bool owns_ = true;
 
+  std::string_view name_of(const char* element) const noexcept;
   size_t home(uint64_t hash) const noexcept;
   /// Rebuilds the table with 2^bits home slots.
   void resize(unsigned bits);

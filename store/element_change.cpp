@@ -7,6 +7,7 @@
 #include "store/hash_object.hpp"
 #include "store/list_object.hpp"
 #include "store/set_object.hpp"
+#include "store/zset_object.hpp"
 
 namespace otkv::store {
 
@@ -70,6 +71,8 @@ value_type change_type(std::string_view change) {
     return value_type::hash;
   if (name == "sadd" || name == "srem")
     return value_type::set;
+  if (name == "zadd" || name == "zrem")
+    return value_type::zset;
   if (!name.empty() && name[0] == 'l') // lpush lpop lset linsert lrem ltrim
     return value_type::list;
   if (name == "rpush" || name == "rpop")
@@ -95,6 +98,24 @@ bool apply_change(object& o, std::string_view change) {
     if (name == "hdel") {
       for (auto f : args)
         h.erase(f);
+      return true;
+    }
+    return false;
+  }
+  if (o.type() == value_type::zset) {
+    auto& z = static_cast<zset_object&>(o);
+    if (name == "zadd" && args.size() % 2 == 0) {
+      std::vector<double> scores(args.size() / 2);
+      for (size_t i = 0; i < args.size(); i += 2)
+        if (!parse_score(args[i], scores[i / 2]))
+          return false;
+      for (size_t i = 0; i < args.size(); i += 2)
+        z.add(args[i + 1], scores[i / 2]);
+      return true;
+    }
+    if (name == "zrem") {
+      for (auto m : args)
+        z.erase(m);
       return true;
     }
     return false;

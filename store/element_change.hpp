@@ -7,6 +7,7 @@
 //
 //   hset (field value)…   hdel field…         set the fields / remove them
 //   sadd member…          srem member…        add / remove members
+//   zadd (score member)…  zrem member…        set the members' scores ("%.17g") / remove
 //   lpush item…           rpush item…         push each at the head / tail, in order
 //   lpop n                rpop n              remove n items from the head / tail
 //   lset index item       linsert index item  replace / insert before position index

@@ -14,6 +14,8 @@ struct encoding_limits {
   std::atomic<uint64_t> set_max_intset_entries{512};
   std::atomic<uint64_t> set_max_entries{128};
   std::atomic<uint64_t> set_max_value{64};
+  std::atomic<uint64_t> zset_max_entries{128};
+  std::atomic<uint64_t> zset_max_value{64};
   /// A list node's limit: > 0 items, or −1 … −5 for 4, 8, 16, 32, 64 KiB (Redis's meaning).
   std::atomic<int64_t> list_max_node{-2};
 };

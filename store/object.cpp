@@ -4,6 +4,7 @@
 #include "store/list_object.hpp"
 #include "store/packed.hpp"
 #include "store/set_object.hpp"
+#include "store/zset_object.hpp"
 
 namespace otkv::store {
 
@@ -31,6 +32,8 @@ std::unique_ptr<object> make_object(value_type t) {
       return std::make_unique<set_object>();
     case value_type::list:
       return std::make_unique<list_object>();
+    case value_type::zset:
+      return std::make_unique<zset_object>();
     default:
       return nullptr;
   }
@@ -69,6 +72,14 @@ std::unique_ptr<object> decode_object(std::string_view bytes) {
       case value_type::list:
         static_cast<list_object&>(*o).push(false, first);
         break;
+      case value_type::zset: {
+        double score = 0;
+        if (!parse_score(r.string(), score))
+          r.ok = false;
+        else if (r.ok)
+          static_cast<zset_object&>(*o).add(first, score);
+        break;
+      }
       default:
         break;
     }

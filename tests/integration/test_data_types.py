@@ -35,6 +35,12 @@ def fill_every_type(c, big=600):
     c.call("HDEL", "h:big", "f8")
     c.call("HINCRBY", "h:small", "a", "41")
     c.call("EXPIRE", "h:small", "1000")
+    c.call("ZADD", "z:small", "1", "a", "2.5", "b", "-inf", "c")
+    for i in range(0, big, 50):
+        c.call("ZADD", "z:big", *sum(([str(j % 37), "z%d" % j] for j in range(i, i + 50)), []))
+    c.call("ZINCRBY", "z:big", "0.1", "z5")
+    c.call("ZREM", "z:big", "z6")
+    c.call("SETBIT", "bits", "1000", "1")
     c.call("HSET", "gone", "f", "v")
     c.call("HDEL", "gone", "f")  # emptied: the key is gone
 
@@ -58,6 +64,8 @@ def dump_every_key(c):
             v = sorted(zip(flat[::2], flat[1::2]))
         elif t == "list":
             v = c.call("LRANGE", k, "0", "-1")
+        elif t == "zset":
+            v = c.call("ZRANGE", k, "0", "-1", "WITHSCORES")
         else:
             v = sorted(c.call("SMEMBERS", k))
         out[k] = (t, v, c.call("TTL", k) > 0)
@@ -91,6 +99,8 @@ class RestartTest(unittest.TestCase):
         c2 = Client(s2.port)
         self.assertEqual(dump_every_key(c2), before)
         self.assertEqual(c2.call("OBJECT", "ENCODING", "s:ints"), b"intset")
+        self.assertEqual(c2.call("OBJECT", "ENCODING", "z:big"), b"skiplist")
+        self.assertEqual(c2.call("ZSCORE", "z:big", "z5"), b"5.0999999999999996")
         c2.close()
         self.assertEqual(s2.stop(), 0)
 
@@ -178,11 +188,16 @@ def normalise(cmd, reply):
 
 def random_command(rng):
     keys = ["{f}a", "{f}b", "{f}c", "{f}d"]
+    z0 = "{f}z0"  # lexicographic ranges assume equal scores: one sorted set keeps them at 0
     k, k2 = rng.choice(keys), rng.choice(keys)
     small = lambda: str(rng.randint(0, 12))  # noqa: E731
     value = lambda: rng.choice([small(), "x" * rng.randint(0, 80), "-3", "1.5"])  # noqa: E731
     n = lambda: str(rng.randint(-4, 6))  # noqa: E731
     many = lambda f: [f() for _ in range(rng.randint(1, 4))]  # noqa: E731
+    score = lambda: rng.choice([str(rng.randint(-3, 5)), "1.5", "-0.25", "inf", "-inf", "1e3",  # noqa: E731
+                                "0.1", "x"])
+    bound = lambda: rng.choice(["-inf", "+inf", "(1", "2", "(-1.5", "0", "5", "(inf", "x"])  # noqa: E731
+    lex = lambda: rng.choice(["-", "+", "[1", "(2", "[5", "(", "[", "x"])  # noqa: E731
     choices = [
         ["HSET", k] + sum(([small(), value()] for _ in range(rng.randint(1, 3))), []),
         ["HSETNX", k, small(), value()], ["HGET", k, small()], ["HMGET", k] + many(small),
@@ -219,6 +234,27 @@ def random_command(rng):
         ["LCS", k, k2], ["LCS", k, k2, "LEN"], ["LCS", k, k2, "IDX", "WITHMATCHLEN"],
         ["LCS", k, k2, "IDX", "MINMATCHLEN", str(rng.randint(0, 3))],
         ["APPEND", k, rng.choice(["ohmytext", "mynewtext", "abc", "\x00\xff"])],
+        ["ZADD", k] + rng.choice([[], ["NX"], ["XX"], ["GT"], ["LT"], ["CH"], ["XX", "CH"],
+                                  ["INCR"]]) + sum(([score(), small()] for _ in range(
+                                      rng.randint(1, 1 if rng.random() < 0.3 else 3))), []),
+        ["ZADD", z0, "0", small()],
+        ["ZADD", z0, "0", small(), "0", small()], ["ZREM", z0, small()],
+        ["ZINCRBY", k, score(), small()], ["ZREM", k] + many(small), ["ZSCORE", k, small()],
+        ["ZMSCORE", k] + many(small), ["ZCARD", k], ["ZRANK", k, small()],
+        ["ZREVRANK", k, small()], ["ZCOUNT", k, bound(), bound()],
+        ["ZLEXCOUNT", z0, lex(), lex()],
+        ["ZRANGE", k, n(), n()] + rng.choice([[], ["WITHSCORES"], ["REV"], ["REV", "WITHSCORES"]]),
+        ["ZRANGE", k, bound(), bound(), "BYSCORE"] + rng.choice([[], ["REV"], ["WITHSCORES"],
+                                                                 ["LIMIT", n(), n()]]),
+        ["ZRANGE", z0, lex(), lex(), "BYLEX"] + rng.choice([[], ["REV"], ["LIMIT", n(), n()]]),
+        ["ZRANGEBYSCORE", k, bound(), bound()] + rng.choice([[], ["WITHSCORES"],
+                                                             ["LIMIT", n(), n()]]),
+        ["ZREVRANGEBYSCORE", k, bound(), bound(), "WITHSCORES"],
+        ["ZRANGEBYLEX", z0, lex(), lex()], ["ZREVRANGEBYLEX", z0, lex(), lex(), "LIMIT", "0", "2"],
+        ["ZREVRANGE", k, n(), n(), "WITHSCORES"], ["ZREMRANGEBYSCORE", k, bound(), bound()],
+        ["ZREMRANGEBYRANK", k, n(), n()], ["ZREMRANGEBYLEX", z0, lex(), lex()],
+        ["ZPOPMIN", k], ["ZPOPMAX", k, str(rng.randint(0, 3))],
+        ["ZRANGESTORE", k, k2, n(), n()], ["ZRANGESTORE", k, k2, bound(), bound(), "BYSCORE"],
     ]
     return rng.choice(choices)
 
@@ -257,6 +293,13 @@ class DifferentialFuzzTest(unittest.TestCase):
         rng = random.Random(seed)
         steps = int(os.environ.get("OTKV_FUZZ_STEPS", "6000"))
         for step in range(steps):
+            if step == steps // 2:  # the second half: tiny packed forms, so the large ones run
+                for name, value in (("hash-max-ziplist-entries", "4"),
+                                     ("set-max-intset-entries", "4"),
+                                     ("zset-max-ziplist-entries", "4"),
+                                     ("list-max-ziplist-size", "3")):
+                    self.assertEqual(self.o.call("CONFIG", "SET", name, value), "OK")
+                    self.assertEqual(self.r.call("CONFIG", "SET", name, value), "OK")
             if step % 500 == 0:  # fresh keys now and then: more creations and emptyings
                 self.assertEqual(self.o.call("FLUSHALL"), "OK")
                 self.assertEqual(self.r.call("FLUSHALL"), "OK")

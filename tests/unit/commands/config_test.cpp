@@ -294,7 +294,9 @@ TEST_CASE("CONFIG SET checks names, types and ranges", "[config]") {
                      "slowlog-log-slower-than", "slowlog-max-len", "latency-tracking",
             "hash-max-listpack-entries", "hash-max-listpack-value", "hash-max-ziplist-entries",
             "hash-max-ziplist-value", "set-max-intset-entries", "set-max-listpack-entries",
-            "set-max-listpack-value", "list-max-listpack-size", "list-max-ziplist-size"});
+            "set-max-listpack-value", "list-max-listpack-size", "list-max-ziplist-size",
+            "zset-max-listpack-entries", "zset-max-listpack-value", "zset-max-ziplist-entries",
+            "zset-max-ziplist-value"});
 
   for (const auto& opt : option_table()) {
     INFO(opt.name);

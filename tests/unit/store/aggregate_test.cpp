@@ -19,6 +19,7 @@
 #include "store/key_hash.hpp"
 #include "store/list_object.hpp"
 #include "store/set_object.hpp"
+#include "store/zset_object.hpp"
 
 using namespace otkv::store;
 
@@ -409,4 +410,101 @@ TEST_CASE("encoding limits (CONFIG SET hash-max-listpack-entries …) apply to l
   l.hash_max_entries = 128;
   l.set_max_intset_entries = 512;
   l.list_max_node = -2;
+}
+
+namespace {
+
+using zmodel = std::set<std::pair<double, std::string>>;
+
+void check_zset(const zset_object& z, const zmodel& model) {
+  REQUIRE(z.size() == model.size());
+  std::vector<std::pair<double, std::string>> got;
+  if (z.size() > 0)
+    z.for_ranks(0, z.size() - 1, false, [&](std::string_view m, double s) {
+      got.emplace_back(s, std::string(m));
+      return true;
+    });
+  REQUIRE(got == std::vector<std::pair<double, std::string>>(model.begin(), model.end()));
+}
+
+} // namespace
+
+TEST_CASE("zset_object agrees with an ordered model, packed and as a skip list",
+          "[aggregates][zset]") {
+  std::mt19937_64 rng(5);
+  for (int n : {50, 3000}) {
+    zset_object z;
+    zmodel model;
+    std::map<std::string, double> scores;
+    for (int step = 0; step < n * 4; ++step) {
+      std::string m = "m" + std::to_string(rng() % static_cast<uint64_t>(n));
+      double s = static_cast<double>(rng() % 50) / 2;
+      if (rng() % 3 == 0) {
+        bool had = scores.count(m) > 0;
+        CHECK(z.erase(m) == had);
+        if (had) {
+          model.erase({scores[m], m});
+          scores.erase(m);
+        }
+      } else {
+        bool fresh = scores.count(m) == 0;
+        CHECK(z.add(m, s) == fresh);
+        if (!fresh)
+          model.erase({scores[m], m});
+        scores[m] = s;
+        model.insert({s, m});
+      }
+    }
+    check_zset(z, model);
+    CHECK(z.encoding() == (n == 50 ? "listpack" : "skiplist"));
+    size_t r = 0;
+    for (const auto& [s, m] : model) {
+      REQUIRE(z.rank(m) == std::optional<size_t>(r));
+      REQUIRE(z.score(m) == std::optional<double>(s));
+      ++r;
+    }
+    CHECK_FALSE(z.rank("nope"));
+    size_t below = 0;
+    for (const auto& item : model)
+      below += item.first < 10 ? 1 : 0;
+    CHECK(z.count_below(10, false) == below);
+    size_t at_or_below = 0;
+    for (const auto& item : model)
+      at_or_below += item.first <= 10 ? 1 : 0;
+    CHECK(z.count_below(10, true) == at_or_below);
+    std::vector<std::string> reversed;
+    if (z.size() >= 3)
+      z.for_ranks(z.size() - 3, z.size() - 1, true, [&](std::string_view m, double) {
+        reversed.emplace_back(m);
+        return true;
+      });
+    if (z.size() >= 3)
+      CHECK(reversed.front() == std::prev(model.end())->second);
+    auto back = decode_object(encode_object(z));
+    REQUIRE(back);
+    check_zset(static_cast<zset_object&>(*back), model);
+    auto copy = z.clone();
+    check_zset(static_cast<zset_object&>(*copy), model);
+  }
+}
+
+TEST_CASE("zset_object at 1M members: O(log n) rank and rank lookups", "[aggregates][zset][slow]") {
+  zset_object z;
+  constexpr int n = 1'000'000;
+  for (int i = 0; i < n; ++i)
+    z.add("member:" + std::to_string(i), i);
+  CHECK(z.size() == static_cast<size_t>(n));
+  CHECK(z.rank("member:0") == std::optional<size_t>(0));
+  CHECK(z.rank("member:765432") == std::optional<size_t>(765432));
+  std::string m;
+  z.for_ranks(500000, 500000, false, [&](std::string_view x, double) {
+    m = std::string(x);
+    return true;
+  });
+  CHECK(m == "member:500000");
+  CHECK(z.count_below(250000, false) == 250000);
+  CHECK(z.memory() / z.size() < 100);
+  for (int i = 0; i < n; i += 2)
+    REQUIRE(z.erase("member:" + std::to_string(i)));
+  CHECK(z.rank("member:765431") == std::optional<size_t>(382715));
 }

@@ -1,0 +1,458 @@
+#include "store/zset_object.hpp"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+#include <malloc.h>
+
+#include "store/encoding_limits.hpp"
+#include "store/packed.hpp"
+
+namespace otkv::store {
+
+namespace {
+
+constexpr int max_level = 32;
+
+int random_level() {
+  thread_local uint64_t state = 0x9E3779B97F4A7C15ull ^ reinterpret_cast<uintptr_t>(&state);
+  int level = 1;
+  for (;;) { // xorshift64*; each level with probability 1/4, as Redis's
+    state ^= state >> 12;
+    state ^= state << 25;
+    state ^= state >> 27;
+    uint64_t r = state * 0x2545F4914F6CDD1Dull;
+    for (int k = 0; k < 32 && level < max_level; ++k, r >>= 2) {
+      if ((r & 3) != 0)
+        return level;
+      ++level;
+    }
+    if (level >= max_level)
+      return max_level;
+  }
+}
+
+/// Whether (sa, ma) orders before (sb, mb).
+bool before(double sa, std::string_view ma, double sb, std::string_view mb) {
+  return sa < sb || (sa == sb && ma < mb);
+}
+
+} // namespace
+
+std::string format_score(double d) {
+  if (std::isinf(d))
+    return d > 0 ? "inf" : "-inf";
+  char buf[64];
+  int n = std::snprintf(buf, sizeof buf, "%.17g", d);
+  return std::string(buf, static_cast<size_t>(n));
+}
+
+bool parse_score(std::string_view text, double& out) {
+  if (text.empty() || text.size() > 256 || std::isspace(static_cast<unsigned char>(text[0])))
+    return false;
+  std::string s(text);
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(s.c_str(), &end);
+  if (end != s.c_str() + s.size() || std::isnan(v))
+    return false;
+  out = v;
+  return true;
+}
+
+// -- the skip list ----------------------------------------------------------------------
+
+struct zset_object::node {
+  struct level {
+    node* forward;
+    size_t span;
+  };
+  double score;
+  node* backward;
+  uint32_t len;
+  int height;
+
+  level* levels() noexcept { return reinterpret_cast<level*>(this + 1); }
+  const level* levels() const noexcept { return reinterpret_cast<const level*>(this + 1); }
+  std::string_view member() const noexcept {
+    return {reinterpret_cast<const char*>(levels() + height), len};
+  }
+
+  static node* make(int height, double score, std::string_view member, size_t& bytes) {
+    size_t size = sizeof(node) + sizeof(level) * static_cast<size_t>(height) + member.size();
+    auto* n = static_cast<node*>(std::malloc(size));
+    if (n == nullptr)
+      throw std::bad_alloc();
+    n->score = score;
+    n->backward = nullptr;
+    n->len = static_cast<uint32_t>(member.size());
+    n->height = height;
+    for (int i = 0; i < height; ++i)
+      n->levels()[i] = {nullptr, 0};
+    std::memcpy(reinterpret_cast<char*>(n->levels() + height), member.data(), member.size());
+    bytes += malloc_usable_size(n);
+    return n;
+  }
+};
+
+std::string_view zset_object::name_of(const char* n) noexcept {
+  return reinterpret_cast<const node*>(n)->member();
+}
+
+zset_object::zset_object() : by_member_(&zset_object::name_of) {}
+
+zset_object::~zset_object() {
+  if (!head_)
+    return;
+  node* x = head_;
+  while (x != nullptr) {
+    node* next = x->levels()[0].forward;
+    std::free(x);
+    x = next;
+  }
+}
+
+void zset_object::list_insert(std::string_view member, double score) {
+  node* update[max_level];
+  size_t rank[max_level];
+  node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    rank[i] = i == level_ - 1 ? 0 : rank[i + 1];
+    for (node* f; (f = x->levels()[i].forward) != nullptr
+                  && before(f->score, f->member(), score, member);) {
+      rank[i] += x->levels()[i].span;
+      x = f;
+    }
+    update[i] = x;
+  }
+  int height = random_level();
+  if (height > level_) {
+    for (int i = level_; i < height; ++i) {
+      rank[i] = 0;
+      update[i] = head_;
+      head_->levels()[i].span = size_;
+    }
+    level_ = height;
+  }
+  x = node::make(height, score, member, node_bytes_);
+  for (int i = 0; i < height; ++i) {
+    auto& up = update[i]->levels()[i];
+    x->levels()[i].forward = up.forward;
+    up.forward = x;
+    x->levels()[i].span = up.span - (rank[0] - rank[i]);
+    up.span = (rank[0] - rank[i]) + 1;
+  }
+  for (int i = height; i < level_; ++i)
+    ++update[i]->levels()[i].span;
+  x->backward = update[0] == head_ ? nullptr : update[0];
+  if (x->levels()[0].forward)
+    x->levels()[0].forward->backward = x;
+  else
+    tail_ = x;
+  by_member_.insert_external(reinterpret_cast<const char*>(x));
+  ++size_;
+}
+
+void zset_object::list_erase(node* target) {
+  node* update[max_level];
+  node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    for (node* f; (f = x->levels()[i].forward) != nullptr && f != target
+                  && before(f->score, f->member(), target->score, target->member());)
+      x = f;
+    update[i] = x;
+  }
+  for (int i = 0; i < level_; ++i) {
+    auto& up = update[i]->levels()[i];
+    if (up.forward == target) {
+      up.span += target->levels()[i].span - 1;
+      up.forward = target->levels()[i].forward;
+    } else {
+      up.span -= 1;
+    }
+  }
+  if (target->levels()[0].forward)
+    target->levels()[0].forward->backward = target->backward;
+  else
+    tail_ = target->backward;
+  while (level_ > 1 && head_->levels()[level_ - 1].forward == nullptr)
+    --level_;
+  by_member_.remove(target->member());
+  node_bytes_ -= malloc_usable_size(target);
+  std::free(target);
+  --size_;
+}
+
+zset_object::node* zset_object::list_at(size_t rank) const {
+  size_t target = rank + 1, traversed = 0;
+  node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    while (x->levels()[i].forward && traversed + x->levels()[i].span <= target) {
+      traversed += x->levels()[i].span;
+      x = x->levels()[i].forward;
+    }
+    if (traversed == target)
+      return x;
+  }
+  return nullptr;
+}
+
+size_t zset_object::list_rank(double score, std::string_view member) const {
+  size_t rank = 0;
+  node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i) {
+    for (node* f; (f = x->levels()[i].forward) != nullptr
+                  && (before(f->score, f->member(), score, member)
+                      || (f->score == score && f->member() == member));) {
+      rank += x->levels()[i].span;
+      x = f;
+    }
+    if (x != head_ && x->member() == member)
+      return rank;
+  }
+  return 0;
+}
+
+// -- the packed form ---------------------------------------------------------------------
+
+std::vector<std::pair<std::string_view, double>> zset_object::packed_items() const {
+  std::vector<std::pair<std::string_view, double>> out;
+  out.reserve(size_);
+  packed_reader r{packed_};
+  while (!r.done()) {
+    auto m = r.string();
+    auto raw = r.string();
+    double s = 0;
+    std::memcpy(&s, raw.data(), sizeof s);
+    out.emplace_back(m, s);
+  }
+  return out;
+}
+
+void zset_object::set_packed(const std::vector<std::pair<std::string, double>>& items) {
+  std::string bytes;
+  for (const auto& [m, s] : items) {
+    put_packed(bytes, m);
+    char raw[sizeof(double)];
+    std::memcpy(raw, &s, sizeof s);
+    put_packed(bytes, std::string_view(raw, sizeof raw));
+  }
+  packed_ = std::move(bytes);
+  size_ = items.size();
+}
+
+void zset_object::convert() {
+  auto items = packed_items();
+  std::vector<std::pair<std::string, double>> copy;
+  for (auto& [m, s] : items)
+    copy.emplace_back(std::string(m), s);
+  packed_ = std::string();
+  size_ = 0;
+  big_ = true;
+  size_t ignored = 0;
+  head_ = node::make(max_level, 0, {}, ignored);
+  for (auto& [m, s] : copy)
+    list_insert(m, s);
+}
+
+// -- the operations ----------------------------------------------------------------------
+
+std::optional<double> zset_object::score(std::string_view member) const {
+  if (big_) {
+    const char* n = by_member_.find(member);
+    if (n == nullptr)
+      return std::nullopt;
+    return reinterpret_cast<const node*>(n)->score;
+  }
+  for (auto& [m, s] : packed_items())
+    if (m == member)
+      return s;
+  return std::nullopt;
+}
+
+bool zset_object::add(std::string_view member, double score) {
+  auto& l = limits();
+  if (!big_ && (member.size() > limit_of(l.zset_max_value)
+                || (size_ + 1 > limit_of(l.zset_max_entries) && !this->score(member))))
+    convert();
+  if (big_) {
+    const char* found = by_member_.find(member);
+    if (found != nullptr) {
+      auto* n = const_cast<node*>(reinterpret_cast<const node*>(found));
+      if (n->score == score)
+        return false;
+      list_erase(n);
+      list_insert(member, score);
+      return false;
+    }
+    list_insert(member, score);
+    return true;
+  }
+  std::vector<std::pair<std::string, double>> items;
+  bool fresh = true;
+  for (auto& [m, s] : packed_items()) {
+    if (m == member)
+      fresh = false;
+    else
+      items.emplace_back(std::string(m), s);
+  }
+  auto at = std::lower_bound(items.begin(), items.end(), std::make_pair(std::string(), score),
+                             [&](const auto& a, const auto&) {
+                               return before(a.second, a.first, score, member);
+                             });
+  items.insert(at, {std::string(member), score});
+  set_packed(items);
+  return fresh;
+}
+
+bool zset_object::erase(std::string_view member) {
+  if (big_) {
+    const char* found = by_member_.find(member);
+    if (found == nullptr)
+      return false;
+    list_erase(const_cast<node*>(reinterpret_cast<const node*>(found)));
+    return true;
+  }
+  std::vector<std::pair<std::string, double>> items;
+  bool was = false;
+  for (auto& [m, s] : packed_items()) {
+    if (m == member)
+      was = true;
+    else
+      items.emplace_back(std::string(m), s);
+  }
+  if (was)
+    set_packed(items);
+  return was;
+}
+
+std::optional<size_t> zset_object::rank(std::string_view member) const {
+  if (big_) {
+    const char* found = by_member_.find(member);
+    if (found == nullptr)
+      return std::nullopt;
+    auto* n = reinterpret_cast<const node*>(found);
+    return list_rank(n->score, member) - 1;
+  }
+  size_t i = 0;
+  for (auto& [m, s] : packed_items()) {
+    if (m == member)
+      return i;
+    ++i;
+  }
+  return std::nullopt;
+}
+
+size_t zset_object::count_below(double s, bool inclusive) const {
+  auto below = [&](double x) { return x < s || (inclusive && x == s); };
+  if (!big_) {
+    size_t n = 0;
+    for (auto& item : packed_items())
+      n += below(item.second) ? 1 : 0;
+    return n;
+  }
+  size_t rank = 0;
+  node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i)
+    for (node* f; (f = x->levels()[i].forward) != nullptr && below(f->score);) {
+      rank += x->levels()[i].span;
+      x = f;
+    }
+  return rank;
+}
+
+size_t zset_object::count_below_lex(std::string_view m, bool inclusive) const {
+  auto below = [&](std::string_view x) { return x < m || (inclusive && x == m); };
+  if (!big_) {
+    size_t n = 0;
+    for (auto& item : packed_items())
+      n += below(item.first) ? 1 : 0;
+    return n;
+  }
+  size_t rank = 0;
+  node* x = head_;
+  for (int i = level_ - 1; i >= 0; --i)
+    for (node* f; (f = x->levels()[i].forward) != nullptr && below(f->member());) {
+      rank += x->levels()[i].span;
+      x = f;
+    }
+  return rank;
+}
+
+void zset_object::for_ranks(size_t first, size_t last, bool reverse,
+                            const std::function<bool(std::string_view, double)>& fn) const {
+  if (first > last || last >= size_)
+    return;
+  if (!big_) {
+    auto items = packed_items();
+    if (!reverse) {
+      for (size_t i = first; i <= last; ++i)
+        if (!fn(items[i].first, items[i].second))
+          return;
+    } else {
+      for (size_t i = last + 1; i-- > first;)
+        if (!fn(items[i].first, items[i].second))
+          return;
+    }
+    return;
+  }
+  node* x = list_at(reverse ? last : first);
+  for (size_t k = first; k <= last && x != nullptr; ++k) {
+    if (!fn(x->member(), x->score))
+      return;
+    x = reverse ? x->backward : x->levels()[0].forward;
+  }
+}
+
+uint64_t zset_object::scan(uint64_t cursor, size_t count,
+                           const std::function<void(std::string_view, double)>& fn) const {
+  if (!big_) {
+    if (size_ > 0)
+      for_ranks(0, size_ - 1, false, [&](std::string_view m, double s) {
+        fn(m, s);
+        return true;
+      });
+    return 0;
+  }
+  return by_member_.scan(cursor, count, [&](const char* e) {
+    auto* n = reinterpret_cast<const node*>(e);
+    fn(n->member(), n->score);
+  });
+}
+
+void zset_object::encode(std::string& out) const {
+  put_varint(out, size_);
+  if (size_ > 0)
+    for_ranks(0, size_ - 1, false, [&](std::string_view m, double s) {
+      put_packed(out, m);
+      put_packed(out, format_score(s));
+      return true;
+    });
+}
+
+std::unique_ptr<object> zset_object::clone() const {
+  auto copy = std::make_unique<zset_object>();
+  if (!big_) {
+    copy->packed_ = packed_;
+    copy->size_ = size_;
+    return copy;
+  }
+  copy->big_ = true;
+  size_t ignored = 0;
+  copy->head_ = node::make(max_level, 0, {}, ignored);
+  for_ranks(0, size_ - 1, false, [&](std::string_view m, double s) {
+    copy->list_insert(m, s);
+    return true;
+  });
+  return copy;
+}
+
+size_t zset_object::memory() const noexcept {
+  return big_ ? by_member_.memory() + node_bytes_ : packed_.capacity();
+}
+
+} // namespace otkv::store
