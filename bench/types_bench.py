@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """`make bench-types`: hashes, lists and sets in OTKV beside redis-server, same run.
 
-1. Memory per element: one hash and one set of 1M elements (field `f<i>`, value `v<i>`;
-   member `m<i>`), loaded by pipelined HSET / SADD of 100 elements a command, measured as the
+1. Memory per element: one hash, one set and one sorted set of 1M elements (field `f<i>`,
+   value `v<i>`; member `m<i>`; score i), loaded by pipelined HSET / SADD of 100 elements a command, measured as the
    server's RSS growth per element.
-2. Throughput: redis-benchmark's HSET, LPUSH, SADD (one key each, as redis-benchmark does)
-   at -P 1 and -P 16 with 50 clients, alternating servers for --rounds rounds; medians and the
+2. Throughput: redis-benchmark's HSET, LPUSH, SADD, ZADD (one key each, as redis-benchmark
+   does) and ZRANGE of 10 members of a 100-member sorted set, at -P 1 and -P 16 with 50 clients, alternating servers for --rounds rounds; medians and the
    OTKV/Redis ratio.
 """
 
@@ -16,7 +16,21 @@ import sys
 import time
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
+import subprocess  # noqa: E402
+
 from run_bench import redis_benchmark, start_otkv, start_redis  # noqa: E402
+
+
+def zrange_benchmark(port, pipeline, requests):
+    """redis-benchmark of ZRANGE bench:zrange 0 9 (requests/s)."""
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests),
+                          "-P", str(pipeline), "--csv", "ZRANGE", "bench:zrange", "0", "9"],
+                         capture_output=True, text=True, timeout=300)
+    for line in out.stdout.splitlines():
+        cells = [c.strip('"') for c in line.split(",")]
+        if cells and cells[0].upper().startswith("ZRANGE"):
+            return float(cells[1])
+    return float("nan")
 
 
 def load(port, command, key, n, pair):
@@ -35,7 +49,10 @@ def load(port, command, key, n, pair):
     for start in range(0, n, 100):
         args = [command, key]
         for i in range(start, min(n, start + 100)):
-            args += ["f%d" % i, "v%d" % i] if pair else ["m%d" % i]
+            if command == "ZADD":
+                args += [str(i), "m%d" % i]
+            else:
+                args += ["f%d" % i, "v%d" % i] if pair else ["m%d" % i]
         buf.append(encode(args))
         pending += 1
         if len(buf) == 64:
@@ -69,7 +86,8 @@ def main():
     extra = ["--appendonly", "no", "--save-interval", "0"] + args.otkv_args.split()
 
     print("memory per element at %d elements (RSS growth), bytes:" % args.elements)
-    for command, key, pair in (("HSET", "bench:hash", True), ("SADD", "bench:set", False)):
+    for command, key, pair in (("HSET", "bench:hash", True), ("SADD", "bench:set", False),
+                               ("ZADD", "bench:zset", False)):
         row = {}
         for start in (start_redis, lambda: start_otkv(extra)):
             server = start()
@@ -84,13 +102,17 @@ def main():
           % (args.requests, args.rounds))
     redis, otkv = start_redis(), start_otkv(extra)
     try:
-        for test in ("hset", "lpush", "sadd"):
+        for server in (redis, otkv):  # ZRANGE reads a 100-member sorted set
+            load(server.port, "ZADD", "bench:zrange", 100, False)
+        for test in ("hset", "lpush", "sadd", "zadd", "zrange"):
             for pipeline in (1, 16):
                 runs = {"redis": [], "otkv": []}
                 for _ in range(args.rounds):
                     for server in (redis, otkv):
                         runs[server.name].append(
-                            redis_benchmark(server.port, test, pipeline, args.requests))
+                            zrange_benchmark(server.port, pipeline, args.requests)
+                            if test == "zrange"
+                            else redis_benchmark(server.port, test, pipeline, args.requests))
                 r, o = statistics.median(runs["redis"]), statistics.median(runs["otkv"])
                 print("  %-5s P%-2d redis %9.0f  otkv %9.0f  otkv/redis %.2f"
                       % (test.upper(), pipeline, r, o, o / r))

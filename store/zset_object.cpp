@@ -233,6 +233,18 @@ std::vector<std::pair<std::string_view, double>> zset_object::packed_items() con
   return out;
 }
 
+void zset_object::each_packed(const std::function<bool(std::string_view, double)>& fn) const {
+  packed_reader r{packed_};
+  while (!r.done()) {
+    auto m = r.string();
+    auto raw = r.string();
+    double s = 0;
+    std::memcpy(&s, raw.data(), sizeof s);
+    if (!fn(m, s))
+      return;
+  }
+}
+
 void zset_object::set_packed(const std::vector<std::pair<std::string, double>>& items) {
   std::string bytes;
   for (const auto& [m, s] : items) {
@@ -268,10 +280,13 @@ std::optional<double> zset_object::score(std::string_view member) const {
       return std::nullopt;
     return reinterpret_cast<const node*>(n)->score;
   }
-  for (auto& [m, s] : packed_items())
+  std::optional<double> found;
+  each_packed([&](std::string_view m, double s) {
     if (m == member)
-      return s;
-  return std::nullopt;
+      found = s;
+    return !found;
+  });
+  return found;
 }
 
 bool zset_object::add(std::string_view member, double score) {
@@ -387,17 +402,20 @@ void zset_object::for_ranks(size_t first, size_t last, bool reverse,
                             const std::function<bool(std::string_view, double)>& fn) const {
   if (first > last || last >= size_)
     return;
-  if (!big_) {
+  if (!big_ && !reverse) {
+    size_t i = 0;
+    each_packed([&](std::string_view m, double s) {
+      if (i > last)
+        return false;
+      return i++ < first || fn(m, s);
+    });
+    return;
+  }
+  if (!big_) { // reverse: the pairs are found from the front, so gather them first
     auto items = packed_items();
-    if (!reverse) {
-      for (size_t i = first; i <= last; ++i)
-        if (!fn(items[i].first, items[i].second))
-          return;
-    } else {
-      for (size_t i = last + 1; i-- > first;)
-        if (!fn(items[i].first, items[i].second))
-          return;
-    }
+    for (size_t i = last + 1; i-- > first;)
+      if (!fn(items[i].first, items[i].second))
+        return;
     return;
   }
   node* x = list_at(reverse ? last : first);

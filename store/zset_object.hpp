@@ -71,6 +71,8 @@ private:
   size_t node_bytes_ = 0;
 
   std::vector<std::pair<std::string_view, double>> packed_items() const;
+  /// Calls `fn(member, score)` for the packed pairs in order until it returns false.
+  void each_packed(const std::function<bool(std::string_view, double)>& fn) const;
   void set_packed(const std::vector<std::pair<std::string, double>>& items);
   void convert();
   void list_insert(std::string_view member, double score);
