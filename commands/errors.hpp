@@ -225,6 +225,11 @@ inline net::reply overflow() {
   return net::reply::error("ERR increment or decrement would overflow");
 }
 
+/// `-ERR value is NaN or Infinity` (HINCRBYFLOAT's increment, as Redis 7.0.15)
+inline net::reply value_nan_or_infinity() {
+  return net::reply::error("ERR value is NaN or Infinity");
+}
+
 /// `-ERR increment would produce NaN or Infinity`
 inline net::reply nan_or_infinity() {
   return net::reply::error("ERR increment would produce NaN or Infinity");

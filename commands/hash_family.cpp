@@ -184,6 +184,8 @@ net::reply op_hincrbyfloat(op_context& ctx, const net::arg_list& args) {
   long double incr = 0, current = 0;
   if (!parse_long_double(args[3], incr))
     return err::not_float();
+  if (std::isnan(incr) || std::isinf(incr))
+    return err::value_nan_or_infinity();
   bool wrong = false;
   auto* h = write_object<hash_object>(ctx, args[1], false, wrong);
   if (wrong)
