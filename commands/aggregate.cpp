@@ -5,6 +5,10 @@
 
 namespace otkv::cmd {
 
+net::reply wrong_type_reply() {
+  return err::wrong_type();
+}
+
 void note_change(op_context& ctx, std::string_view key, const store::object& o,
                  const store::change_builder& change) {
   ctx.data.note_change(key, change.bytes());

@@ -15,6 +15,9 @@
 
 namespace otkv::cmd {
 
+/// -WRONGTYPE (err::wrong_type, for the templates here).
+net::reply wrong_type_reply();
+
 /// The aggregate of type T at `key` for reading: nullptr when the key is missing;
 /// `wrong` is set (and nullptr returned) when it holds another type.
 template <class T>
@@ -53,6 +56,25 @@ void note_change(op_context& ctx, std::string_view key, const store::object& o,
 /// Applies `change` to `o` (the aggregate at `key`) and reports it (note_change).
 void apply_and_note(op_context& ctx, std::string_view key, store::object& o,
                     const store::change_builder& change);
+
+/// HDEL / SREM / ZREM: removes the elements args[2 …] from the T at args[1], logged as the
+/// change `change_name` → how many were there (0 without key; -WRONGTYPE).
+template <class T>
+net::reply remove_elements(op_context& ctx, const net::arg_list& args,
+                           std::string_view change_name) {
+  bool wrong = false;
+  auto* o = write_object<T>(ctx, args[1], false, wrong);
+  if (wrong)
+    return wrong_type_reply();
+  if (!o)
+    return net::reply::integer(0);
+  size_t before = o->size();
+  store::change_builder change(change_name);
+  for (size_t i = 2; i < args.size(); ++i)
+    change.add(args[i]);
+  apply_and_note(ctx, args[1], *o, change);
+  return net::reply::integer(static_cast<int64_t>(before - o->size()));
+}
 
 /// The options of HSCAN / SSCAN / ZSCAN after the cursor: MATCH pattern, COUNT n.
 struct scan_options {

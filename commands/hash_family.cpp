@@ -114,18 +114,7 @@ net::reply op_hvals(op_context& ctx, const net::arg_list& args) {
 
 /// HDEL key field [field …] → the number of fields removed.
 net::reply op_hdel(op_context& ctx, const net::arg_list& args) {
-  bool wrong = false;
-  auto* h = write_object<hash_object>(ctx, args[1], false, wrong);
-  if (wrong)
-    return err::wrong_type();
-  if (!h)
-    return net::reply::integer(0);
-  size_t before = h->size();
-  store::change_builder change("hdel");
-  for (size_t i = 2; i < args.size(); ++i)
-    change.add(args[i]);
-  apply_and_note(ctx, args[1], *h, change);
-  return net::reply::integer(static_cast<int64_t>(before - h->size()));
+  return remove_elements<hash_object>(ctx, args, "hdel");
 }
 
 /// HEXISTS key field → 1 or 0.

@@ -40,18 +40,7 @@ net::reply op_sadd(op_context& ctx, const net::arg_list& args) {
 
 /// SREM key member [member …] → the number of members removed.
 net::reply op_srem(op_context& ctx, const net::arg_list& args) {
-  bool wrong = false;
-  auto* s = write_object<set_object>(ctx, args[1], false, wrong);
-  if (wrong)
-    return err::wrong_type();
-  if (!s)
-    return net::reply::integer(0);
-  size_t before = s->size();
-  store::change_builder change("srem");
-  for (size_t i = 2; i < args.size(); ++i)
-    change.add(args[i]);
-  apply_and_note(ctx, args[1], *s, change);
-  return net::reply::integer(static_cast<int64_t>(before - s->size()));
+  return remove_elements<set_object>(ctx, args, "srem");
 }
 
 /// SMEMBERS key → every member.

@@ -118,18 +118,7 @@ net::reply op_zincrby(op_context& ctx, const net::arg_list& args) {
 
 /// ZREM key member [member …] → members removed.
 net::reply op_zrem(op_context& ctx, const net::arg_list& args) {
-  bool wrong = false;
-  auto* z = write_object<zset_object>(ctx, args[1], false, wrong);
-  if (wrong)
-    return err::wrong_type();
-  if (!z)
-    return net::reply::integer(0);
-  size_t before = z->size();
-  store::change_builder change("zrem");
-  for (size_t i = 2; i < args.size(); ++i)
-    change.add(args[i]);
-  apply_and_note(ctx, args[1], *z, change);
-  return net::reply::integer(static_cast<int64_t>(before - z->size()));
+  return remove_elements<zset_object>(ctx, args, "zrem");
 }
 
 /// ZSCORE key member → the score, or null.

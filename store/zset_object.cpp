@@ -362,40 +362,35 @@ std::optional<size_t> zset_object::rank(std::string_view member) const {
   return std::nullopt;
 }
 
-size_t zset_object::count_below(double s, bool inclusive) const {
-  auto below = [&](double x) { return x < s || (inclusive && x == s); };
-  if (!big_) {
+template <class Below>
+size_t zset_object::count_while(const Below& below) const {
+  if (!big_) { // packed: in order, so the members below come first
     size_t n = 0;
-    for (auto& item : packed_items())
-      n += below(item.second) ? 1 : 0;
+    each_packed([&](std::string_view m, double s) {
+      if (!below(s, m))
+        return false;
+      ++n;
+      return true;
+    });
     return n;
   }
   size_t rank = 0;
   node* x = head_;
   for (int i = level_ - 1; i >= 0; --i)
-    for (node* f; (f = x->levels()[i].forward) != nullptr && below(f->score);) {
+    for (node* f; (f = x->levels()[i].forward) != nullptr && below(f->score, f->member());) {
       rank += x->levels()[i].span;
       x = f;
     }
   return rank;
 }
 
+size_t zset_object::count_below(double s, bool inclusive) const {
+  return count_while([&](double x, std::string_view) { return x < s || (inclusive && x == s); });
+}
+
 size_t zset_object::count_below_lex(std::string_view m, bool inclusive) const {
-  auto below = [&](std::string_view x) { return x < m || (inclusive && x == m); };
-  if (!big_) {
-    size_t n = 0;
-    for (auto& item : packed_items())
-      n += below(item.first) ? 1 : 0;
-    return n;
-  }
-  size_t rank = 0;
-  node* x = head_;
-  for (int i = level_ - 1; i >= 0; --i)
-    for (node* f; (f = x->levels()[i].forward) != nullptr && below(f->member());) {
-      rank += x->levels()[i].span;
-      x = f;
-    }
-  return rank;
+  return count_while(
+    [&](double, std::string_view x) { return x < m || (inclusive && x == m); });
 }
 
 void zset_object::for_ranks(size_t first, size_t last, bool reverse,

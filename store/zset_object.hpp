@@ -80,6 +80,10 @@ private:
   node* list_at(size_t rank) const; // 0-based
   size_t list_rank(double score, std::string_view member) const; // 1-based
   static std::string_view name_of(const char* n) noexcept;
+  /// How many members, from the first, satisfy `below(score, member)` (a prefix: the
+  /// skip list walk assumes it is one, as Redis's range searches do).
+  template <class Below>
+  size_t count_while(const Below& below) const;
 };
 
 /// A score as Redis writes one: "%.17g", "inf" and "-inf".
