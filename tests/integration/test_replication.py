@@ -116,6 +116,34 @@ class ChainTest(unittest.TestCase):
             self.assertEqual(c.call("DBSIZE"), 0)
         wait_caught_up(cluster)
 
+    def test_every_type_replicates_as_element_changes(self):
+        cluster = chain(self)
+        clients = [cluster.client(i) for i in range(3)]
+        for c in clients:
+            self.addCleanup(c.close)
+        head, tail = clients[HEAD], clients[TAIL]
+        self.assertEqual(head.call("HSET", "h", "a", "1", "b", "2"), 2)
+        self.assertEqual(head.call("RPUSH", "l", "x", "y", "z"), 3)
+        self.assertEqual(head.call("LPOP", "l"), b"x")
+        self.assertEqual(head.call("SADD", "s", *["m%d" % i for i in range(200)]), 200)
+        self.assertEqual(head.call("SREM", "s", "m7"), 1)
+        self.assertEqual(head.call("ZADD", "z", "1", "a", "2", "b"), 2)
+        self.assertEqual(head.call("ZINCRBY", "z", "5", "a"), b"6")
+        self.assertEqual(head.call("SETBIT", "bits", "77", "1"), 0)
+        self.assertEqual(head.call("HDEL", "h", "a", "b"), 2)  # emptied: gone everywhere
+        for c in clients:
+            self.assertEqual(c.call("EXISTS", "h"), 0)
+            self.assertEqual(c.call("LRANGE", "l", "0", "-1"), [b"y", b"z"])
+            self.assertEqual(c.call("SCARD", "s"), 199)
+            self.assertEqual(c.call("SISMEMBER", "s", "m7"), 0)
+            self.assertEqual(c.call("ZRANGE", "z", "0", "-1", "WITHSCORES"),
+                             [b"b", b"2", b"a", b"6"])
+            self.assertEqual(c.call("GETBIT", "bits", "77"), 1)
+        # A write through the tail goes to the head and back down the chain.
+        self.assertEqual(tail.call("LPUSH", "l", "w"), 3)
+        self.assertEqual(head.call("LINDEX", "l", "0"), b"w")
+        wait_caught_up(cluster)
+
     def test_expiry_reaches_the_replicas(self):
         cluster = chain(self)
         head, tail = cluster.client(HEAD), cluster.client(TAIL)
@@ -184,6 +212,7 @@ class ChainTest(unittest.TestCase):
         for n in range(300):
             head.call("SET", "k%d" % n, "v%d" % n)
         head.call("SET", "big", "x" * 100000)
+        head.call("ZADD", "z", "1", "a", "2", "b")  # an aggregate travels in the full copy too
         node = cluster.nodes[TAIL]
         self.assertEqual(node.stop(), 0)
         shutil.rmtree(os.path.join(cluster.dir, str(cluster.ports[TAIL])))
@@ -192,8 +221,9 @@ class ChainTest(unittest.TestCase):
         self.assertIn("full copy", cluster.nodes[MIDDLE].log())
         tail = cluster.client(TAIL)
         self.addCleanup(tail.close)
-        self.assertEqual(tail.call("DBSIZE"), 301)
+        self.assertEqual(tail.call("DBSIZE"), 303)
         self.assertEqual(tail.call("GET", "k299"), b"v299")
+        self.assertEqual(tail.call("ZRANGE", "z", "0", "-1"), [b"a", b"b"])
         self.assertEqual(tail.call("STRLEN", "big"), 100000)
         # And it keeps up afterwards, and has it all after its own restart.
         self.assertEqual(head.call("SET", "after", "1"), "OK")
