@@ -15,6 +15,9 @@ namespace otkv::cmd {
 
 namespace {
 
+/// 128-bit arithmetic for the fields' overflow checks (a GCC extension, marked as one).
+__extension__ typedef __int128 int128;
+
 /// The highest bit a string can hold (512 MiB of bytes), as Redis's proto-max-bulk-len.
 constexpr uint64_t max_bit = uint64_t{512} * 1024 * 1024 * 8 - 1;
 
@@ -259,8 +262,8 @@ bool parse_field_offset(const std::string& text, const field_type& t, uint64_t& 
   int64_t n = 0;
   if (!net::parse_int64(scaled ? text.substr(1) : text, n) || n < 0)
     return false;
-  __int128 bit = scaled ? static_cast<__int128>(n) * t.bits : n;
-  if (bit + t.bits - 1 > static_cast<__int128>(max_bit))
+  int128 bit = scaled ? static_cast<int128>(n) * t.bits : n;
+  if (bit + t.bits - 1 > static_cast<int128>(max_bit))
     return false;
   out = static_cast<uint64_t>(bit);
   return true;
@@ -268,12 +271,12 @@ bool parse_field_offset(const std::string& text, const field_type& t, uint64_t& 
 
 /// The field at `offset` (bits past the string read as 0), as a signed value when the
 /// type is.
-__int128 read_field(std::string_view s, uint64_t offset, const field_type& t) {
+int128 read_field(std::string_view s, uint64_t offset, const field_type& t) {
   uint64_t raw = 0;
   for (unsigned i = 0; i < t.bits; ++i)
     raw = (raw << 1) | static_cast<uint64_t>(bit_at(s, offset + i));
   if (t.is_signed && t.bits < 64 && (raw >> (t.bits - 1)) & 1)
-    return static_cast<__int128>(raw) - (static_cast<__int128>(1) << t.bits);
+    return static_cast<int128>(raw) - (static_cast<int128>(1) << t.bits);
   if (t.is_signed && t.bits == 64)
     return static_cast<int64_t>(raw);
   return raw;
@@ -282,10 +285,10 @@ __int128 read_field(std::string_view s, uint64_t offset, const field_type& t) {
 enum class overflow { wrap, sat, fail };
 
 /// Fits `v` into the type as the overflow rule says; false (FAIL) when it cannot.
-bool fit(__int128& v, const field_type& t, overflow rule) {
-  __int128 lo = t.is_signed ? -(static_cast<__int128>(1) << (t.bits - 1)) : 0;
-  __int128 hi = t.is_signed ? (static_cast<__int128>(1) << (t.bits - 1)) - 1
-                            : (static_cast<__int128>(1) << t.bits) - 1;
+bool fit(int128& v, const field_type& t, overflow rule) {
+  int128 lo = t.is_signed ? -(static_cast<int128>(1) << (t.bits - 1)) : 0;
+  int128 hi = t.is_signed ? (static_cast<int128>(1) << (t.bits - 1)) - 1
+                            : (static_cast<int128>(1) << t.bits) - 1;
   if (v >= lo && v <= hi)
     return true;
   if (rule == overflow::fail)
@@ -294,7 +297,7 @@ bool fit(__int128& v, const field_type& t, overflow rule) {
     v = v < lo ? lo : hi;
     return true;
   }
-  __int128 span = static_cast<__int128>(1) << t.bits;
+  int128 span = static_cast<int128>(1) << t.bits;
   v = ((v - lo) % span + span) % span + lo; // two's complement wrap
   return true;
 }
@@ -364,16 +367,16 @@ net::reply bitfield_generic(op_context& ctx, const net::arg_list& args, bool rea
   }
   std::vector<net::reply> out;
   for (const auto& o : ops) {
-    __int128 old = read_field(value, o.offset, o.type);
+    int128 old = read_field(value, o.offset, o.type);
     if (o.kind == 'g') {
       out.push_back(net::reply::integer(static_cast<int64_t>(old)));
       continue;
     }
     // As Redis: an unsigned field's SET value is read as an unsigned 64-bit number (-5 is
     // 2^64 - 5, which saturates to the maximum).
-    __int128 set_value = o.type.is_signed ? static_cast<__int128>(o.value)
-                                          : static_cast<__int128>(static_cast<uint64_t>(o.value));
-    __int128 next = o.kind == 's' ? set_value : old + o.value;
+    int128 set_value = o.type.is_signed ? static_cast<int128>(o.value)
+                                          : static_cast<int128>(static_cast<uint64_t>(o.value));
+    int128 next = o.kind == 's' ? set_value : old + o.value;
     if (!fit(next, o.type, o.rule)) {
       out.push_back(net::reply::null());
       continue;
