@@ -5,6 +5,7 @@
 // cursors over an aggregate's elements. Plain C++ (no CAF).
 
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <string>
 #include <string_view>
@@ -86,6 +87,18 @@ struct scan_options {
 /// Parses `args[2]` (the cursor) and the options after it; returns an error reply (or a
 /// non-error when they are fine), as Redis's scanGenericCommand.
 net::reply parse_scan_options(const net::arg_list& args, scan_options& o);
+
+/// The most picks a negative HRANDFIELD / SRANDMEMBER / ZRANDMEMBER count may ask for
+/// (repeats allowed, so the reply is not bounded by the aggregate): 16M replies, a bound
+/// on the memory one request can make the worker spend. Redis has none; past it, OTKV
+/// answers Redis's -ERR value is out of range.
+inline constexpr int64_t max_random_repeats = int64_t{1} << 24;
+
+/// Whether a random-pick count is allowed: Redis's range (±2^62), and at most
+/// max_random_repeats repeats for a negative count.
+inline bool random_count_allowed(int64_t count) {
+  return count >= -max_random_repeats && count <= std::numeric_limits<int64_t>::max() / 2;
+}
 
 /// The partition's random source (HRANDFIELD, SRANDMEMBER, SPOP, …).
 std::mt19937_64& random_source();

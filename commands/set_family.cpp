@@ -144,8 +144,7 @@ net::reply op_srandmember(op_context& ctx, const net::arg_list& args) {
   bool with_count = args.size() == 3;
   if (with_count && !net::parse_int64(args[2], count))
     return err::not_integer();
-  if (with_count && (count < -std::numeric_limits<int64_t>::max() / 2
-                     || count > std::numeric_limits<int64_t>::max() / 2))
+  if (with_count && !random_count_allowed(count))
     return err::out_of_range();
   bool wrong = false;
   const auto* s = read_object<set_object>(ctx, args[1], wrong);

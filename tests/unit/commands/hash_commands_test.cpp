@@ -73,6 +73,9 @@ TEST_CASE("HRANDFIELD", "[hash]") {
   CHECK(h.run({"HRANDFIELD", "h", "2", "WITHVALUES"}).substr(0, 4) == "*4\r\n");
   CHECK(h.run({"HRANDFIELD", "h", "2", "nope"}) == "-ERR syntax error\r\n");
   CHECK(h.run({"HRANDFIELD", "h", "x"}) == "-ERR value is not an integer or out of range\r\n");
+  // A negative count repeats picks: bounded, so one request cannot build a huge reply.
+  CHECK(h.run({"HRANDFIELD", "h", "-16777217"}) == "-ERR value is out of range\r\n");
+  CHECK(h.run({"HRANDFIELD", "h", "-9223372036854775808"}) == "-ERR value is out of range\r\n");
   // Distinct fields for a positive count.
   auto r = h.run({"HRANDFIELD", "h", "5"});
   std::set<std::string> fields;
