@@ -9,17 +9,19 @@ net::reply wrong_type_reply() {
   return err::wrong_type();
 }
 
-void note_change(op_context& ctx, std::string_view key, const store::object& o,
-                 const store::change_builder& change) {
+size_t note_change(op_context& ctx, std::string_view key, const store::object& o,
+                   const store::change_builder& change) {
   ctx.data.note_change(key, change.bytes());
-  if (o.size() == 0)
-    ctx.data.erase(key, ctx.now);
+  size_t left = o.size();
+  if (left == 0)
+    ctx.data.erase(key, ctx.now); // frees `o`
+  return left;
 }
 
-void apply_and_note(op_context& ctx, std::string_view key, store::object& o,
-                    const store::change_builder& change) {
+size_t apply_and_note(op_context& ctx, std::string_view key, store::object& o,
+                      const store::change_builder& change) {
   store::apply_change(o, change.bytes());
-  note_change(ctx, key, o, change);
+  return note_change(ctx, key, o, change);
 }
 
 net::reply parse_scan_options(const net::arg_list& args, scan_options& o) {

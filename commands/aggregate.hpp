@@ -50,13 +50,15 @@ T* write_object(op_context& ctx, std::string_view key, bool create, bool& wrong)
 }
 
 /// Reports `change` (already applied to `o`, the aggregate at `key`) to the partition's
-/// sink; an aggregate left empty is removed, as Redis removes it.
-void note_change(op_context& ctx, std::string_view key, const store::object& o,
-                 const store::change_builder& change);
+/// sink; an aggregate left empty is removed, as Redis removes it — `o` is gone then. Returns
+/// the aggregate's size (0: removed).
+size_t note_change(op_context& ctx, std::string_view key, const store::object& o,
+                   const store::change_builder& change);
 
-/// Applies `change` to `o` (the aggregate at `key`) and reports it (note_change).
-void apply_and_note(op_context& ctx, std::string_view key, store::object& o,
-                    const store::change_builder& change);
+/// Applies `change` to `o` (the aggregate at `key`) and reports it (note_change); returns
+/// the size left (0: `o` was removed and must not be used again).
+size_t apply_and_note(op_context& ctx, std::string_view key, store::object& o,
+                      const store::change_builder& change);
 
 /// HDEL / SREM / ZREM: removes the elements args[2 …] from the T at args[1], logged as the
 /// change `change_name` → how many were there (0 without key; -WRONGTYPE).
@@ -73,8 +75,8 @@ net::reply remove_elements(op_context& ctx, const net::arg_list& args,
   store::change_builder change(change_name);
   for (size_t i = 2; i < args.size(); ++i)
     change.add(args[i]);
-  apply_and_note(ctx, args[1], *o, change);
-  return net::reply::integer(static_cast<int64_t>(before - o->size()));
+  size_t left = apply_and_note(ctx, args[1], *o, change);
+  return net::reply::integer(static_cast<int64_t>(before - left));
 }
 
 /// The options of HSCAN / SSCAN / ZSCAN after the cursor: MATCH pattern, COUNT n.

@@ -33,10 +33,10 @@ net::reply hset_generic(op_context& ctx, const net::arg_list& args, bool ok_repl
   store::change_builder change("hset");
   for (size_t i = 2; i + 1 < args.size(); i += 2)
     change.add(args[i]).add(args[i + 1]);
-  apply_and_note(ctx, args[1], *h, change);
+  size_t after = apply_and_note(ctx, args[1], *h, change);
   if (ok_reply)
     return net::reply::ok();
-  return net::reply::integer(static_cast<int64_t>(h->size() - before));
+  return net::reply::integer(static_cast<int64_t>(after - before));
 }
 
 net::reply op_hset(op_context& ctx, const net::arg_list& args) {

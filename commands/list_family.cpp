@@ -29,8 +29,7 @@ net::reply push_generic(op_context& ctx, const net::arg_list& args, bool front, 
   store::change_builder change(front ? "lpush" : "rpush");
   for (size_t i = 2; i < args.size(); ++i)
     change.add(args[i]);
-  apply_and_note(ctx, args[1], *l, change);
-  return net::reply::integer(static_cast<int64_t>(l->size()));
+  return net::reply::integer(static_cast<int64_t>(apply_and_note(ctx, args[1], *l, change)));
 }
 
 net::reply op_lpush(op_context& ctx, const net::arg_list& args) {
@@ -204,8 +203,8 @@ net::reply op_linsert(op_context& ctx, const net::arg_list& args) {
   if (!found)
     return net::reply::integer(-1);
   auto at = static_cast<int64_t>(i + (after ? 1 : 0));
-  apply_and_note(ctx, args[1], *l, store::change_builder("linsert").add(at).add(args[4]));
-  return net::reply::integer(static_cast<int64_t>(l->size()));
+  return net::reply::integer(static_cast<int64_t>(
+    apply_and_note(ctx, args[1], *l, store::change_builder("linsert").add(at).add(args[4]))));
 }
 
 /// LREM key count item → the number removed (count > 0: first count from the head,
@@ -221,8 +220,9 @@ net::reply op_lrem(op_context& ctx, const net::arg_list& args) {
   if (!l)
     return net::reply::integer(0);
   size_t before = l->size();
-  apply_and_note(ctx, args[1], *l, store::change_builder("lrem").add(count).add(args[3]));
-  return net::reply::integer(static_cast<int64_t>(before - l->size()));
+  size_t left =
+    apply_and_note(ctx, args[1], *l, store::change_builder("lrem").add(count).add(args[3]));
+  return net::reply::integer(static_cast<int64_t>(before - left));
 }
 
 /// LTRIM key start stop → +OK; only the items from start to stop stay.

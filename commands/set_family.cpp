@@ -34,8 +34,8 @@ net::reply op_sadd(op_context& ctx, const net::arg_list& args) {
   store::change_builder change("sadd");
   for (size_t i = 2; i < args.size(); ++i)
     change.add(args[i]);
-  apply_and_note(ctx, args[1], *s, change);
-  return net::reply::integer(static_cast<int64_t>(s->size() - before));
+  size_t after = apply_and_note(ctx, args[1], *s, change);
+  return net::reply::integer(static_cast<int64_t>(after - before));
 }
 
 /// SREM key member [member …] → the number of members removed.

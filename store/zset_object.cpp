@@ -93,7 +93,8 @@ struct zset_object::node {
     n->height = height;
     for (int i = 0; i < height; ++i)
       n->levels()[i] = {nullptr, 0};
-    std::memcpy(reinterpret_cast<char*>(n->levels() + height), member.data(), member.size());
+    if (!member.empty()) // the head's is empty (and may have no address)
+      std::memcpy(reinterpret_cast<char*>(n->levels() + height), member.data(), member.size());
     bytes += malloc_usable_size(n);
     return n;
   }
