@@ -260,17 +260,13 @@ net::reply check_bounds(const range_query& q) {
   return rank_window(empty, q, lo, hi, error) ? net::reply::ok() : error;
 }
 
-/// Calls `fn(member, score)` for the members `q` selects, in its order, after its LIMIT.
+/// Calls `fn(member, score)` for the members `q` selects, in its order, after its LIMIT
+/// (its bounds checked already: check_bounds).
 net::reply visit_range(const zset_object* z, const range_query& q,
                        const std::function<void(std::string_view, double)>& fn) {
   size_t lo = 0, hi = 0;
-  if (z == nullptr) { // still check the bounds, as Redis does for a missing key
-    zset_object empty;
-    net::reply error;
-    if (!rank_window(empty, q, lo, hi, error))
-      return error;
+  if (z == nullptr) // nothing to visit (callers checked the bounds: check_bounds)
     return net::reply::ok();
-  }
   net::reply error;
   if (!rank_window(*z, q, lo, hi, error))
     return error;
@@ -406,10 +402,9 @@ net::reply count_generic(op_context& ctx, const net::arg_list& args, by how) {
   const auto* z = read_object<zset_object>(ctx, args[1], wrong);
   if (wrong)
     return err::wrong_type();
-  zset_object empty;
   size_t lo = 0, hi = 0;
   net::reply error;
-  if (!rank_window(z ? *z : empty, q, lo, hi, error))
+  if (z != nullptr && !rank_window(*z, q, lo, hi, error))
     return error;
   return net::reply::integer(static_cast<int64_t>(hi - lo));
 }

@@ -246,6 +246,21 @@ void zset_object::each_packed(const std::function<bool(std::string_view, double)
   }
 }
 
+std::vector<std::pair<std::string, double>> zset_object::packed_without(std::string_view member,
+                                                                       bool& had) const {
+  std::vector<std::pair<std::string, double>> items;
+  items.reserve(size_);
+  had = false;
+  each_packed([&](std::string_view m, double s) {
+    if (m == member)
+      had = true;
+    else
+      items.emplace_back(std::string(m), s);
+    return true;
+  });
+  return items;
+}
+
 void zset_object::set_packed(const std::vector<std::pair<std::string, double>>& items) {
   std::string bytes;
   for (const auto& [m, s] : items) {
@@ -308,21 +323,15 @@ bool zset_object::add(std::string_view member, double score) {
     list_insert(member, score);
     return true;
   }
-  std::vector<std::pair<std::string, double>> items;
-  bool fresh = true;
-  for (auto& [m, s] : packed_items()) {
-    if (m == member)
-      fresh = false;
-    else
-      items.emplace_back(std::string(m), s);
-  }
+  bool had = false;
+  auto items = packed_without(member, had);
   auto at = std::lower_bound(items.begin(), items.end(), std::make_pair(std::string(), score),
                              [&](const auto& a, const auto&) {
                                return before(a.second, a.first, score, member);
                              });
   items.insert(at, {std::string(member), score});
   set_packed(items);
-  return fresh;
+  return !had;
 }
 
 bool zset_object::erase(std::string_view member) {
@@ -333,17 +342,11 @@ bool zset_object::erase(std::string_view member) {
     list_erase(const_cast<node*>(reinterpret_cast<const node*>(found)));
     return true;
   }
-  std::vector<std::pair<std::string, double>> items;
-  bool was = false;
-  for (auto& [m, s] : packed_items()) {
-    if (m == member)
-      was = true;
-    else
-      items.emplace_back(std::string(m), s);
-  }
-  if (was)
+  bool had = false;
+  auto items = packed_without(member, had);
+  if (had)
     set_packed(items);
-  return was;
+  return had;
 }
 
 std::optional<size_t> zset_object::rank(std::string_view member) const {

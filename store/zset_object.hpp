@@ -74,6 +74,9 @@ private:
   /// Calls `fn(member, score)` for the packed pairs in order until it returns false.
   void each_packed(const std::function<bool(std::string_view, double)>& fn) const;
   void set_packed(const std::vector<std::pair<std::string, double>>& items);
+  /// The packed pairs, copied, but `member`'s (`had`: whether it was there).
+  std::vector<std::pair<std::string, double>> packed_without(std::string_view member,
+                                                             bool& had) const;
   void convert();
   void list_insert(std::string_view member, double score);
   void list_erase(node* x);
