@@ -78,14 +78,13 @@ bool serves(const cluster::view& v, const cmd::command& c, const net::arg_list& 
   if (c.first_key <= 0 || (c.flags & cmd::flag::moves_slots) != 0)
     return (c.flags & cmd::flag::write) == 0 || v.role() == cluster::chain_role::head;
   bool write = (c.flags & cmd::flag::write) != 0;
-  int last = cmd::last_key(c, args);
-  for (int k = c.first_key; k <= last && static_cast<size_t>(k) < args.size(); k += c.key_step) {
+  bool all = true;
+  cmd::for_each_key(c, args, [&](int k) {
     auto slot = cluster::key_slot(args[static_cast<size_t>(k)]);
     bool mine = write ? v.owner(slot) == v.self() : v.member(slot, v.self());
-    if (!mine || v.frozen(slot))
-      return false;
-  }
-  return true;
+    all = all && mine && !v.frozen(slot);
+  });
+  return all;
 }
 
 /// The cluster-file index of the node that sent the message being handled, or -1 if it

@@ -202,19 +202,15 @@ void front_core::queue_in_multi(front_session& s, const cmd::command* c, net::ar
     error = cmd::err::multi_all_nodes(c->name);
   } else if (cluster != nullptr && keyed) {
     // As Redis Cluster: every key of a transaction in one slot, served by this node.
-    int last = cmd::last_key(*c, args);
-    for (int k = c->first_key; k <= last; k += c->key_step) {
+    cmd::for_each_key(*c, args, [&](int k) {
       auto slot = cluster::key_slot(args[static_cast<size_t>(k)]);
-      if (tx.slot >= 0 && slot != tx.slot) {
+      if (error.is_error())
+        return;
+      if (tx.slot >= 0 && slot != tx.slot)
         error = cmd::err::crossslot();
-        break;
-      }
-      tx.slot = slot;
-      if (!router_.local(router_.target_of(args[static_cast<size_t>(k)], true))) {
+      else if (tx.slot = slot; !router_.local(router_.target_of(args[static_cast<size_t>(k)], true)))
         error = cmd::err::moved(slot, cluster->address_of(slot));
-        break;
-      }
-    }
+    });
   }
   uint64_t bytes = 0;
   for (const auto& a : args)

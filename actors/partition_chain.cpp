@@ -62,10 +62,9 @@ uint64_t read_dependency(const cluster::chain_state& chain, const work_item& ite
   if (c.first_key <= 0)
     return chain.newest_dirty();
   uint64_t seq = 0;
-  int last = cmd::last_key(c, item.args);
-  for (int k = c.first_key; k <= last && static_cast<size_t>(k) < item.args.size();
-       k += c.key_step)
+  cmd::for_each_key(c, item.args, [&](int k) {
     seq = std::max(seq, chain.dirty_seq(item.args[static_cast<size_t>(k)]));
+  });
   return seq;
 }
 

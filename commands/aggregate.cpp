@@ -55,4 +55,31 @@ std::mt19937_64& random_source() {
   return rng;
 }
 
+net::reply parse_mpop(const net::arg_list& args, size_t count_at, const char* const ends[2],
+                      mpop_request& req) {
+  int64_t n = 0;
+  if (!net::parse_int64(args[count_at], n) || n < 1)
+    return err::numkeys_not_positive();
+  if (n >= static_cast<int64_t>(args.size() - count_at - 1))
+    return err::syntax();
+  req.first_key = count_at + 1;
+  req.end_key = req.first_key + static_cast<size_t>(n);
+  const auto& where = args[req.end_key];
+  if (iequals(where, ends[0]))
+    req.max = false;
+  else if (iequals(where, ends[1]))
+    req.max = true;
+  else
+    return err::syntax();
+  bool counted = false;
+  for (size_t j = req.end_key + 1; j < args.size(); ++j) {
+    if (counted || !iequals(args[j], "count") || j + 1 >= args.size())
+      return err::syntax();
+    counted = true;
+    if (!net::parse_int64(args[++j], req.count) || req.count < 1)
+      return err::count_not_positive();
+  }
+  return net::reply::ok();
+}
+
 } // namespace otkv::cmd

@@ -79,6 +79,18 @@ net::reply remove_elements(op_context& ctx, const net::arg_list& args,
   return net::reply::integer(static_cast<int64_t>(before - left));
 }
 
+/// What ZMPOP / LMPOP (and their blocking forms) say after their keys.
+struct mpop_request {
+  size_t first_key = 0, end_key = 0; ///< the keys: args[first_key … end_key)
+  bool max = false;                  ///< the second end word ("max", "right")
+  int64_t count = 1;
+};
+
+/// Parses `numkeys key … END [COUNT count]` (numkeys at args[count_at]) as Redis's ZMPOP
+/// and LMPOP do; `ends`: the two end words ("min", "max" or "left", "right").
+net::reply parse_mpop(const net::arg_list& args, size_t count_at, const char* const ends[2],
+                      mpop_request& req);
+
 /// The options of HSCAN / SSCAN / ZSCAN after the cursor: MATCH pattern, COUNT n.
 struct scan_options {
   uint64_t cursor = 0;

@@ -298,10 +298,39 @@ struct command {
 /// key (SINTERCARD numkeys key [key …] …).
 inline constexpr int numkeys_last = -1000000;
 
-/// The position of the request's last key for `c` (its keys: first_key … that, every
-/// key_step); a numkeys_last count that is not a number ≥ 1 counts as 1, one past the
-/// request's words as the words there are (the command's handler refuses both).
+/// command::last_key for a command whose first key, a destination, comes before the count
+/// of its other keys (ZUNIONSTORE destination numkeys key [key …] …).
+inline constexpr int dest_numkeys_last = -1000001;
+
+/// The position of the request's last key for `c`; a numkeys count that is not a number
+/// ≥ 1 counts as 1 (numkeys_last) or 0 (dest_numkeys_last), one past the request's words
+/// as the words there are (the command's handler refuses both).
 int last_key(const command& c, const net::arg_list& args);
+
+/// Whether `c` counts its keys with a numkeys word (numkeys_last, dest_numkeys_last):
+/// COMMAND reports such keys as movable.
+inline bool movable_keys(const command& c) {
+  return c.last_key == numkeys_last || c.last_key == dest_numkeys_last;
+}
+
+/// Calls `f(position)` for each key of request `args` for `c`, in order: first_key …
+/// last_key every key_step, except that a dest_numkeys_last destination is followed by
+/// its count, which is not a key.
+template <class F>
+void for_each_key(const command& c, const net::arg_list& args, F&& f) {
+  if (c.first_key <= 0)
+    return;
+  auto argc = static_cast<int>(args.size());
+  int last = last_key(c, args);
+  int k = c.first_key;
+  if (c.last_key == dest_numkeys_last) {
+    if (k < argc)
+      f(k);
+    k += 2;
+  }
+  for (; k <= last && k < argc; k += c.key_step)
+    f(k);
+}
 
 /// Every command, in table order (filled by the families: commands/command_table.hpp).
 const std::vector<command>& command_table();

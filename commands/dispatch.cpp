@@ -15,13 +15,15 @@ namespace {
 
 int last_key(const command& c, const net::arg_list& args) {
   auto argc = static_cast<int>(args.size());
-  if (c.last_key != numkeys_last)
+  if (!movable_keys(c))
     return c.last_key < 0 ? argc + c.last_key : c.last_key;
+  bool dest = c.last_key == dest_numkeys_last;
+  int count_at = dest ? c.first_key + 1 : c.first_key - 1; // the numkeys word
   int64_t n = 0;
-  if (c.first_key < 1 || c.first_key >= argc
-      || !net::parse_int64(args[static_cast<size_t>(c.first_key - 1)], n) || n < 1)
+  if (c.first_key < 1 || count_at + 1 >= argc
+      || !net::parse_int64(args[static_cast<size_t>(count_at)], n) || n < 1)
     return c.first_key;
-  return static_cast<int>(std::min<int64_t>(c.first_key + n - 1, argc - 1));
+  return static_cast<int>(std::min<int64_t>(count_at + n, argc - 1));
 }
 
 const command* resolve(const net::arg_list& args, net::reply& error) {
@@ -67,20 +69,19 @@ bool check_partitions(const command& c, const net::arg_list& args, const key_rou
                       net::reply& error) {
   if ((c.flags & flag::one_partition) == 0)
     return true;
-  int last = last_key(c, args);
   bool write = (c.flags & flag::write) != 0;
   const auto& first_key = args[static_cast<size_t>(c.first_key)];
   uint32_t first = router.target_of(first_key, write);
   uint16_t slot = cluster::key_slot(first_key);
-  for (int k = c.first_key + c.key_step; k <= last; k += c.key_step) {
+  bool one = true;
+  for_each_key(c, args, [&](int k) {
     const auto& key = args[static_cast<size_t>(k)];
-    if (router.target_of(key, write) != first
-        || (router.slot_ordinal != nullptr && cluster::key_slot(key) != slot)) {
-      error = err::crossslot();
-      return false;
-    }
-  }
-  return true;
+    one = one && router.target_of(key, write) == first
+          && (router.slot_ordinal == nullptr || cluster::key_slot(key) == slot);
+  });
+  if (!one)
+    error = err::crossslot();
+  return one;
 }
 
 bool check_cluster(const command& c, const net::arg_list& args, const cluster::view* cluster,
@@ -105,21 +106,26 @@ bool check_cluster(const command& c, const net::arg_list& args, const cluster::v
   if (cluster == nullptr || c.first_key <= 0 || static_cast<size_t>(c.first_key) >= args.size()
       || (!cluster->redirect() && !cluster->any_frozen()))
     return true;
-  int last = last_key(c, args);
+  bool frozen = false;
   if (cluster->any_frozen() && (c.flags & flag::moves_slots) == 0)
-    for (int k = c.first_key; k <= last; k += c.key_step)
-      if (cluster->frozen(cluster::key_slot(args[static_cast<size_t>(k)]))) {
-        error = err::tryagain();
-        return false;
-      }
+    for_each_key(c, args, [&](int k) {
+      frozen = frozen || cluster->frozen(cluster::key_slot(args[static_cast<size_t>(k)]));
+    });
+  if (frozen) {
+    error = err::tryagain();
+    return false;
+  }
   if (!cluster->redirect())
     return true;
   uint16_t slot = cluster::key_slot(args[static_cast<size_t>(c.first_key)]);
-  for (int k = c.first_key + c.key_step; k <= last; k += c.key_step)
-    if (cluster::key_slot(args[static_cast<size_t>(k)]) != slot) {
-      error = err::crossslot();
-      return false;
-    }
+  bool one = true;
+  for_each_key(c, args, [&](int k) {
+    one = one && cluster::key_slot(args[static_cast<size_t>(k)]) == slot;
+  });
+  if (!one) {
+    error = err::crossslot();
+    return false;
+  }
   if (cluster->owner(slot) == cluster->self()
       || (readonly && (c.flags & flag::write) == 0 && cluster->member(slot, cluster->self())))
     return true;
@@ -169,12 +175,16 @@ std::vector<part> split(const command& c, net::arg_list&& args, const key_router
     case route::keys: {
       int last = last_key(c, args);
       int step = c.key_step;
-      f.keys = static_cast<size_t>((last - c.first_key) / step + 1);
-      // Fast path: every key in the first key's partition.
+      f.keys = 0;
+      // Fast path: every key in the first key's partition (always so for one_partition
+      // commands: check_partitions refused the others).
       uint32_t first_p = router.target_of(args[c.first_key], write);
       bool one = true;
-      for (int k = c.first_key + step; k <= last && one; k += step)
-        one = router.target_of(args[k], write) == first_p;
+      for_each_key(c, args, [&](int k) {
+        ++f.keys;
+        one = one && ((c.flags & flag::one_partition) != 0
+                      || router.target_of(args[static_cast<size_t>(k)], write) == first_p);
+      });
       if (one) {
         if (c.flags & flag::merged) // merged even as one part: its keys in order
           for (uint32_t k = 0; k < f.keys; ++k)

@@ -62,6 +62,23 @@ inline net::reply numkeys_not_positive() {
   return net::reply::error("ERR numkeys should be greater than 0");
 }
 
+/// `-ERR at least 1 input key is needed for 'zunion' command` (ZUNION, ZINTERSTORE, …;
+/// `name` as the client spelled it, lower-cased as Redis names it)
+inline net::reply numkeys_at_least_one(std::string_view name) {
+  std::string lower(name);
+  for (auto& ch : lower)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return net::reply::error("ERR at least 1 input key is needed for '" + lower + "' command");
+}
+
+/// `-ERR weight value is not a float` (ZUNION, ZINTER WEIGHTS)
+inline net::reply weight_not_float() { return net::reply::error("ERR weight value is not a float"); }
+
+/// `-ERR count should be greater than 0` (ZMPOP, LMPOP)
+inline net::reply count_not_positive() {
+  return net::reply::error("ERR count should be greater than 0");
+}
+
 /// `-ERR LIMIT can't be negative` (SINTERCARD)
 inline net::reply limit_negative() { return net::reply::error("ERR LIMIT can't be negative"); }
 

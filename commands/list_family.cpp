@@ -94,6 +94,26 @@ net::reply op_rpop(op_context& ctx, const net::arg_list& args) {
   return pop_generic(ctx, args, false);
 }
 
+/// LMPOP numkeys key … LEFT|RIGHT [COUNT count] → [key, [item …]] popped from the first
+/// key that exists; null when none does.
+net::reply op_lmpop(op_context& ctx, const net::arg_list& args) {
+  static const char* const ends[2] = {"left", "right"};
+  mpop_request req;
+  if (auto r = parse_mpop(args, 1, ends, req); r.is_error())
+    return r;
+  for (size_t k = req.first_key; k < req.end_key; ++k) {
+    bool wrong = false;
+    auto* l = write_object<list_object>(ctx, args[k], false, wrong);
+    if (wrong)
+      return err::wrong_type();
+    if (l)
+      return net::reply::array({net::reply::bulk(args[k]),
+                                bulk_array(pop_items(ctx, args[k], *l, !req.max,
+                                                     static_cast<size_t>(req.count)))});
+  }
+  return net::reply::null_array();
+}
+
 /// LLEN key → the number of items.
 net::reply op_llen(op_context& ctx, const net::arg_list& args) {
   bool wrong = false;
@@ -371,6 +391,7 @@ void register_list_family(command_registry& table) {
     {"rpushx",      -3,  W | F,      1,  1, 1,  K,   op_rpushx,     nullptr,  nullptr,    "list", "Appends an element to a list only when the list exists."},
     {"lpop",        -2,  W | F,      1,  1, 1,  K,   op_lpop,       nullptr,  nullptr,    "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."},
     {"rpop",        -2,  W | F,      1,  1, 1,  K,   op_rpop,       nullptr,  nullptr,    "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."},
+    {"lmpop",       -4,  W | ONE,    2,  numkeys_last, 1, KS, op_lmpop, nullptr, merge_ok,   "list", "Returns multiple elements from a list after removing them (keys in one partition). Deletes the list if the last element was popped."},
     {"llen",         2,  R | F,      1,  1, 1,  K,   op_llen,       nullptr,  nullptr,    "list", "Returns the length of a list."},
     {"lindex",       3,  R,          1,  1, 1,  K,   op_lindex,     nullptr,  nullptr,    "list", "Returns an element from a list by its index."},
     {"lrange",       4,  R,          1,  1, 1,  K,   op_lrange,     nullptr,  nullptr,    "list", "Returns a range of elements from a list."},

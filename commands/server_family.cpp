@@ -66,11 +66,17 @@ net::reply command_info(const command& c) {
   add(flag::loading, "loading");
   add(flag::stale, "stale");
   add(flag::fast, "fast");
+  // As Redis: a numkeys command's keys are movable; its fixed range is its destination.
+  bool movable = movable_keys(c), dest = c.last_key == dest_numkeys_last;
+  if (movable)
+    flags.push_back(net::reply::status("movablekeys"));
+  int first = movable && !dest ? 0 : c.first_key, last = movable ? first : c.last_key;
+  int step = movable && !dest ? 0 : c.key_step;
   std::vector<net::reply> categories;
   categories.push_back(net::reply::status("@" + std::string(c.group)));
   return net::reply::array({net::reply::bulk(std::string(c.name)), net::reply::integer(c.arity),
-                            net::reply::array(std::move(flags)), net::reply::integer(c.first_key),
-                            net::reply::integer(c.last_key), net::reply::integer(c.key_step),
+                            net::reply::array(std::move(flags)), net::reply::integer(first),
+                            net::reply::integer(last), net::reply::integer(step),
                             net::reply::array(std::move(categories)), net::reply::array({}),
                             net::reply::array({}), net::reply::array({})});
 }

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "commands/aggregate.hpp"
@@ -13,6 +14,7 @@
 #include "commands/errors.hpp"
 #include "net/integer.hpp"
 #include "store/glob.hpp"
+#include "store/set_object.hpp"
 #include "store/zset_object.hpp"
 
 namespace otkv::cmd {
@@ -452,6 +454,29 @@ net::reply op_zremrangebylex(op_context& ctx, const net::arg_list& args) {
   return remrange_generic(ctx, args, by::lex);
 }
 
+/// Pops `count` members (at most all) off the low end of `z` at `key` (`max`: the high
+/// end) and reports the change; appends member, score to `out` (`nested`: each pair as an
+/// array of two). `z` may be gone after.
+void pop_members(op_context& ctx, std::string_view key, zset_object& z, bool max, size_t count,
+                 bool nested, std::vector<net::reply>& out) {
+  size_t n = std::min(count, z.size());
+  store::change_builder change("zrem");
+  size_t first = max ? z.size() - n : 0, last = max ? z.size() - 1 : n - 1;
+  z.for_ranks(first, last, max, [&](std::string_view m, double s) {
+    auto member = net::reply::bulk(std::string(m));
+    auto score = net::reply::bulk(format_score(s));
+    if (nested) {
+      out.push_back(net::reply::array({std::move(member), std::move(score)}));
+    } else {
+      out.push_back(std::move(member));
+      out.push_back(std::move(score));
+    }
+    change.add(m);
+    return true;
+  });
+  apply_and_note(ctx, key, z, change);
+}
+
 /// ZPOPMIN / ZPOPMAX key [count] → [member, score, …] of the lowest / highest, removed.
 net::reply pop_generic(op_context& ctx, const net::arg_list& args, bool max) {
   if (args.size() > 3)
@@ -463,19 +488,9 @@ net::reply pop_generic(op_context& ctx, const net::arg_list& args, bool max) {
   auto* z = write_object<zset_object>(ctx, args[1], false, wrong);
   if (wrong)
     return err::wrong_type();
-  if (!z || count == 0)
-    return net::reply::array({});
-  size_t n = std::min(static_cast<size_t>(count), z->size());
   std::vector<net::reply> out;
-  store::change_builder change("zrem");
-  size_t first = max ? z->size() - n : 0, last = max ? z->size() - 1 : n - 1;
-  z->for_ranks(first, last, max, [&](std::string_view m, double s) {
-    out.push_back(net::reply::bulk(std::string(m)));
-    out.push_back(net::reply::bulk(format_score(s)));
-    change.add(m);
-    return true;
-  });
-  apply_and_note(ctx, args[1], *z, change);
+  if (z && count > 0)
+    pop_members(ctx, args[1], *z, max, static_cast<size_t>(count), false, out);
   return net::reply::array(std::move(out));
 }
 
@@ -484,6 +499,27 @@ net::reply op_zpopmin(op_context& ctx, const net::arg_list& args) {
 }
 net::reply op_zpopmax(op_context& ctx, const net::arg_list& args) {
   return pop_generic(ctx, args, true);
+}
+
+/// ZMPOP numkeys key … MIN|MAX [COUNT count] → [key, [[member, score] …]] popped from the
+/// first key that exists; null when none does.
+net::reply op_zmpop(op_context& ctx, const net::arg_list& args) {
+  static const char* const ends[2] = {"min", "max"};
+  mpop_request req;
+  if (auto r = parse_mpop(args, 1, ends, req); r.is_error())
+    return r;
+  for (size_t k = req.first_key; k < req.end_key; ++k) {
+    bool wrong = false;
+    auto* z = write_object<zset_object>(ctx, args[k], false, wrong);
+    if (wrong)
+      return err::wrong_type();
+    if (!z)
+      continue;
+    std::vector<net::reply> popped;
+    pop_members(ctx, args[k], *z, req.max, static_cast<size_t>(req.count), true, popped);
+    return net::reply::array({net::reply::bulk(args[k]), net::reply::array(std::move(popped))});
+  }
+  return net::reply::null_array();
 }
 
 /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] → members stored.
@@ -591,6 +627,230 @@ net::reply op_zscan(op_context& ctx, const net::arg_list& args) {
                             net::reply::array(std::move(items))});
 }
 
+
+// -- ZUNION / ZINTER / ZDIFF, their STORE forms, ZINTERCARD ---------------------------
+
+/// One input of a sorted-set operation: a sorted set, or a set whose members score 1
+/// (as Redis reads a set there); missing keys are empty.
+struct zsource {
+  const zset_object* z = nullptr;
+  const store::set_object* s = nullptr;
+  double weight = 1;
+
+  size_t size() const { return z ? z->size() : s ? s->size() : 0; }
+  template <class F>
+  void for_each(F&& f) const {
+    if (z && z->size() > 0)
+      z->for_ranks(0, z->size() - 1, false, [&](std::string_view m, double score) {
+        f(m, score);
+        return true;
+      });
+    else if (s)
+      s->for_each([&](std::string_view m) { f(m, 1.0); });
+  }
+  std::optional<double> find(std::string_view m) const {
+    if (z)
+      return z->score(m);
+    if (s && s->contains(m))
+      return 1.0;
+    return std::nullopt;
+  }
+};
+
+enum class zset_op { union_, inter, diff };
+enum class aggregate_by { sum, min, max };
+
+/// Redis's zunionInterAggregate: a sum that makes NaN (inf + -inf) is 0.
+void aggregate_into(double& target, double v, aggregate_by how) {
+  switch (how) {
+    case aggregate_by::sum:
+      target += v;
+      if (std::isnan(target))
+        target = 0;
+      break;
+    case aggregate_by::min:
+      target = std::min(target, v);
+      break;
+    case aggregate_by::max:
+      target = std::max(target, v);
+      break;
+  }
+}
+
+/// What a sorted-set operation's request says after its keys.
+struct zset_op_request {
+  std::vector<zsource> sources;
+  aggregate_by how = aggregate_by::sum;
+  bool with_scores = false;
+  int64_t limit = 0; ///< ZINTERCARD: stop counting here (0: no limit)
+};
+
+/// Parses the keys (numkeys at args[count_at]) and options of a sorted-set operation in
+/// Redis's order and with its errors: the count, the keys' types, then the options
+/// (WEIGHTS and AGGREGATE but for ZDIFF and ZINTERCARD, WITHSCORES without a
+/// destination, LIMIT for ZINTERCARD).
+net::reply parse_zset_op(op_context& ctx, const net::arg_list& args, size_t count_at, zset_op op,
+                         bool store, bool card_only, zset_op_request& req) {
+  int64_t n = 0;
+  if (!net::parse_int64(args[count_at], n))
+    return err::not_integer();
+  if (n < 1)
+    return err::numkeys_at_least_one(args[0]);
+  if (n > static_cast<int64_t>(args.size() - count_at - 1))
+    return err::syntax();
+  size_t j = count_at + 1;
+  for (int64_t i = 0; i < n; ++i, ++j) {
+    zsource src;
+    if (auto* e = ctx.data.find(args[j], ctx.now)) {
+      if (e->type() == zset_object::kind)
+        src.z = static_cast<const zset_object*>(e->object());
+      else if (e->type() == store::set_object::kind)
+        src.s = static_cast<const store::set_object*>(e->object());
+      else
+        return err::wrong_type();
+    }
+    req.sources.push_back(src);
+  }
+  bool weighs = op != zset_op::diff && !card_only;
+  while (j < args.size()) {
+    size_t remaining = args.size() - j;
+    if (weighs && remaining >= req.sources.size() + 1 && iequals(args[j], "weights")) {
+      ++j;
+      for (auto& src : req.sources)
+        if (!parse_score(args[j++], src.weight) || std::isnan(src.weight))
+          return err::weight_not_float();
+    } else if (weighs && remaining >= 2 && iequals(args[j], "aggregate")) {
+      const auto& how = args[j + 1];
+      if (iequals(how, "sum"))
+        req.how = aggregate_by::sum;
+      else if (iequals(how, "min"))
+        req.how = aggregate_by::min;
+      else if (iequals(how, "max"))
+        req.how = aggregate_by::max;
+      else
+        return err::syntax();
+      j += 2;
+    } else if (!store && !card_only && iequals(args[j], "withscores")) {
+      req.with_scores = true;
+      ++j;
+    } else if (card_only && remaining >= 2 && iequals(args[j], "limit")) {
+      if (!net::parse_int64(args[j + 1], req.limit) || req.limit < 0)
+        return err::limit_negative();
+      j += 2;
+    } else {
+      return err::syntax();
+    }
+  }
+  return net::reply::ok();
+}
+
+/// The result of a sorted-set operation, or (card_only) only how many members it has, up
+/// to req.limit.
+std::unique_ptr<zset_object> run_zset_op(zset_op op, zset_op_request& req, bool card_only,
+                                         int64_t& count) {
+  auto out = std::make_unique<zset_object>();
+  auto& src = req.sources;
+  count = 0;
+  auto weighted = [](const zsource& s, double score) {
+    double v = s.weight * score;
+    return std::isnan(v) ? 0.0 : v;
+  };
+  if (op == zset_op::diff) {
+    src.front().for_each([&](std::string_view m, double score) {
+      for (size_t i = 1; i < src.size(); ++i)
+        if (src[i].find(m))
+          return;
+      out->add(m, score);
+    });
+    return out;
+  }
+  // As Redis: the smallest inputs first (intersection walks the smallest).
+  std::stable_sort(src.begin(), src.end(),
+                   [](const zsource& a, const zsource& b) { return a.size() < b.size(); });
+  if (op == zset_op::inter) {
+    bool done = false;
+    src.front().for_each([&](std::string_view m, double score) {
+      if (done)
+        return;
+      double total = weighted(src.front(), score);
+      for (size_t i = 1; i < src.size(); ++i) {
+        auto v = src[i].find(m);
+        if (!v)
+          return;
+        aggregate_into(total, *v * src[i].weight, req.how);
+      }
+      if (card_only)
+        done = ++count == req.limit;
+      else
+        out->add(m, total);
+    });
+    return out;
+  }
+  std::unordered_map<std::string, double> acc;
+  for (const auto& s : src)
+    s.for_each([&](std::string_view m, double score) {
+      double v = weighted(s, score);
+      auto [at, fresh] = acc.try_emplace(std::string(m), v);
+      if (!fresh)
+        aggregate_into(at->second, v, req.how);
+    });
+  for (const auto& [m, score] : acc)
+    out->add(m, score);
+  return out;
+}
+
+/// ZUNION / ZINTER / ZDIFF numkeys key … (options), their STORE forms (destination first),
+/// and ZINTERCARD.
+net::reply zset_op_generic(op_context& ctx, const net::arg_list& args, zset_op op, bool store,
+                           bool card_only = false) {
+  zset_op_request req;
+  if (auto r = parse_zset_op(ctx, args, store ? 2 : 1, op, store, card_only, req); r.is_error())
+    return r;
+  int64_t count = 0;
+  auto result = run_zset_op(op, req, card_only, count);
+  if (card_only)
+    return net::reply::integer(count);
+  auto n = static_cast<int64_t>(result->size());
+  if (store) {
+    if (n == 0)
+      ctx.data.erase(args[1], ctx.now);
+    else
+      ctx.data.put_object(args[1], std::move(result), 0);
+    return net::reply::integer(n);
+  }
+  std::vector<net::reply> out;
+  if (n > 0)
+    result->for_ranks(0, result->size() - 1, false, [&](std::string_view m, double s) {
+      out.push_back(net::reply::bulk(std::string(m)));
+      if (req.with_scores)
+        out.push_back(net::reply::bulk(format_score(s)));
+      return true;
+    });
+  return net::reply::array(std::move(out));
+}
+
+net::reply op_zunion(op_context& ctx, const net::arg_list& args) {
+  return zset_op_generic(ctx, args, zset_op::union_, false);
+}
+net::reply op_zinter(op_context& ctx, const net::arg_list& args) {
+  return zset_op_generic(ctx, args, zset_op::inter, false);
+}
+net::reply op_zdiff(op_context& ctx, const net::arg_list& args) {
+  return zset_op_generic(ctx, args, zset_op::diff, false);
+}
+net::reply op_zunionstore(op_context& ctx, const net::arg_list& args) {
+  return zset_op_generic(ctx, args, zset_op::union_, true);
+}
+net::reply op_zinterstore(op_context& ctx, const net::arg_list& args) {
+  return zset_op_generic(ctx, args, zset_op::inter, true);
+}
+net::reply op_zdiffstore(op_context& ctx, const net::arg_list& args) {
+  return zset_op_generic(ctx, args, zset_op::diff, true);
+}
+net::reply op_zintercard(op_context& ctx, const net::arg_list& args) {
+  return zset_op_generic(ctx, args, zset_op::inter, false, true);
+}
+
 } // namespace
 
 void register_zset_family(command_registry& table) {
@@ -620,6 +880,14 @@ void register_zset_family(command_registry& table) {
     {"zpopmin",           -2,  W | F,    1,  1, 1,  K,   op_zpopmin,           nullptr,  nullptr,   "sorted_set", "Returns the lowest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
     {"zpopmax",           -2,  W | F,    1,  1, 1,  K,   op_zpopmax,           nullptr,  nullptr,   "sorted_set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
     {"zrangestore",       -5,  W | ONE,  1,  2, 1,  KS,  op_zrangestore,       nullptr,  merge_ok,  "sorted_set", "Stores a range of members from sorted set in a key (keys in one partition)."},
+    {"zmpop",             -4,  W | ONE,      2,  numkeys_last, 1, KS, op_zmpop,   nullptr,  merge_ok,  "sorted_set", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them (keys in one partition)."},
+    {"zunion",            -3,  R | ONE,  2,  numkeys_last, 1, KS, op_zunion,  nullptr,  merge_ok,  "sorted_set", "Returns the union of multiple sorted sets (keys in one partition)."},
+    {"zinter",            -3,  R | ONE,  2,  numkeys_last, 1, KS, op_zinter,  nullptr,  merge_ok,  "sorted_set", "Returns the intersect of multiple sorted sets (keys in one partition)."},
+    {"zdiff",             -3,  R | ONE,  2,  numkeys_last, 1, KS, op_zdiff,   nullptr,  merge_ok,  "sorted_set", "Returns the difference between multiple sorted sets (keys in one partition)."},
+    {"zintercard",        -3,  R | ONE,  2,  numkeys_last, 1, KS, op_zintercard, nullptr, merge_ok, "sorted_set", "Returns the number of members of the intersect of multiple sorted sets (keys in one partition)."},
+    {"zunionstore",       -4,  W | ONE,  1,  dest_numkeys_last, 1, KS, op_zunionstore, nullptr, merge_ok, "sorted_set", "Stores the union of multiple sorted sets in a key (keys in one partition)."},
+    {"zinterstore",       -4,  W | ONE,  1,  dest_numkeys_last, 1, KS, op_zinterstore, nullptr, merge_ok, "sorted_set", "Stores the intersect of multiple sorted sets in a key (keys in one partition)."},
+    {"zdiffstore",        -4,  W | ONE,  1,  dest_numkeys_last, 1, KS, op_zdiffstore, nullptr, merge_ok, "sorted_set", "Stores the difference of multiple sorted sets in a key (keys in one partition)."},
     {"zrandmember",       -2,  R,        1,  1, 1,  K,   op_zrandmember,       nullptr,  nullptr,   "sorted_set", "Returns one or more random members from a sorted set."},
     {"zscan",             -3,  R,        1,  1, 1,  K,   op_zscan,             nullptr,  nullptr,   "sorted_set", "Iterates over members and scores of a sorted set."},
   });

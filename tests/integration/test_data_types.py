@@ -255,6 +255,17 @@ def random_command(rng):
         ["ZREMRANGEBYRANK", k, n(), n()], ["ZREMRANGEBYLEX", z0, lex(), lex()],
         ["ZPOPMIN", k], ["ZPOPMAX", k, str(rng.randint(0, 3))],
         ["ZRANGESTORE", k, k2, n(), n()], ["ZRANGESTORE", k, k2, bound(), bound(), "BYSCORE"],
+        [rng.choice(["ZUNION", "ZINTER", "ZDIFF"]), "2", k, k2]
+        + rng.choice([[], ["WITHSCORES"], ["WEIGHTS", score(), "2"],
+                      ["AGGREGATE", rng.choice(["MIN", "MAX", "SUM", "x"]), "WITHSCORES"]]),
+        [rng.choice(["ZUNIONSTORE", "ZINTERSTORE", "ZDIFFSTORE"]), rng.choice(keys),
+         rng.choice(["2", "0", "x"]), k, k2]
+        + rng.choice([[], ["WEIGHTS", "1", score()], ["AGGREGATE", rng.choice(["MIN", "MAX"])]]),
+        ["ZINTERCARD", rng.choice(["1", "2"]), k, k2] + rng.choice([[], ["LIMIT", n()]]),
+        ["ZMPOP", "2", k, k2, rng.choice(["MIN", "MAX", "x"])]
+        + rng.choice([[], ["COUNT", n()], ["COUNT", "2", "COUNT", "1"]]),
+        ["LMPOP", rng.choice(["2", "0", "x"]), k, k2, rng.choice(["LEFT", "RIGHT"])]
+        + rng.choice([[], ["COUNT", n()]]),
     ]
     return rng.choice(choices)
 

@@ -119,3 +119,97 @@ TEST_CASE("a large sorted set: skip list ranks, ranges and ZSCAN", "[zset]") {
   CHECK(h.run({"ZADD", "s", "1", "a"}) == wrongtype);
   CHECK(h.run({"ZRANGE", "s", "0", "-1"}) == wrongtype);
 }
+
+TEST_CASE("ZUNION, ZINTER, ZDIFF, their STORE forms and ZINTERCARD", "[zset]") {
+  harness h; // four partitions: the {t} keys share one
+  h.run({"ZADD", "{t}a", "1", "x", "2", "y", "3", "z"});
+  h.run({"ZADD", "{t}b", "5", "y", "7", "z", "9", "w"});
+  h.run({"SADD", "{t}s", "x", "w", "q"});
+  h.run({"ZADD", "{t}inf", "inf", "x", "-inf", "y"});
+  CHECK(h.run({"ZUNION", "3", "{t}a", "{t}b", "{t}s", "WITHSCORES"})
+        == bulks({"q", "1", "x", "2", "y", "7", "w", "10", "z", "10"}));
+  CHECK(h.run({"ZINTER", "2", "{t}a", "{t}b", "WEIGHTS", "2", "3", "AGGREGATE", "MAX",
+               "WITHSCORES"})
+        == bulks({"y", "15", "z", "21"}));
+  CHECK(h.run({"ZINTER", "2", "{t}a", "{t}b", "AGGREGATE", "MIN"}) == bulks({"y", "z"}));
+  CHECK(h.run({"ZDIFF", "2", "{t}a", "{t}s", "WITHSCORES"}) == bulks({"y", "2", "z", "3"}));
+  // inf + -inf is NaN: the sum is 0, as Redis; a weight of 0 times inf too.
+  CHECK(h.run({"ZUNION", "2", "{t}inf", "{t}inf", "WEIGHTS", "1", "-1", "WITHSCORES"})
+        == bulks({"x", "0", "y", "0"}));
+  CHECK(h.run({"ZUNION", "1", "{t}inf", "WEIGHTS", "0", "WITHSCORES"})
+        == bulks({"x", "0", "y", "0"}));
+  CHECK(h.run({"ZINTERCARD", "2", "{t}a", "{t}b"}) == integer(2));
+  CHECK(h.run({"ZINTERCARD", "2", "{t}a", "{t}b", "LIMIT", "1"}) == integer(1));
+  CHECK(h.run({"ZUNIONSTORE", "{t}d", "2", "{t}a", "{t}b"}) == integer(4));
+  CHECK(h.run({"ZRANGE", "{t}d", "0", "-1", "WITHSCORES"})
+        == bulks({"x", "1", "y", "7", "w", "9", "z", "10"}));
+  CHECK(h.run({"ZINTERSTORE", "{t}d", "2", "{t}a", "{t}none"}) == integer(0));
+  CHECK(h.run({"EXISTS", "{t}d"}) == integer(0)); // an empty result deletes the destination
+  CHECK(h.run({"ZDIFFSTORE", "{t}a", "2", "{t}a", "{t}b"}) == integer(1)); // dst is a source
+  CHECK(h.run({"ZRANGE", "{t}a", "0", "-1"}) == bulks({"x"}));
+  // Redis's errors, in Redis's order.
+  CHECK(h.run({"ZUNION", "0", "{t}a"})
+        == "-ERR at least 1 input key is needed for 'zunion' command\r\n");
+  CHECK(h.run({"ZINTERSTORE", "{t}d", "0", "{t}a"})
+        == "-ERR at least 1 input key is needed for 'zinterstore' command\r\n");
+  CHECK(h.run({"ZUNION", "x", "{t}a"}) == "-ERR value is not an integer or out of range\r\n");
+  CHECK(h.run({"ZUNION", "3", "{t}a", "{t}b"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"ZUNION", "2", "{t}a", "{t}b", "WEIGHTS", "1", "nan"})
+        == "-ERR weight value is not a float\r\n");
+  CHECK(h.run({"ZUNIONSTORE", "{t}d", "1", "{t}a", "WITHSCORES"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"ZDIFF", "1", "{t}a", "WEIGHTS", "1"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"ZINTERCARD", "1", "{t}a", "LIMIT", "-1"}) == "-ERR LIMIT can't be negative\r\n");
+  h.run({"SET", "{t}str", "v"});
+  CHECK(h.run({"ZUNION", "2", "{t}a", "{t}str"}).rfind("-WRONGTYPE", 0) == 0);
+  // The keys must share a partition; the count is not a key, the destination is.
+  CHECK(h.run({"ZUNION", "2", "a", "b"}).rfind("-CROSSSLOT", 0) == 0);
+  otkv::cmd::key_router router(4);
+  std::string elsewhere = "e";
+  while (router.target_of(elsewhere, true) == router.target_of("{t}a", true))
+    elsewhere += "e";
+  CHECK(h.run({"ZUNIONSTORE", elsewhere, "1", "{t}a"}).rfind("-CROSSSLOT", 0) == 0);
+  CHECK(h.run({"ZUNIONSTORE", "{t}d", "1", "{t}a"}) == integer(1));
+}
+
+TEST_CASE("ZMPOP and LMPOP pop from the first key that exists", "[zset][list]") {
+  harness h;
+  h.run({"ZADD", "{t}z", "1", "a", "2", "b", "3", "c"});
+  h.run({"RPUSH", "{t}l", "1", "2", "3"});
+  CHECK(h.run({"ZMPOP", "2", "{t}none", "{t}z", "MAX", "COUNT", "2"})
+        == array({bulk("{t}z"), array({bulks({"c", "3"}), bulks({"b", "2"})})}));
+  CHECK(h.run({"ZMPOP", "1", "{t}z", "MIN", "COUNT", "9"})
+        == array({bulk("{t}z"), array({bulks({"a", "1"})})}));
+  CHECK(h.run({"EXISTS", "{t}z"}) == integer(0));
+  CHECK(h.run({"ZMPOP", "1", "{t}z", "MIN"}) == "*-1\r\n");
+  CHECK(h.run({"LMPOP", "2", "{t}none", "{t}l", "RIGHT", "COUNT", "2"})
+        == array({bulk("{t}l"), bulks({"3", "2"})}));
+  CHECK(h.run({"LMPOP", "1", "{t}l", "LEFT"}) == array({bulk("{t}l"), bulks({"1"})}));
+  CHECK(h.run({"LMPOP", "1", "{t}l", "LEFT"}) == "*-1\r\n");
+  h.run({"ZADD", "{t}z", "1", "a"});
+  CHECK(h.run({"LMPOP", "2", "{t}l", "{t}z", "LEFT"}).rfind("-WRONGTYPE", 0) == 0);
+  CHECK(h.run({"ZMPOP", "0", "{t}z", "MIN"}) == "-ERR numkeys should be greater than 0\r\n");
+  CHECK(h.run({"ZMPOP", "1", "{t}z", "MIDDLE"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"ZMPOP", "1", "{t}z", "MIN", "COUNT", "1", "COUNT", "2"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"ZMPOP", "1", "{t}z", "MIN", "COUNT", "0"})
+        == "-ERR count should be greater than 0\r\n");
+  CHECK(h.run({"ZMPOP", "2", "{t}z", "MIN"}) == "-ERR syntax error\r\n");
+  CHECK(h.run({"ZMPOP", "1"}) == "-ERR wrong number of arguments for 'zmpop' command\r\n");
+}
+
+TEST_CASE("for_each_key: a destination, then the keys its count names", "[zset][keys]") {
+  auto keys_of = [](otkv::net::arg_list args) {
+    std::vector<std::string> out;
+    const auto* c = otkv::cmd::find_command(args[0]);
+    REQUIRE(c != nullptr);
+    otkv::cmd::for_each_key(*c, args, [&](int k) { out.push_back(args[static_cast<size_t>(k)]); });
+    return out;
+  };
+  using v = std::vector<std::string>;
+  CHECK(keys_of({"zunionstore", "d", "2", "a", "b", "WEIGHTS", "1", "2"}) == v{"d", "a", "b"});
+  CHECK(keys_of({"zunionstore", "d", "x", "a"}) == v{"d"}); // a bad count: the handler refuses
+  CHECK(keys_of({"zunionstore", "d", "9", "a"}) == v{"d", "a"}); // clamped to the words there are
+  CHECK(keys_of({"zunion", "2", "a", "b", "WITHSCORES"}) == v{"a", "b"});
+  CHECK(keys_of({"lmpop", "1", "a", "LEFT"}) == v{"a"});
+  CHECK(keys_of({"mset", "a", "1", "b", "2"}) == v{"a", "b"});
+  CHECK(keys_of({"del", "a", "b", "c"}) == v{"a", "b", "c"});
+}
