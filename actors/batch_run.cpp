@@ -44,7 +44,7 @@ private:
 } // namespace
 
 batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
-                        const std::function<bool()>& stop, done_batch& out) {
+                        const std::function<bool()>& stop, done_batch& out, bool may_block) {
   if (slot.completed.count(batch.id) > 0)
     return batch_outcome::skipped;
   // The progress lives in the slot while the batch runs, so a worker that dies half-way
@@ -66,8 +66,12 @@ batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
     }
     ctx.encode = item.encode;
     ctx.key_hash = item.hash;
+    ctx.may_block = may_block && (item.cmd->flags & cmd::flag::blocking) != 0;
+    ctx.blocked = false;
     net::reply r = cmd::run_on_partition(*item.cmd, ctx, item.args);
-    if (item.encode && r.type != net::reply::kind::raw)
+    if (ctx.blocked)
+      done.blocked.emplace_back(i, ctx.block_ms);
+    else if (item.encode && r.type != net::reply::kind::raw)
       r = net::reply::raw(net::encode(r));
     budget.add(item.conn, r);
     done.replies.push_back(std::move(r));
@@ -83,6 +87,10 @@ batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
     const auto& item = batch.items[i];
     out.items.push_back({item.conn, item.seq, item.part, std::move(done.replies[i]), done.ns[i],
                          budget.over(item.conn)});
+  }
+  for (auto [i, ms] : done.blocked) {
+    out.items[i].blocked = true;
+    out.items[i].block_ms = ms;
   }
   slot.finish(batch.id);
   slot.mark_completed(batch.id);

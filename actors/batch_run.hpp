@@ -21,9 +21,11 @@ enum class batch_outcome {
 
 /// Applies `batch` to `slot` (the caller holds its token), resuming after the requests
 /// a predecessor applied. Asks `stop()` before each request (a worker stops once it is
-/// no longer the slot's current worker).
+/// no longer the slot's current worker). With `may_block` a blocking command that finds
+/// nothing waits: its item in `out` says `blocked`, and the caller parks it.
 batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
-                        const std::function<bool()>& stop, done_batch& out);
+                        const std::function<bool()>& stop, done_batch& out,
+                        bool may_block = false);
 
 /// Hands the op-log records of the batch just run to `file` (none: no op log) before
 /// its replies leave, as Redis writes its AOF before replying. Returns true when records

@@ -48,6 +48,10 @@ struct work_batch {
   /// front end drops it), so a client that never reads cannot make a worker build
   /// gigabytes of replies.
   uint64_t output_limit = UINT64_MAX;
+  /// Whether its blocking commands may wait (op_context::may_block). A batch another
+  /// node forwarded may not: the wait's later answer has no way back to that node, so
+  /// they answer at once, as inside MULTI.
+  bool may_block = true;
   std::vector<work_item> items;
 };
 
@@ -65,6 +69,10 @@ struct done_item {
   net::reply result;
   uint64_t ns = 0; ///< time the worker took to run it
   bool over_limit = false; ///< not run: the connection passed the batch's output_limit
+  /// A blocking command that waits (its worker parked it, `result` means nothing): the
+  /// front end keeps its slot open; its answer comes later, in a batch of id 0.
+  bool blocked = false;
+  uint64_t block_ms = 0; ///< with `blocked`: its timeout (0: none)
 };
 
 /// The results of one work_batch, in the order of its items.

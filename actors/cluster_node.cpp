@@ -555,6 +555,7 @@ caf::behavior cluster_gate(caf::stateful_actor<cluster_gate_state>* self,
       if (in.partition >= st.workers.size())
         return;
       auto batch = std::make_shared<work_batch>();
+      batch->may_block = false; // its answer goes back over the wire once
       batch->id = next_batch_id();
       batch->partition = in.partition;
       batch->target = in.target;

@@ -407,7 +407,22 @@ void front_core::push_ready(front_session& s, const net::reply& r, bool close_af
 }
 
 /// Makes `slot` ready with `r` (encoded for an encoding session) and reports it.
+void front_core::withdraw_blocked(front_session& s) {
+  for (size_t i = 0; i < s.queue.size(); ++i) {
+    auto& slot = s.queue[i];
+    if (slot.blocked && !slot.ready) {
+      host_.unblock(slot.partition, s.client.id);
+      slot.blocked = false;
+      --server_.counters.blocked_clients;
+    }
+  }
+}
+
 void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r) {
+  if (slot.blocked) {
+    slot.blocked = false;
+    --server_.counters.blocked_clients;
+  }
   if (s.encode && r.type != net::reply::kind::raw)
     r = net::reply::raw(net::encode(r));
   if (s.encode)
@@ -500,6 +515,16 @@ void front_core::apply(done_item& item, const net::arg_list* args, store::millis
   if (slot->script_running) { // a script's reply (its front end ran it)
     count(*s, *slot->cmd, ns_clock() - slot->ns, failed(item.result), nullptr, now);
     return complete(*s, item.seq, *slot, std::move(item.result));
+  }
+  if (item.blocked && !slot->fan) { // it waits in the worker, which answers it later
+    if (!slot->blocked) {
+      slot->blocked = true;
+      slot->deadline = 0;
+      ++server_.counters.blocked_clients;
+      if (args != nullptr && slot->cmd != nullptr)
+        count(*s, *slot->cmd, slot->ns, false, args, now);
+    }
+    return;
   }
   if (!slot->fan) { // the common case: the whole request, answered by one worker
     if (args != nullptr && slot->cmd != nullptr)

@@ -40,6 +40,9 @@ struct reply_slot {
   /// EVAL waiting for the connection's earlier requests: the script it runs.
   std::unique_ptr<cmd::script_call> script;
   bool script_running = false; ///< its script was handed to the front end
+  /// A blocking command that waits in its partition's worker (done_item::blocked): no
+  /// deadline here, the worker answers it (data, or its timeout).
+  bool blocked = false;
 };
 
 /// A client of a front end: its context and its replies in request order. Front ends
@@ -157,6 +160,12 @@ public:
     (void)p;
     return false;
   }
+  /// Connection `conn` closed while its request waits in partition `partition`'s worker
+  /// (a blocking command): the worker forgets it, so no later write is taken for it.
+  virtual void unblock(uint32_t partition, uint64_t conn) {
+    (void)partition;
+    (void)conn;
+  }
   /// Runs script `call` for request `seq` of connection `conn` with its partitions
   /// reserved (docs/scripts.md), and answers it through on_done() (a done_batch of one
   /// item), perhaps before returning. False: this front end runs no scripts.
@@ -213,11 +222,13 @@ public:
   }
   /// Every session, by id.
   std::unordered_map<uint64_t, std::unique_ptr<front_session>>& sessions() { return sessions_; }
-  /// Forgets the sessions marked closed; calls `gone(session)` before each goes.
+  /// Forgets the sessions marked closed; calls `gone(session)` before each goes. Their
+  /// requests waiting in workers (blocking commands) are withdrawn.
   template <class F>
   void reap(F&& gone) {
     for (auto i = sessions_.begin(); i != sessions_.end();) {
       if (i->second->closed) {
+        withdraw_blocked(*i->second);
         gone(*i->second);
         i = sessions_.erase(i);
       } else {
@@ -288,7 +299,18 @@ public:
     out.swap(touched_);
   }
 
+  /// Whether every request of `s` not answered yet waits in a worker (a blocking
+  /// command, and the requests behind it): a shutdown does not wait for those.
+  static bool only_blocked(const front_session& s) {
+    for (size_t i = 0; i < s.queue.size(); ++i)
+      if (!s.queue[i].ready)
+        return s.queue[i].blocked;
+    return true;
+  }
+
 private:
+  /// Tells the workers to forget the waiting requests of `s` (it is going).
+  void withdraw_blocked(front_session& s);
   void queue_request(front_session& s, uint64_t seq, reply_slot& slot, const cmd::command* c,
                      net::arg_list&& args, store::millis tnow);
   void queue_part(front_session& s, uint64_t seq, uint32_t partition, uint32_t part,

@@ -29,11 +29,8 @@ namespace otkv {
 
 // -- the front ends, as the store's actors see them ---------------------------
 
-/// Where a partition worker sends the replies of a batch: the front end that sent it
-/// (the logger forwards them with appendfsync always).
-using batch_sink = caf::typed_actor<
-  /// The results of one work_batch.
-  caf::reacts_to<done_batch>>;
+// batch_sink, where a partition worker sends the replies of a batch: actors/blocked_requests.hpp
+// (a parked request keeps its front end's).
 
 /// A subscriber of the snapshot actor (a front end: LASTSAVE, INFO persistence).
 using save_listener = caf::typed_actor<
@@ -105,6 +102,14 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<wire_commit>,
   /// Replication: the previous node (a head that lost its data) asks for a full copy.
   caf::reacts_to<wire_pull>,
+  /// Blocking commands: a transaction or script changed the partition; offer every key a
+  /// request waits on to its requests.
+  caf::reacts_to<wake_atom>,
+  /// Its own: a parked request's timeout may have passed.
+  caf::reacts_to<block_timeout_atom>,
+  /// A front end's connection closed: forget its parked requests (the sink names the
+  /// front end).
+  caf::reacts_to<unblock_atom, batch_sink, uint64_t>,
   /// DEBUG SLEEP-PARTITION (tests only): hold the partition and sleep this many ms.
   caf::reacts_to<sleep_atom, uint32_t>,
   /// DEBUG CRASH-PARTITION (tests only): throw, so the worker dies.

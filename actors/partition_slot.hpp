@@ -10,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "actors/blocked_requests.hpp"
 #include "net/reply.hpp"
 #include "store/journal.hpp"
 #include "store/partition.hpp"
@@ -47,6 +48,12 @@ struct partition_slot {
   /// without replication.
   std::shared_ptr<chain_replica> chain;
 
+  /// The requests waiting here (BLPOP, …); `waiting` counts them for front ends, which
+  /// read it without the token: while it is not 0, every batch goes to the worker (so
+  /// every write reaches the waiters) and a transaction wakes the worker after it.
+  blocked_requests blocked;
+  std::atomic<uint32_t> waiting{0};
+
   /// Epoch of the worker that should serve this partition now.
   std::atomic<uint64_t> epoch{0};
   /// Epoch of the worker inside a batch, 0 if none.
@@ -56,6 +63,8 @@ struct partition_slot {
   struct progress {
     std::vector<net::reply> replies;
     std::vector<uint64_t> ns;
+    /// The requests that wait (blocking commands): (index in the batch, timeout in ms).
+    std::vector<std::pair<size_t, uint64_t>> blocked;
   };
   /// Batches being applied, or stopped half-way, by id: a worker that stopped (revoked,
   /// or died) or a front end out of its time slice leaves the replies made so far, and

@@ -39,6 +39,117 @@ void retire(worker_ptr self) {
   self->quit();
 }
 
+// -- blocking commands (actors/blocked_requests.hpp) ------------------------------
+
+/// Answers of parked requests, each to its front end, in a batch of id 0.
+using wake_list = std::vector<std::pair<batch_sink, done_batch>>;
+
+/// Adds the answer `r` of parked request `req` to `woken`.
+void answer_parked(worker_ptr self, const blocked_requests::request& req, net::reply r,
+                   wake_list& woken) {
+  if (req.item.encode && r.type != net::reply::kind::raw)
+    r = net::reply::raw(net::encode(r));
+  done_batch b{self->state.index, 0, {}};
+  b.items.push_back({req.item.conn, req.item.seq, req.item.part, std::move(r)});
+  woken.emplace_back(req.reply_to, std::move(b));
+}
+
+/// Offers the keys in `ready` (and those the answered requests write in turn, as a
+/// BLMOVE's destination) to the requests waiting on them. The caller holds the token.
+void serve_parked(worker_ptr self, std::vector<std::string> ready, wake_list& woken) {
+  auto& slot = *self->state.slot;
+  for (size_t i = 0; i < ready.size() && !slot.blocked.empty(); ++i) {
+    std::string key = ready[i];
+    slot.blocked.serve(key, [&](blocked_requests::request& req) {
+      cmd::op_context ctx{slot.data, now_ms(), self->state.index};
+      ctx.encode = req.item.encode;
+      ctx.may_block = true;
+      ctx.waking = true;
+      net::reply r = cmd::run_on_partition(*req.item.cmd, ctx, req.item.args);
+      if (ctx.blocked)
+        return false; // nothing for it yet: it and those behind it keep waiting
+      cmd::for_each_key(*req.item.cmd, req.item.args, [&](int k) {
+        const auto& written = req.item.args[static_cast<size_t>(k)];
+        if (written != key && slot.blocked.waits_on(written))
+          ready.push_back(written);
+      });
+      answer_parked(self, req, std::move(r), woken);
+      return true;
+    });
+  }
+  slot.waiting.store(static_cast<uint32_t>(slot.blocked.size()), std::memory_order_relaxed);
+}
+
+/// Parks the requests of `batch` that wait (`out` says which), then serves the waiting
+/// requests whose keys the batch wrote.
+void park_and_serve(worker_ptr self, const work_batch& batch, const done_batch& out,
+                    const batch_sink& reply_to, wake_list& woken) {
+  auto& slot = *self->state.slot;
+  for (size_t i = 0; i < out.items.size(); ++i) {
+    const auto& done = out.items[i];
+    if (!done.blocked)
+      continue;
+    store::millis deadline = 0;
+    if (done.block_ms > 0) {
+      deadline = steady_ms() + static_cast<store::millis>(done.block_ms);
+      self->delayed_send(self, std::chrono::milliseconds(done.block_ms) + std::chrono::milliseconds(1),
+                         block_timeout_atom::value);
+    }
+    slot.blocked.park(batch.items[i], reply_to, deadline);
+  }
+  if (slot.blocked.empty())
+    return slot.waiting.store(0, std::memory_order_relaxed);
+  std::vector<std::string> ready;
+  for (const auto& item : batch.items)
+    if ((item.cmd->flags & cmd::flag::write) != 0)
+      cmd::for_each_key(*item.cmd, item.args, [&](int k) {
+        const auto& key = item.args[static_cast<size_t>(k)];
+        if (slot.blocked.waits_on(key))
+          ready.push_back(key);
+      });
+  serve_parked(self, std::move(ready), woken);
+}
+
+/// Writes the records made so far to the op log, then sends `out` (if any) to `reply_to`
+/// and each answer in `woken` to its front end; with appendfsync always, through the
+/// logger after its fsync. A failed write turns every reply into -MISCONF.
+void send_results(worker_ptr self, done_batch* out, const batch_sink& reply_to,
+                  wake_list&& woken) {
+  auto& slot = *self->state.slot;
+  auto& log = self->state.log;
+  done_batch none;
+  bool wrote = write_records(slot, log.file.get(), out ? *out : none);
+  if (!wrote && log.file && !slot.journal.empty())
+    for (auto& [sink, b] : woken)
+      for (auto& item : b.items)
+        item.result = cmd::err::misconf(log.file->error());
+  auto send = [&](const batch_sink& to, done_batch&& b) {
+    if (wrote && log.syncer)
+      self->send(log.syncer, log_append_ack{std::move(b), to});
+    else
+      self->send(to, std::move(b));
+  };
+  if (out)
+    send(reply_to, std::move(*out));
+  for (auto& [sink, b] : woken)
+    send(sink, std::move(b));
+}
+
+/// Runs `f` holding the token, unless the worker is no longer current, or another holds
+/// it: then `retry()` asks again a little later.
+template <class F, class Retry>
+void with_token(worker_ptr self, F&& f, Retry&& retry) {
+  auto& st = self->state;
+  if (revoked(self))
+    return retire(self);
+  if (!st.slot->claim_after_guests(st.epoch))
+    return retry();
+  f();
+  auto& slot = *st.slot;
+  slot.waiting.store(static_cast<uint32_t>(slot.blocked.size()), std::memory_order_relaxed);
+  st.slot->release(st.epoch);
+}
+
 /// Applies one batch while holding the token. Returns false if the worker was revoked
 /// half-way (the slot keeps the progress for its successor).
 bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to) {
@@ -51,7 +162,8 @@ bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to)
     return true;
   }
   uint64_t before = slot.journal.last_seq();
-  switch (run_batch(slot, batch, [self] { return revoked(self); }, out)) {
+  bool may_block = batch.may_block && !slot.chain; // chains: docs/data-types.md
+  switch (run_batch(slot, batch, [self] { return revoked(self); }, out, may_block)) {
     case batch_outcome::skipped:
       return true; // a resent copy of a batch already answered
     case batch_outcome::stopped:
@@ -63,13 +175,9 @@ bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to)
     chain_after_batch(self, batch, before, std::move(out), reply_to);
     return true;
   }
-  // With appendfsync always the replies go through the logger, after its fsync.
-  auto& log = self->state.log;
-  if (write_records(slot, log.file.get(), out) && log.syncer) {
-    self->send(log.syncer, log_append_ack{std::move(out), reply_to});
-    return true;
-  }
-  self->send(reply_to, std::move(out));
+  wake_list woken;
+  park_and_serve(self, batch, out, reply_to, woken);
+  send_results(self, &out, reply_to, std::move(woken));
   return true;
 }
 
@@ -198,6 +306,8 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
         return retire(self);
       if (st.slot->claim(st.epoch)) { // else next time
         st.slot->data.sweep(now_ms(), sweep_budget);
+        if (!st.slot->blocked.empty()) // timers die with the worker that set them
+          self->send(self, block_timeout_atom::value);
         if (!st.slot->watches.empty()) // watchers that went away (UNWATCH, EXEC, a close)
           st.slot->watches.purge();
         if (st.slot->chain) {
@@ -230,6 +340,33 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
     },
     [=](image_step_atom) { step_image(self); },
     [=](seq_atom) { return self->state.slot->journal.last_seq(); },
+    [=](wake_atom) {
+      with_token(
+        self,
+        [&] {
+          wake_list woken;
+          serve_parked(self, self->state.slot->blocked.keys(), woken);
+          send_results(self, nullptr, {}, std::move(woken));
+        },
+        [&] { self->delayed_send(self, retry_interval, wake_atom::value); });
+    },
+    [=](block_timeout_atom) {
+      with_token(
+        self,
+        [&] {
+          wake_list woken;
+          self->state.slot->blocked.expire(steady_ms(), [&](const blocked_requests::request& r) {
+            answer_parked(self, r, net::reply::null_array(), woken);
+          });
+          send_results(self, nullptr, {}, std::move(woken));
+        },
+        [&] { self->delayed_send(self, retry_interval, block_timeout_atom::value); });
+    },
+    [=](unblock_atom, const batch_sink& front, uint64_t conn) {
+      with_token(
+        self, [&] { self->state.slot->blocked.cancel(front, conn); },
+        [&] { self->delayed_send(self, retry_interval, unblock_atom::value, front, conn); });
+    },
     [=](wire_records& in) {
       self->state.chain_in.emplace_back(std::move(in));
       drain(self);

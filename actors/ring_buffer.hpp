@@ -16,6 +16,7 @@ public:
   size_t size() const noexcept { return size_; }
   bool empty() const noexcept { return size_ == 0; }
   T& operator[](size_t i) { return slots_[(head_ + i) & (slots_.size() - 1)]; }
+  const T& operator[](size_t i) const { return slots_[(head_ + i) & (slots_.size() - 1)]; }
   T& front() { return (*this)[0]; }
 
   /// Appends a default-constructed element and returns it (a slot is reset when it is

@@ -330,7 +330,7 @@ void check_drained(broker_ptr self) {
   if (!st.draining || st.saving_for_shutdown)
     return;
   for (auto& [id, s] : st.core->sessions())
-    if (!s->closed && !s->queue.empty())
+    if (!s->closed && !front_core::only_blocked(*s)) // a blocking wait is not drained
       return;
   for (auto& rp : st.drain_waiters) // shards waiting for this one
     rp.deliver(true);
@@ -809,6 +809,12 @@ bool broker_host::reachable(uint32_t target) {
   return st.opts.cluster->up(st.opts.cluster->node_of_ordinal(target / partitions));
 }
 
+void broker_host::unblock(uint32_t p, uint64_t conn) {
+  auto& st = self->state;
+  if (p < st.workers.size())
+    send_home(self, st.workers[p], unblock_atom::value, caf::actor_cast<batch_sink>(self), conn);
+}
+
 void broker_host::restart_worker(uint32_t p) {
   auto& st = self->state;
   send_home(self, st.supervisor, restart_atom::value, p, st.workers[p]);
@@ -820,9 +826,11 @@ bool broker_host::run_here(const work_batch& batch, done_batch& out) {
     return false;
   for (const auto& item : batch.items)
     if (item.cmd->where == cmd::route::all || item.cmd->where == cmd::route::node
-        || item.cmd->where == cmd::route::cursor)
-      return false;
+        || item.cmd->where == cmd::route::cursor || (item.cmd->flags & cmd::flag::blocking) != 0)
+      return false; // a blocking command may wait: only a worker parks it
   auto& slot = *st.slots[batch.partition];
+  if (slot.waiting.load(std::memory_order_relaxed) != 0)
+    return false; // requests wait here: the worker must see every write
   if (slot.chain) // replication: reads only, and only while nothing here waits for a commit
     for (const auto& item : batch.items)
       if ((item.cmd->flags & cmd::flag::write) != 0)
@@ -881,7 +889,14 @@ int broker_host::end_reservation() {
   if (!st.reserved)
     return 0;
   int error = log_reserved(*st.reserved, st.log_file.get());
+  std::vector<uint32_t> waited; // partitions with waiting requests: the change may serve them
+  for (auto [p, slot] : st.reserved->slots())
+    if (slot->waiting.load(std::memory_order_relaxed) != 0)
+      waited.push_back(p);
   st.reserved.reset(); // gives the tokens back
+  for (auto p : waited)
+    if (p < st.workers.size())
+      send_home(self, st.workers[p], wake_atom::value);
   return error;
 }
 

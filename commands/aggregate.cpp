@@ -1,5 +1,10 @@
 #include "commands/aggregate.hpp"
 
+#include <cerrno>
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+
 #include "commands/errors.hpp"
 #include "net/integer.hpp"
 
@@ -79,6 +84,24 @@ net::reply parse_mpop(const net::arg_list& args, size_t count_at, const char* co
     if (!net::parse_int64(args[++j], req.count) || req.count < 1)
       return err::count_not_positive();
   }
+  return net::reply::ok();
+}
+
+net::reply parse_block_timeout(const std::string& text, uint64_t& ms) {
+  // As Redis's getTimeoutFromObjectOrReply: a long double, in seconds, rounded up to ms.
+  long double seconds = 0;
+  char* end = nullptr;
+  errno = 0;
+  if (!text.empty() && !std::isspace(static_cast<unsigned char>(text[0])))
+    seconds = std::strtold(text.c_str(), &end);
+  if (end == nullptr || *end != '\0' || errno == ERANGE || std::isnan(seconds))
+    return err::timeout_not_float();
+  long double millis = std::ceil(seconds * 1000.0L);
+  if (millis < 0)
+    return err::timeout_negative();
+  if (millis > static_cast<long double>(int64_t{1} << 52)) // past any deadline: Redis's range
+    return err::timeout_out_of_range();
+  ms = static_cast<uint64_t>(millis);
   return net::reply::ok();
 }
 

@@ -91,6 +91,37 @@ struct mpop_request {
 net::reply parse_mpop(const net::arg_list& args, size_t count_at, const char* const ends[2],
                       mpop_request& req);
 
+/// Parses a blocking command's timeout, seconds as a float (as Redis): `ms`, rounded up
+/// (0: wait without limit). An error reply when it is not a number or is negative.
+net::reply parse_block_timeout(const std::string& text, uint64_t& ms);
+
+/// What a blocking command answers when it found nothing: it parks (op_context::blocked)
+/// where it may wait, else (MULTI, scripts) the null array its timeout would give.
+inline net::reply block_or_null(op_context& ctx, uint64_t ms) {
+  if (ctx.may_block) {
+    ctx.blocked = true;
+    ctx.block_ms = ms;
+  }
+  return net::reply::null_array();
+}
+
+/// For a blocking pop: the position and aggregate of the first of the keys
+/// args[first … end) that holds a T (end: 0 and nullptr for none). A key of another type
+/// sets `wrong` (-WRONGTYPE), except when the request is waking (op_context::waking): then
+/// it counts as missing, so the request keeps waiting, as Redis serves only keys of its type.
+template <class T>
+std::pair<size_t, T*> first_ready(op_context& ctx, const net::arg_list& args, size_t first,
+                                  size_t end, bool& wrong) {
+  for (size_t k = first; k < end; ++k) {
+    auto* o = write_object<T>(ctx, args[k], false, wrong);
+    if (wrong && ctx.waking)
+      wrong = false;
+    else if (wrong || o)
+      return {wrong ? 0 : k, o};
+  }
+  return {0, nullptr};
+}
+
 /// The options of HSCAN / SSCAN / ZSCAN after the cursor: MATCH pattern, COUNT n.
 struct scan_options {
   uint64_t cursor = 0;

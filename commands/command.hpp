@@ -43,6 +43,10 @@ enum flag : uint32_t {
   /// route::keys: the parts' results always go through on_merge, even when every key is
   /// in one partition (SINTER: a part answers each key's members, the merge combines).
   merged = 1u << 11,
+  /// May wait for data (BLPOP, BZPOPMIN, …): its partition's worker parks it
+  /// (op_context::blocked) and answers it when a write makes its key ready or its timeout
+  /// passes (docs/data-types.md).
+  blocking = 1u << 12,
 };
 
 /// Where a command runs.
@@ -70,6 +74,15 @@ struct op_context {
   /// store::key_hash of the first key when the front end computed it already (routing
   /// the request), else 0.
   uint64_t key_hash = 0;
+  /// A blocking command found nothing to take and may wait: it sets `blocked` (and
+  /// `block_ms`, 0 for no limit) instead of answering. False inside MULTI and scripts,
+  /// where it answers as if its timeout had passed, as Redis.
+  bool may_block = false;
+  /// A parked request runs again because one of its keys was written: a key of another
+  /// type counts as missing (it keeps waiting), as Redis serves only keys of its type.
+  bool waking = false;
+  bool blocked = false;  ///< set by a blocking command that waits (its reply is ignored)
+  uint64_t block_ms = 0; ///< with `blocked`: its timeout in milliseconds (0: none)
 
   /// store::key_hash(key) for the request's first key `key`, computed at most once.
   uint64_t first_key_hash(std::string_view key) const {
@@ -174,6 +187,7 @@ struct server_info {
 /// (CONFIG RESETSTAT, SLOWLOG RESET).
 struct server_counters {
   uint64_t connected_clients = 0;
+  uint64_t blocked_clients = 0; ///< requests waiting in workers (BLPOP, …)
   uint64_t total_connections = 0;
   uint64_t total_commands = 0;
   uint64_t rejected_connections = 0;

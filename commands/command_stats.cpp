@@ -167,6 +167,7 @@ uint64_t monotonic_ns() noexcept {
 
 void add_counters(server_counters& into, const server_counters& from) {
   into.connected_clients += from.connected_clients;
+  into.blocked_clients += from.blocked_clients;
   into.total_connections += from.total_connections;
   into.total_commands += from.total_commands;
   into.rejected_connections += from.rejected_connections;

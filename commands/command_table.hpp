@@ -28,6 +28,7 @@ constexpr uint32_t SW = flag::server_wide;    ///< reports every shard's counter
 constexpr uint32_t SUB = flag::subcommands;   ///< "name|sub" rows exist for some subcommands
 constexpr uint32_t MOVE = flag::moves_slots;  ///< a slot move's step (the gate's only)
 constexpr uint32_t MERGED = flag::merged;     ///< parts always merged (SINTER, SUNION, SDIFF)
+constexpr uint32_t BLOCK = flag::blocking;    ///< may wait for data (BLPOP, BZPOPMIN, …)
 
 constexpr route C = route::connection;
 constexpr route K = route::key;

@@ -74,6 +74,19 @@ inline net::reply numkeys_at_least_one(std::string_view name) {
 /// `-ERR weight value is not a float` (ZUNION, ZINTER WEIGHTS)
 inline net::reply weight_not_float() { return net::reply::error("ERR weight value is not a float"); }
 
+/// `-ERR timeout is not a float or out of range` (BLPOP, BZPOPMIN, …)
+inline net::reply timeout_not_float() {
+  return net::reply::error("ERR timeout is not a float or out of range");
+}
+
+/// `-ERR timeout is negative` (BLPOP, BZPOPMIN, …)
+inline net::reply timeout_negative() { return net::reply::error("ERR timeout is negative"); }
+
+/// `-ERR timeout is out of range` (BLPOP, BZPOPMIN, …: past any reachable deadline)
+inline net::reply timeout_out_of_range() {
+  return net::reply::error("ERR timeout is out of range");
+}
+
 /// `-ERR count should be greater than 0` (ZMPOP, LMPOP)
 inline net::reply count_not_positive() {
   return net::reply::error("ERR count should be greater than 0");

@@ -378,6 +378,78 @@ net::reply op_rpoplpush(op_context& ctx, const net::arg_list& args) {
   return move_generic(ctx, args, false, true);
 }
 
+// -- blocking forms (docs/data-types.md: a request waits in its partition's worker) ----
+
+/// BLPOP / BRPOP key [key …] timeout → [key, item] from the first list that exists, or
+/// waits for one; null array at its timeout.
+net::reply bpop_generic(op_context& ctx, const net::arg_list& args, bool front) {
+  uint64_t ms = 0;
+  if (auto r = parse_block_timeout(args.back(), ms); r.is_error())
+    return r;
+  bool wrong = false;
+  auto [k, l] = first_ready<list_object>(ctx, args, 1, args.size() - 1, wrong);
+  if (wrong)
+    return err::wrong_type();
+  if (!l)
+    return block_or_null(ctx, ms);
+  auto items = pop_items(ctx, args[k], *l, front, 1);
+  return net::reply::array({net::reply::bulk(args[k]), net::reply::bulk(std::move(items.front()))});
+}
+
+net::reply op_blpop(op_context& ctx, const net::arg_list& args) {
+  return bpop_generic(ctx, args, true);
+}
+net::reply op_brpop(op_context& ctx, const net::arg_list& args) {
+  return bpop_generic(ctx, args, false);
+}
+
+/// BLMOVE / BRPOPLPUSH: LMOVE, or wait for the source to exist.
+net::reply bmove_generic(op_context& ctx, const net::arg_list& args, bool from, bool to,
+                         const std::string& timeout) {
+  uint64_t ms = 0;
+  if (auto r = parse_block_timeout(timeout, ms); r.is_error())
+    return r;
+  bool wrong = false;
+  auto [k, src] = first_ready<list_object>(ctx, args, 1, 2, wrong);
+  (void)k;
+  if (!src && !wrong)
+    return block_or_null(ctx, ms);
+  return move_generic(ctx, args, from, to);
+}
+
+/// BLMOVE source destination LEFT|RIGHT LEFT|RIGHT timeout → the item moved.
+net::reply op_blmove(op_context& ctx, const net::arg_list& args) {
+  bool from = false, to = false;
+  if (!parse_side(args[3], from) || !parse_side(args[4], to))
+    return err::syntax();
+  return bmove_generic(ctx, args, from, to, args[5]);
+}
+
+/// BRPOPLPUSH source destination timeout → the item moved.
+net::reply op_brpoplpush(op_context& ctx, const net::arg_list& args) {
+  return bmove_generic(ctx, args, false, true, args[3]);
+}
+
+/// BLMPOP timeout numkeys key … LEFT|RIGHT [COUNT count] → as LMPOP, or waits.
+net::reply op_blmpop(op_context& ctx, const net::arg_list& args) {
+  static const char* const ends[2] = {"left", "right"};
+  mpop_request req;
+  if (auto r = parse_mpop(args, 2, ends, req); r.is_error())
+    return r;
+  uint64_t ms = 0;
+  if (auto r = parse_block_timeout(args[1], ms); r.is_error())
+    return r;
+  bool wrong = false;
+  auto [k, l] = first_ready<list_object>(ctx, args, req.first_key, req.end_key, wrong);
+  if (wrong)
+    return err::wrong_type();
+  if (!l)
+    return block_or_null(ctx, ms);
+  return net::reply::array(
+    {net::reply::bulk(args[k]),
+     bulk_array(pop_items(ctx, args[k], *l, !req.max, static_cast<size_t>(req.count)))});
+}
+
 } // namespace
 
 void register_list_family(command_registry& table) {
@@ -392,6 +464,11 @@ void register_list_family(command_registry& table) {
     {"lpop",        -2,  W | F,      1,  1, 1,  K,   op_lpop,       nullptr,  nullptr,    "list", "Returns the first elements in a list after removing it. Deletes the list if the last element was popped."},
     {"rpop",        -2,  W | F,      1,  1, 1,  K,   op_rpop,       nullptr,  nullptr,    "list", "Returns and removes the last elements of a list. Deletes the list if the last element was popped."},
     {"lmpop",       -4,  W | ONE,    2,  numkeys_last, 1, KS, op_lmpop, nullptr, merge_ok,   "list", "Returns multiple elements from a list after removing them (keys in one partition). Deletes the list if the last element was popped."},
+    {"blpop",       -3,  W | BLOCK | ONE, 1, -2, 1,  KS,  op_blpop,      nullptr,  merge_ok,   "list", "Removes and returns the first element in a list, or blocks until one is available (keys in one partition)."},
+    {"brpop",       -3,  W | BLOCK | ONE, 1, -2, 1,  KS,  op_brpop,      nullptr,  merge_ok,   "list", "Removes and returns the last element in a list, or blocks until one is available (keys in one partition)."},
+    {"blmove",       6,  W | BLOCK | ONE, 1, 2, 1, KS, op_blmove,   nullptr,  merge_ok,   "list", "Pops an element from a list, pushes it to another list and returns it; blocks until one is available (keys in one partition)."},
+    {"brpoplpush",   4,  W | BLOCK | ONE, 1, 2, 1, KS, op_brpoplpush, nullptr, merge_ok,  "list", "Pops an element from a list, pushes it to another list and returns it; blocks until one is available (keys in one partition)."},
+    {"blmpop",      -5,  W | BLOCK | ONE, 3, numkeys_last, 1, KS, op_blmpop, nullptr, merge_ok, "list", "Pops the first element from one of multiple lists, or blocks until one is available (keys in one partition)."},
     {"llen",         2,  R | F,      1,  1, 1,  K,   op_llen,       nullptr,  nullptr,    "list", "Returns the length of a list."},
     {"lindex",       3,  R,          1,  1, 1,  K,   op_lindex,     nullptr,  nullptr,    "list", "Returns an element from a list by its index."},
     {"lrange",       4,  R,          1,  1, 1,  K,   op_lrange,     nullptr,  nullptr,    "list", "Returns a range of elements from a list."},

@@ -66,6 +66,7 @@ net::reply command_info(const command& c) {
   add(flag::loading, "loading");
   add(flag::stale, "stale");
   add(flag::fast, "fast");
+  add(flag::blocking, "blocking");
   // As Redis: a numkeys command's keys are movable; its fixed range is its destination.
   bool movable = movable_keys(c), dest = c.last_key == dest_numkeys_last;
   if (movable)
@@ -507,6 +508,7 @@ net::reply merge_info(client_context& client, fanout& f) {
   if (wants(args, "clients")) {
     out += "# Clients\r\n";
     field(out, "connected_clients", counts.connected_clients);
+    field(out, "blocked_clients", counts.blocked_clients);
     out += "\r\n";
   }
   if (wants(args, "stats")) {

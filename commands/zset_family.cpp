@@ -501,25 +501,61 @@ net::reply op_zpopmax(op_context& ctx, const net::arg_list& args) {
   return pop_generic(ctx, args, true);
 }
 
+/// BZPOPMIN / BZPOPMAX key [key …] timeout → [key, member, score] from the first sorted
+/// set that exists, or waits for one; null array at its timeout.
+net::reply bzpop_generic(op_context& ctx, const net::arg_list& args, bool max) {
+  uint64_t ms = 0;
+  if (auto r = parse_block_timeout(args.back(), ms); r.is_error())
+    return r;
+  bool wrong = false;
+  auto [k, z] = first_ready<zset_object>(ctx, args, 1, args.size() - 1, wrong);
+  if (wrong)
+    return err::wrong_type();
+  if (!z)
+    return block_or_null(ctx, ms);
+  std::vector<net::reply> out{net::reply::bulk(args[k])};
+  pop_members(ctx, args[k], *z, max, 1, false, out);
+  return net::reply::array(std::move(out));
+}
+
+net::reply op_bzpopmin(op_context& ctx, const net::arg_list& args) {
+  return bzpop_generic(ctx, args, false);
+}
+net::reply op_bzpopmax(op_context& ctx, const net::arg_list& args) {
+  return bzpop_generic(ctx, args, true);
+}
+
+/// ZMPOP (count_at 1) and BZMPOP timeout numkeys … (count_at 2, `blocking`).
+net::reply mpop_generic(op_context& ctx, const net::arg_list& args, size_t count_at,
+                        bool blocking) {
+  static const char* const ends[2] = {"min", "max"};
+  mpop_request req;
+  if (auto r = parse_mpop(args, count_at, ends, req); r.is_error())
+    return r;
+  uint64_t ms = 0;
+  if (blocking)
+    if (auto r = parse_block_timeout(args[1], ms); r.is_error())
+      return r;
+  bool wrong = false;
+  auto [k, z] = first_ready<zset_object>(ctx, args, req.first_key, req.end_key, wrong);
+  if (wrong)
+    return err::wrong_type();
+  if (!z)
+    return blocking ? block_or_null(ctx, ms) : net::reply::null_array();
+  std::vector<net::reply> popped;
+  pop_members(ctx, args[k], *z, req.max, static_cast<size_t>(req.count), true, popped);
+  return net::reply::array({net::reply::bulk(args[k]), net::reply::array(std::move(popped))});
+}
+
 /// ZMPOP numkeys key … MIN|MAX [COUNT count] → [key, [[member, score] …]] popped from the
 /// first key that exists; null when none does.
 net::reply op_zmpop(op_context& ctx, const net::arg_list& args) {
-  static const char* const ends[2] = {"min", "max"};
-  mpop_request req;
-  if (auto r = parse_mpop(args, 1, ends, req); r.is_error())
-    return r;
-  for (size_t k = req.first_key; k < req.end_key; ++k) {
-    bool wrong = false;
-    auto* z = write_object<zset_object>(ctx, args[k], false, wrong);
-    if (wrong)
-      return err::wrong_type();
-    if (!z)
-      continue;
-    std::vector<net::reply> popped;
-    pop_members(ctx, args[k], *z, req.max, static_cast<size_t>(req.count), true, popped);
-    return net::reply::array({net::reply::bulk(args[k]), net::reply::array(std::move(popped))});
-  }
-  return net::reply::null_array();
+  return mpop_generic(ctx, args, 1, false);
+}
+
+/// BZMPOP timeout numkeys key … MIN|MAX [COUNT count] → as ZMPOP, or waits.
+net::reply op_bzmpop(op_context& ctx, const net::arg_list& args) {
+  return mpop_generic(ctx, args, 2, true);
 }
 
 /// ZRANGESTORE dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count] → members stored.
@@ -881,6 +917,9 @@ void register_zset_family(command_registry& table) {
     {"zpopmax",           -2,  W | F,    1,  1, 1,  K,   op_zpopmax,           nullptr,  nullptr,   "sorted_set", "Returns the highest-scoring members from a sorted set after removing them. Deletes the sorted set if the last member was popped."},
     {"zrangestore",       -5,  W | ONE,  1,  2, 1,  KS,  op_zrangestore,       nullptr,  merge_ok,  "sorted_set", "Stores a range of members from sorted set in a key (keys in one partition)."},
     {"zmpop",             -4,  W | ONE,      2,  numkeys_last, 1, KS, op_zmpop,   nullptr,  merge_ok,  "sorted_set", "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them (keys in one partition)."},
+    {"bzpopmin",          -3,  W | F | BLOCK | ONE, 1, -2, 1, KS, op_bzpopmin, nullptr, merge_ok, "sorted_set", "Removes and returns the member with the lowest score from one or more sorted sets, or blocks until one is available (keys in one partition)."},
+    {"bzpopmax",          -3,  W | F | BLOCK | ONE, 1, -2, 1, KS, op_bzpopmax, nullptr, merge_ok, "sorted_set", "Removes and returns the member with the highest score from one or more sorted sets, or blocks until one is available (keys in one partition)."},
+    {"bzmpop",            -5,  W | BLOCK | ONE, 3, numkeys_last, 1, KS, op_bzmpop, nullptr, merge_ok, "sorted_set", "Removes and returns a member by score from one or more sorted sets, or blocks until one is available (keys in one partition)."},
     {"zunion",            -3,  R | ONE,  2,  numkeys_last, 1, KS, op_zunion,  nullptr,  merge_ok,  "sorted_set", "Returns the union of multiple sorted sets (keys in one partition)."},
     {"zinter",            -3,  R | ONE,  2,  numkeys_last, 1, KS, op_zinter,  nullptr,  merge_ok,  "sorted_set", "Returns the intersect of multiple sorted sets (keys in one partition)."},
     {"zdiff",             -3,  R | ONE,  2,  numkeys_last, 1, KS, op_zdiff,   nullptr,  merge_ok,  "sorted_set", "Returns the difference between multiple sorted sets (keys in one partition)."},

@@ -52,7 +52,7 @@ std::string format_score(double d) {
 }
 
 bool parse_score(std::string_view text, double& out) {
-  if (text.empty() || text.size() > 256 || std::isspace(static_cast<unsigned char>(text[0])))
+  if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
     return false;
   std::string s(text);
   char* end = nullptr;

@@ -111,3 +111,40 @@ TEST_CASE("a list of 10000 items crosses many nodes", "[list]") {
   CHECK(h.run({"LINDEX", "l", "0"}) == bulk("100"));
   CHECK(h.run({"OBJECT", "ENCODING", "l"}) == bulk("quicklist"));
 }
+
+TEST_CASE("blocking pops where they may not wait (MULTI, scripts) answer at once", "[list][blocking]") {
+  harness h; // runs requests as a transaction would: nothing may wait
+  h.run({"RPUSH", "{t}l", "a", "b"});
+  CHECK(h.run({"BLPOP", "{t}none", "{t}l", "0"}) == array({bulk("{t}l"), bulk("a")}));
+  CHECK(h.run({"BRPOP", "{t}l", "1.5"}) == array({bulk("{t}l"), bulk("b")}));
+  CHECK(h.run({"BLPOP", "{t}l", "0"}) == "*-1\r\n"); // its timeout's answer
+  h.run({"RPUSH", "{t}l", "x"});
+  CHECK(h.run({"BLMOVE", "{t}l", "{t}m", "RIGHT", "LEFT", "0"}) == bulk("x"));
+  CHECK(h.run({"BRPOPLPUSH", "{t}l", "{t}m", "0"}) == "*-1\r\n");
+  CHECK(h.run({"BLMPOP", "0", "2", "{t}l", "{t}m", "LEFT", "COUNT", "5"})
+        == array({bulk("{t}m"), bulks({"x"})}));
+  CHECK(h.run({"BLPOP", "{t}l", "-1"}) == "-ERR timeout is negative\r\n");
+  CHECK(h.run({"BLPOP", "{t}l", "x"}) == "-ERR timeout is not a float or out of range\r\n");
+  CHECK(h.run({"BLPOP", "{t}l", "1e300"}) == "-ERR timeout is out of range\r\n");
+  CHECK(h.run({"BLMOVE", "{t}l", "{t}m", "UP", "LEFT", "0"}) == "-ERR syntax error\r\n");
+  h.run({"SET", "{t}s", "v"});
+  CHECK(h.run({"BLPOP", "{t}s", "0"}).rfind("-WRONGTYPE", 0) == 0);
+  otkv::cmd::key_router router(4);
+  std::string other = "o";
+  while (router.target_of(other, true) == router.target_of("{t}l", true))
+    other += "o";
+  CHECK(h.run({"BLPOP", "{t}l", other, "0"}).rfind("-CROSSSLOT", 0) == 0);
+  CHECK(h.run({"COMMAND", "INFO", "blpop"}).find("blocking") != std::string::npos);
+}
+
+TEST_CASE("blocking sorted-set pops where they may not wait answer at once", "[zset][blocking]") {
+  harness h;
+  h.run({"ZADD", "{t}z", "1", "a", "2", "b", "3", "c"});
+  CHECK(h.run({"BZPOPMIN", "{t}none", "{t}z", "0"}) == bulks({"{t}z", "a", "1"}));
+  CHECK(h.run({"BZPOPMAX", "{t}z", "0"}) == bulks({"{t}z", "c", "3"}));
+  CHECK(h.run({"BZMPOP", "0", "1", "{t}z", "MIN", "COUNT", "3"})
+        == array({bulk("{t}z"), array({bulks({"b", "2"})})}));
+  CHECK(h.run({"BZPOPMIN", "{t}z", "0"}) == "*-1\r\n");
+  CHECK(h.run({"BZMPOP", "-1", "1", "{t}z", "MIN"}) == "-ERR timeout is negative\r\n");
+  CHECK(h.run({"BZMPOP", "0", "0", "{t}z", "MIN"}) == "-ERR numkeys should be greater than 0\r\n");
+}

@@ -30,6 +30,8 @@ struct fake_host : front_host {
   void send_batch(std::shared_ptr<const work_batch> batch) override { sent.push_back(batch); }
   void restart_worker(uint32_t p) override { restarts.push_back(p); }
   void over_output_limit(front_session& s) override { dropped.push_back(s.client.id); }
+  std::vector<std::pair<uint32_t, uint64_t>> unblocked; ///< (partition, connection)
+  void unblock(uint32_t p, uint64_t conn) override { unblocked.emplace_back(p, conn); }
 
   /// What a worker would answer to `batch`.
   done_batch run(const work_batch& batch, store::millis now) {
@@ -439,4 +441,55 @@ TEST_CASE("a forwarded request: counted when answered, -CLUSTERDOWN when its nod
   CHECK(s.slot(2)->ready);
   CHECK(host.sent.size() == 3); // the local GET only
   CHECK(host.sent.back()->partition < 2);
+}
+
+TEST_CASE("a request its worker parks waits without a deadline until the worker answers it",
+          "[front_core][blocking]") {
+  fixture f;
+  auto seq = f.submit({"BLPOP", "q", "0"}, wall, t0);
+  auto later = f.submit({"GET", "k"}, wall, t0);
+  f.core.dispatch(wall, t0);
+  REQUIRE(f.host.sent.size() >= 1);
+  // The worker parks the BLPOP: its item says so and its reply means nothing.
+  done_batch parked = f.host.run(*f.host.sent[0], wall);
+  for (auto& item : parked.items)
+    if (item.seq == seq)
+      item.blocked = true;
+  f.core.on_done(parked, wall);
+  for (size_t i = 1; i < f.host.sent.size(); ++i) {
+    auto d = f.host.run(*f.host.sent[i], wall);
+    f.core.on_done(d, wall);
+  }
+  CHECK(f.reply(seq).empty());
+  CHECK(f.server.counters.blocked_clients == 1);
+  // Far past every request deadline: still waiting, no -TIMEOUT, no fresh worker.
+  f.core.tick(t0 + hour);
+  CHECK(f.reply(seq).empty());
+  CHECK(f.host.restarts.empty());
+  CHECK(f.touched().empty()); // the GET behind it waits for it, in order
+  // The worker answers it later, in a batch of id 0.
+  done_batch woken{f.host.sent[0]->partition, 0, {}};
+  woken.items.push_back({1, seq, 0, net::reply::raw("*2\r\n$1\r\nq\r\n$1\r\nv\r\n")});
+  f.core.on_done(woken, wall);
+  CHECK(f.reply(seq) == "*2\r\n$1\r\nq\r\n$1\r\nv\r\n");
+  CHECK(f.reply(later) == "$-1\r\n");
+  CHECK(f.server.counters.blocked_clients == 0);
+}
+
+TEST_CASE("a closing session's parked requests are withdrawn from their workers",
+          "[front_core][blocking]") {
+  fixture f;
+  auto seq = f.submit({"BZPOPMIN", "z", "0"}, wall, t0);
+  f.core.dispatch(wall, t0);
+  REQUIRE(f.host.sent.size() == 1);
+  done_batch parked = f.host.run(*f.host.sent[0], wall);
+  parked.items[0].blocked = true;
+  f.core.on_done(parked, wall);
+  CHECK(front_core::only_blocked(f.s)); // a shutdown does not wait for it
+  f.s.closed = true;
+  f.core.reap([](front_session&) {});
+  CHECK(f.host.unblocked
+        == std::vector<std::pair<uint32_t, uint64_t>>{{f.host.sent[0]->partition, 1}});
+  CHECK(f.server.counters.blocked_clients == 0);
+  (void)seq;
 }

@@ -1,0 +1,151 @@
+#pragma once
+
+// The requests that wait on a partition (BLPOP, BZPOPMIN, …: docs/data-types.md, "Blocking
+// commands"). A blocking command that finds nothing to take is parked here by the worker
+// that ran it, under each of its keys in arrival order; a later write to one of those keys
+// runs it again (the oldest first), and its timeout answers it with a null array. It lives
+// in the partition's slot, so a fresh worker that replaces a dead one keeps serving it.
+// Only the holder of the partition's token touches it.
+
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <caf/replies_to.hpp>
+#include <caf/typed_actor.hpp>
+
+#include "actors/batches.hpp"
+#include "commands/dispatch.hpp"
+#include "store/partition.hpp"
+
+namespace otkv {
+
+/// Where a partition worker sends the replies of a batch: the front end that sent it
+/// (the logger forwards them with appendfsync always).
+using batch_sink = caf::typed_actor<
+  /// The results of one work_batch.
+  caf::reacts_to<done_batch>>;
+
+/// The parked requests of one partition. See the file comment.
+class blocked_requests {
+public:
+  /// One parked request.
+  struct request {
+    work_item item;          ///< as it came in its batch
+    batch_sink reply_to;     ///< its front end
+    store::millis deadline;  ///< monotonic ms at which it times out (0: never)
+  };
+
+  /// Parks `item` (its command's keys name where it waits), answered later through
+  /// `reply_to`; `deadline` as request::deadline.
+  void park(work_item item, batch_sink reply_to, store::millis deadline) {
+    uint64_t id = next_id_++;
+    std::vector<std::string_view> seen;
+    cmd::for_each_key(*item.cmd, item.args, [&](int k) {
+      std::string_view key = item.args[static_cast<size_t>(k)];
+      for (auto s : seen)
+        if (s == key)
+          return; // a key named twice waits once
+      seen.push_back(key);
+      by_key_[std::string(key)].push_back(id);
+    });
+    requests_.emplace(id, request{std::move(item), std::move(reply_to), deadline});
+  }
+
+  /// How many requests wait.
+  size_t size() const { return requests_.size(); }
+  bool empty() const { return requests_.empty(); }
+
+  /// Whether a request waits on `key`.
+  bool waits_on(const std::string& key) const { return by_key_.count(key) > 0; }
+
+  /// Every key a request waits on.
+  std::vector<std::string> keys() const {
+    std::vector<std::string> out;
+    out.reserve(by_key_.size());
+    for (const auto& [key, ids] : by_key_)
+      out.push_back(key);
+    return out;
+  }
+
+  /// Offers `key` to the requests waiting on it, oldest first: `run(request)` runs one
+  /// again and returns whether it was answered (false: it still waits, and so do the
+  /// requests behind it). An answered request leaves every key it waited on.
+  template <class Run>
+  void serve(const std::string& key, Run&& run) {
+    for (;;) {
+      auto at = by_key_.find(key);
+      if (at == by_key_.end())
+        return;
+      auto& ids = at->second;
+      while (!ids.empty() && requests_.count(ids.front()) == 0)
+        ids.pop_front(); // answered through another key, timed out, or cancelled
+      if (ids.empty()) {
+        by_key_.erase(at);
+        return;
+      }
+      uint64_t id = ids.front();
+      auto& r = requests_.at(id);
+      if (!run(r))
+        return;
+      remove(id);
+    }
+  }
+
+  /// Answers the requests whose deadline is at or before `now` (monotonic) with
+  /// `answer(request)`, and forgets them.
+  template <class Answer>
+  void expire(store::millis now, Answer&& answer) {
+    std::vector<uint64_t> due;
+    for (const auto& [id, r] : requests_)
+      if (r.deadline != 0 && r.deadline <= now)
+        due.push_back(id);
+    for (auto id : due) {
+      answer(requests_.at(id));
+      remove(id);
+    }
+  }
+
+  /// Forgets the requests of connection `conn` of the front end `front` (it closed).
+  void cancel(const batch_sink& front, uint64_t conn) {
+    std::vector<uint64_t> gone;
+    for (const auto& [id, r] : requests_)
+      if (r.item.conn == conn && r.reply_to == front)
+        gone.push_back(id);
+    for (auto id : gone)
+      remove(id);
+  }
+
+private:
+  /// Forgets request `id` and its place under each key.
+  void remove(uint64_t id) {
+    auto at = requests_.find(id);
+    if (at == requests_.end())
+      return;
+    const auto& item = at->second.item;
+    cmd::for_each_key(*item.cmd, item.args, [&](int k) {
+      auto q = by_key_.find(item.args[static_cast<size_t>(k)]);
+      if (q == by_key_.end())
+        return;
+      auto& ids = q->second;
+      for (auto i = ids.begin(); i != ids.end(); ++i)
+        if (*i == id) {
+          ids.erase(i);
+          break;
+        }
+      if (ids.empty())
+        by_key_.erase(q);
+    });
+    requests_.erase(at);
+  }
+
+  uint64_t next_id_ = 0;
+  std::map<uint64_t, request> requests_; ///< by arrival
+  std::unordered_map<std::string, std::deque<uint64_t>> by_key_;
+};
+
+} // namespace otkv
