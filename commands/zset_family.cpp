@@ -256,7 +256,7 @@ bool rank_window(const zset_object& z, const range_query& q, size_t& lo, size_t&
 
 /// -ERR for bounds that do not parse (checked before the key, as Redis), else ok.
 net::reply check_bounds(const range_query& q) {
-  zset_object empty;
+  static const zset_object empty; // read only: its ranges are checked and found empty
   size_t lo = 0, hi = 0;
   net::reply error;
   return rank_window(empty, q, lo, hi, error) ? net::reply::ok() : error;
@@ -264,8 +264,8 @@ net::reply check_bounds(const range_query& q) {
 
 /// Calls `fn(member, score)` for the members `q` selects, in its order, after its LIMIT
 /// (its bounds checked already: check_bounds).
-net::reply visit_range(const zset_object* z, const range_query& q,
-                       const std::function<void(std::string_view, double)>& fn) {
+template <class F>
+net::reply visit_range(const zset_object* z, const range_query& q, F&& fn) {
   size_t lo = 0, hi = 0;
   if (z == nullptr) // nothing to visit (callers checked the bounds: check_bounds)
     return net::reply::ok();
@@ -326,8 +326,24 @@ net::reply parse_range_options(const net::arg_list& args, size_t at, bool zrange
   return net::reply::ok();
 }
 
-/// The reply of a range: members (and scores, as bulk strings) in order.
-net::reply range_reply(const zset_object* z, const range_query& q) {
+/// The reply of a range: members (and scores, as bulk strings) in order; written as RESP
+/// bytes straight from the stored members when the reply goes to the client as it is.
+net::reply range_reply(const op_context& ctx, const zset_object* z, const range_query& q) {
+  if (ctx.encode) {
+    std::string body;
+    size_t n = 0;
+    auto r = visit_range(z, q, [&](std::string_view m, double s) {
+      net::append_bulk(body, m);
+      if (q.with_scores)
+        net::append_bulk(body, format_score(s));
+      n += q.with_scores ? 2 : 1;
+    });
+    if (r.is_error())
+      return r;
+    std::string out = "*" + std::to_string(n) + "\r\n";
+    out += body;
+    return net::reply::raw(std::move(out));
+  }
   std::vector<net::reply> out;
   auto r = visit_range(z, q, [&](std::string_view m, double s) {
     out.push_back(net::reply::bulk(std::string(m)));
@@ -352,7 +368,7 @@ net::reply op_zrange(op_context& ctx, const net::arg_list& args) {
   const auto* z = read_object<zset_object>(ctx, args[1], wrong);
   if (wrong)
     return err::wrong_type();
-  return range_reply(z, q);
+  return range_reply(ctx, z, q);
 }
 
 /// The older range commands: ZRANGEBYSCORE, ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX,
@@ -373,7 +389,7 @@ net::reply range_generic(op_context& ctx, const net::arg_list& args, by how, boo
   const auto* z = read_object<zset_object>(ctx, args[1], wrong);
   if (wrong)
     return err::wrong_type();
-  return range_reply(z, q);
+  return range_reply(ctx, z, q);
 }
 
 net::reply op_zrangebyscore(op_context& ctx, const net::arg_list& args) {
