@@ -44,7 +44,9 @@ private:
 } // namespace
 
 batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
-                        const std::function<bool()>& stop, done_batch& out, bool may_block) {
+                        const std::function<bool()>& stop, done_batch& out,
+                        batch_hooks* hooks) {
+  bool may_block = hooks != nullptr && batch.may_block;
   if (slot.completed.count(batch.id) > 0)
     return batch_outcome::skipped;
   // The progress lives in the slot while the batch runs, so a worker that dies half-way
@@ -69,9 +71,13 @@ batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
     ctx.may_block = may_block && (item.cmd->flags & cmd::flag::blocking) != 0;
     ctx.blocked = false;
     net::reply r = cmd::run_on_partition(*item.cmd, ctx, item.args);
-    if (ctx.blocked)
+    if (ctx.blocked) {
       done.blocked.emplace_back(i, ctx.block_ms);
-    else if (item.encode && r.type != net::reply::kind::raw)
+      hooks->park(item, ctx.block_ms, ctx.block_keys);
+    } else if (hooks != nullptr && (item.cmd->flags & cmd::flag::write) != 0) {
+      hooks->wrote(item);
+    }
+    if (!ctx.blocked && item.encode && r.type != net::reply::kind::raw)
       r = net::reply::raw(net::encode(r));
     budget.add(item.conn, r);
     done.replies.push_back(std::move(r));

@@ -19,13 +19,28 @@ enum class batch_outcome {
   stopped, ///< `stop()` said so before a request: the slot keeps the progress
 };
 
+/// What a worker does between the requests of a batch for the requests that wait
+/// (blocking commands: docs/data-types.md), as Redis serves its blocked clients after
+/// each command.
+class batch_hooks {
+public:
+  virtual ~batch_hooks() = default;
+  /// Request `item` waits: its command found nothing and set op_context::blocked (with
+  /// its timeout `block_ms`, 0: none; on its first `keys` keys, 0: all). The worker
+  /// parks it.
+  virtual void park(const work_item& item, uint64_t block_ms, uint32_t keys) = 0;
+  /// Write request `item` ran: its keys may serve requests waiting on them.
+  virtual void wrote(const work_item& item) = 0;
+};
+
 /// Applies `batch` to `slot` (the caller holds its token), resuming after the requests
 /// a predecessor applied. Asks `stop()` before each request (a worker stops once it is
-/// no longer the slot's current worker). With `may_block` a blocking command that finds
-/// nothing waits: its item in `out` says `blocked`, and the caller parks it.
+/// no longer the slot's current worker). With `hooks` (and a batch whose requests may
+/// wait) a blocking command that finds nothing waits: its item in `out` says `blocked`.
+/// Without, it answers at once, as inside MULTI.
 batch_outcome run_batch(partition_slot& slot, const work_batch& batch,
                         const std::function<bool()>& stop, done_batch& out,
-                        bool may_block = false);
+                        batch_hooks* hooks = nullptr);
 
 /// Hands the op-log records of the batch just run to `file` (none: no op log) before
 /// its replies leave, as Redis writes its AOF before replying. Returns true when records

@@ -7,9 +7,11 @@
 // in the partition's slot, so a fresh worker that replaces a dead one keeps serving it.
 // Only the holder of the partition's token touches it.
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -40,12 +42,15 @@ public:
     store::millis deadline;  ///< monotonic ms at which it times out (0: never)
   };
 
-  /// Parks `item` (its command's keys name where it waits), answered later through
-  /// `reply_to`; `deadline` as request::deadline.
-  void park(work_item item, batch_sink reply_to, store::millis deadline) {
+  /// Parks `item`, answered later through `reply_to`; it waits on its command's first
+  /// `keys` keys (0: all); `deadline` as request::deadline.
+  void park(work_item item, batch_sink reply_to, store::millis deadline, uint32_t keys = 0) {
     uint64_t id = next_id_++;
     std::vector<std::string_view> seen;
+    uint32_t n = 0;
     cmd::for_each_key(*item.cmd, item.args, [&](int k) {
+      if (keys != 0 && n++ >= keys)
+        return;
       std::string_view key = item.args[static_cast<size_t>(k)];
       for (auto s : seen)
         if (s == key)
@@ -54,7 +59,21 @@ public:
       by_key_[std::string(key)].push_back(id);
     });
     requests_.emplace(id, request{std::move(item), std::move(reply_to), deadline});
+    if (deadline != 0)
+      deadlines_.emplace(deadline, id);
   }
+
+  /// The earliest deadline of a waiting request (0: none has one).
+  store::millis next_deadline() const {
+    return deadlines_.empty() ? 0 : deadlines_.begin()->first;
+  }
+
+  /// What running a waiting request again gave (serve's `run`).
+  enum class outcome {
+    served,  ///< answered: it leaves
+    waits,   ///< the key holds another type: it keeps waiting, the next one may be served
+    empty,   ///< the key holds nothing: it and every one behind it keep waiting
+  };
 
   /// How many requests wait.
   size_t size() const { return requests_.size(); }
@@ -73,26 +92,33 @@ public:
   }
 
   /// Offers `key` to the requests waiting on it, oldest first: `run(request)` runs one
-  /// again and returns whether it was answered (false: it still waits, and so do the
-  /// requests behind it). An answered request leaves every key it waited on.
+  /// again (outcome). An answered request leaves every key it waited on.
   template <class Run>
   void serve(const std::string& key, Run&& run) {
-    for (;;) {
+    for (size_t i = 0;;) {
       auto at = by_key_.find(key);
       if (at == by_key_.end())
         return;
       auto& ids = at->second;
-      while (!ids.empty() && requests_.count(ids.front()) == 0)
-        ids.pop_front(); // answered through another key, timed out, or cancelled
+      while (i < ids.size() && requests_.count(ids[i]) == 0)
+        ids.erase(ids.begin() + static_cast<std::ptrdiff_t>(i)); // gone through another key
       if (ids.empty()) {
         by_key_.erase(at);
         return;
       }
-      uint64_t id = ids.front();
-      auto& r = requests_.at(id);
-      if (!run(r))
+      if (i >= ids.size())
         return;
-      remove(id);
+      uint64_t id = ids[i];
+      switch (run(requests_.at(id))) {
+        case outcome::served:
+          remove(id); // `ids[i]` is the next one now
+          break;
+        case outcome::waits:
+          ++i;
+          break;
+        case outcome::empty:
+          return;
+      }
     }
   }
 
@@ -100,24 +126,19 @@ public:
   /// `answer(request)`, and forgets them.
   template <class Answer>
   void expire(store::millis now, Answer&& answer) {
-    std::vector<uint64_t> due;
-    for (const auto& [id, r] : requests_)
-      if (r.deadline != 0 && r.deadline <= now)
-        due.push_back(id);
-    for (auto id : due) {
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now) {
+      uint64_t id = deadlines_.begin()->second;
       answer(requests_.at(id));
       remove(id);
     }
   }
 
-  /// Forgets the requests of connection `conn` of the front end `front` (it closed).
-  void cancel(const batch_sink& front, uint64_t conn) {
-    std::vector<uint64_t> gone;
+  /// Forgets request `seq` of connection `conn` of the front end `front` (the connection
+  /// closed, or the front end answered the request already).
+  void cancel(const batch_sink& front, uint64_t conn, uint64_t seq) {
     for (const auto& [id, r] : requests_)
-      if (r.item.conn == conn && r.reply_to == front)
-        gone.push_back(id);
-    for (auto id : gone)
-      remove(id);
+      if (r.item.conn == conn && r.item.seq == seq && r.reply_to == front)
+        return remove(id);
   }
 
 private:
@@ -140,12 +161,15 @@ private:
       if (ids.empty())
         by_key_.erase(q);
     });
+    if (at->second.deadline != 0)
+      deadlines_.erase({at->second.deadline, id});
     requests_.erase(at);
   }
 
   uint64_t next_id_ = 0;
   std::map<uint64_t, request> requests_; ///< by arrival
   std::unordered_map<std::string, std::deque<uint64_t>> by_key_;
+  std::set<std::pair<store::millis, uint64_t>> deadlines_; ///< (deadline, id), soonest first
 };
 
 } // namespace otkv

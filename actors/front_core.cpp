@@ -411,7 +411,7 @@ void front_core::withdraw_blocked(front_session& s) {
   for (size_t i = 0; i < s.queue.size(); ++i) {
     auto& slot = s.queue[i];
     if (slot.blocked && !slot.ready) {
-      host_.unblock(slot.partition, s.client.id);
+      host_.unblock(slot.partition, s.client.id, s.first_seq + i);
       slot.blocked = false;
       --server_.counters.blocked_clients;
     }
@@ -479,7 +479,7 @@ void front_core::dispatch(store::millis now, store::millis tnow) {
     }
     if (inflight_.idle(p) && host_.run_here(*batch, ran_)) {
       for (size_t i = 0; i < ran_.items.size(); ++i)
-        apply(ran_.items[i], &batch->items[i].args, now);
+        apply(ran_.items[i], batch->partition, &batch->items[i].args, now);
       ran_.items.clear();
       continue;
     }
@@ -498,17 +498,20 @@ void front_core::on_done(done_batch& batch, store::millis now) {
     forwarded_.erase(f);
   }
   for (size_t i = 0; i < batch.items.size(); ++i)
-    apply(batch.items[i], sent && i < sent->items.size() ? &sent->items[i].args : nullptr, now);
+    apply(batch.items[i], batch.partition,
+          sent && i < sent->items.size() ? &sent->items[i].args : nullptr, now);
 }
 
 /// Applies one worker result to its reply slot; `args` are the arguments the worker ran.
-void front_core::apply(done_item& item, const net::arg_list* args, store::millis now) {
+void front_core::apply(done_item& item, uint32_t partition, const net::arg_list* args,
+                       store::millis now) {
   auto* s = find(item.conn);
-  if (s == nullptr || s->closed)
-    return; // the client went away
-  auto* slot = s->slot(item.seq);
-  if (slot == nullptr || slot->ready)
-    return; // released, or answered already (timed out)
+  auto* slot = s == nullptr || s->closed ? nullptr : s->slot(item.seq);
+  if (slot == nullptr || slot->ready) { // the client went away, or it was answered (timed out)
+    if (item.blocked) // it waits in the worker for nobody: withdraw it
+      host_.unblock(partition, item.conn, item.seq);
+    return;
+  }
   if (item.over_limit) // the worker stopped running its requests: it is over its limit
     return host_.over_output_limit(*s);
   slot->ns += item.ns;

@@ -160,11 +160,13 @@ public:
     (void)p;
     return false;
   }
-  /// Connection `conn` closed while its request waits in partition `partition`'s worker
-  /// (a blocking command): the worker forgets it, so no later write is taken for it.
-  virtual void unblock(uint32_t partition, uint64_t conn) {
+  /// Request `seq` of connection `conn` waits in partition `partition`'s worker (a
+  /// blocking command) but nobody will take its answer (the connection closed, or it was
+  /// answered already): the worker forgets it, so no later write is taken for it.
+  virtual void unblock(uint32_t partition, uint64_t conn, uint64_t seq) {
     (void)partition;
     (void)conn;
+    (void)seq;
   }
   /// Runs script `call` for request `seq` of connection `conn` with its partitions
   /// reserved (docs/scripts.md), and answers it through on_done() (a done_batch of one
@@ -344,7 +346,7 @@ private:
   /// Runs the transaction of EXEC `seq` of `s`: its partitions reserved, its commands in
   /// order, its records one group; answers the EXEC.
   void run_transaction(front_session& s, uint64_t seq, cmd::transaction_state tx);
-  void apply(done_item& item, const net::arg_list* args, store::millis now);
+  void apply(done_item& item, uint32_t partition, const net::arg_list* args, store::millis now);
   void fail_batch(const work_batch& batch, const net::reply& error);
   /// The error for a request whose first part went to `target` and got no reply in time.
   net::reply late_reply(uint32_t target);

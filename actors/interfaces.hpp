@@ -102,14 +102,11 @@ using worker_actor = caf::typed_actor<
   caf::reacts_to<wire_commit>,
   /// Replication: the previous node (a head that lost its data) asks for a full copy.
   caf::reacts_to<wire_pull>,
-  /// Blocking commands: a transaction or script changed the partition; offer every key a
-  /// request waits on to its requests.
+  /// Blocking commands: a front end posted work for the waiting requests in the slot
+  /// (partition_slot::post_withdrawal, post_wake): do it now.
   caf::reacts_to<wake_atom>,
-  /// Its own: a parked request's timeout may have passed.
+  /// Its own: a waiting request's timeout may have passed.
   caf::reacts_to<block_timeout_atom>,
-  /// A front end's connection closed: forget its parked requests (the sink names the
-  /// front end).
-  caf::reacts_to<unblock_atom, batch_sink, uint64_t>,
   /// DEBUG SLEEP-PARTITION (tests only): hold the partition and sleep this many ms.
   caf::reacts_to<sleep_atom, uint32_t>,
   /// DEBUG CRASH-PARTITION (tests only): throw, so the worker dies.

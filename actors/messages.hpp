@@ -34,11 +34,10 @@ using retry_atom = caf::atom_constant<caf::atom("retry")>;
 using sleep_atom = caf::atom_constant<caf::atom("sleep")>;
 using crash_atom = caf::atom_constant<caf::atom("crash")>;
 using drop_atom = caf::atom_constant<caf::atom("drop")>;
-/// Blocking commands (actors/blocked_requests.hpp): offer the blocked keys again; a
-/// parked request's timeout; a closed connection's parked requests.
+/// Blocking commands (actors/blocked_requests.hpp): work posted in the slot; a waiting
+/// request's timeout.
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using block_timeout_atom = caf::atom_constant<caf::atom("blocktime")>;
-using unblock_atom = caf::atom_constant<caf::atom("unblock")>;
 /// Snapshot actor: take a snapshot now (SAVE, BGSAVE, SHUTDOWN SAVE).
 using save_atom = caf::atom_constant<caf::atom("save")>;
 /// Snapshot actor → subscribers: a snapshot finished (time in ms, success).

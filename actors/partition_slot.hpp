@@ -5,6 +5,9 @@
 #include <deque>
 #include <iterator>
 #include <memory>
+#include <mutex>
+#include <tuple>
+#include <utility>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -53,6 +56,36 @@ struct partition_slot {
   /// every write reaches the waiters) and a transaction wakes the worker after it.
   blocked_requests blocked;
   std::atomic<uint32_t> waiting{0};
+
+  /// What front ends and scripts post for the waiting requests without the token (they
+  /// must not touch `blocked`): requests to forget, and a wake-up after a change made
+  /// outside the worker (EXEC, EVAL). The token holder takes them (take_posted).
+  struct posted_work {
+    std::vector<std::tuple<batch_sink, uint64_t, uint64_t>> withdrawals; ///< front, conn, seq
+    bool wake = false; ///< offer every waited-on key again
+  };
+  /// Posts the withdrawal of request `seq` of connection `conn` of front end `front`.
+  void post_withdrawal(batch_sink front, uint64_t conn, uint64_t seq) {
+    std::lock_guard<std::mutex> guard(posted_mutex_);
+    posted_.withdrawals.emplace_back(std::move(front), conn, seq);
+    has_posted_.store(true, std::memory_order_release);
+  }
+  /// Posts a wake-up.
+  void post_wake() {
+    std::lock_guard<std::mutex> guard(posted_mutex_);
+    posted_.wake = true;
+    has_posted_.store(true, std::memory_order_release);
+  }
+  /// Whether anything was posted since the last take_posted().
+  bool has_posted() const { return has_posted_.load(std::memory_order_acquire); }
+  /// Takes what was posted (for the token holder).
+  posted_work take_posted() {
+    if (!has_posted())
+      return {};
+    std::lock_guard<std::mutex> guard(posted_mutex_);
+    has_posted_.store(false, std::memory_order_relaxed);
+    return std::exchange(posted_, {});
+  }
 
   /// Epoch of the worker that should serve this partition now.
   std::atomic<uint64_t> epoch{0};
@@ -144,6 +177,11 @@ struct partition_slot {
     uint64_t expected = me;
     holder.compare_exchange_strong(expected, 0);
   }
+
+private:
+  std::mutex posted_mutex_;
+  posted_work posted_;
+  std::atomic<bool> has_posted_{false};
 };
 
 /// Shared ownership of a partition_slot.

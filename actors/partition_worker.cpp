@@ -54,61 +54,107 @@ void answer_parked(worker_ptr self, const blocked_requests::request& req, net::r
   woken.emplace_back(req.reply_to, std::move(b));
 }
 
+/// Publishes how many requests wait (front ends read it without the token).
+void publish_waiting(partition_slot& slot) {
+  slot.waiting.store(static_cast<uint32_t>(slot.blocked.size()), std::memory_order_relaxed);
+}
+
 /// Offers the keys in `ready` (and those the answered requests write in turn, as a
 /// BLMOVE's destination) to the requests waiting on them. The caller holds the token.
 void serve_parked(worker_ptr self, std::vector<std::string> ready, wake_list& woken) {
   auto& slot = *self->state.slot;
+  using outcome = blocked_requests::outcome;
   for (size_t i = 0; i < ready.size() && !slot.blocked.empty(); ++i) {
-    std::string key = ready[i];
+    std::string key = ready[i]; // a copy: `ready` grows below
     slot.blocked.serve(key, [&](blocked_requests::request& req) {
       cmd::op_context ctx{slot.data, now_ms(), self->state.index};
       ctx.encode = req.item.encode;
       ctx.may_block = true;
       ctx.waking = true;
+      ctx.ready_key = key;
       net::reply r = cmd::run_on_partition(*req.item.cmd, ctx, req.item.args);
-      if (ctx.blocked)
-        return false; // nothing for it yet: it and those behind it keep waiting
+      if (ctx.blocked) // nothing for it: another type waits on, an empty key stops all
+        return slot.data.find(key, ctx.now) != nullptr ? outcome::waits : outcome::empty;
       cmd::for_each_key(*req.item.cmd, req.item.args, [&](int k) {
         const auto& written = req.item.args[static_cast<size_t>(k)];
         if (written != key && slot.blocked.waits_on(written))
           ready.push_back(written);
       });
       answer_parked(self, req, std::move(r), woken);
-      return true;
+      return outcome::served;
     });
   }
-  slot.waiting.store(static_cast<uint32_t>(slot.blocked.size()), std::memory_order_relaxed);
+  publish_waiting(slot);
 }
 
-/// Parks the requests of `batch` that wait (`out` says which), then serves the waiting
-/// requests whose keys the batch wrote.
-void park_and_serve(worker_ptr self, const work_batch& batch, const done_batch& out,
-                    const batch_sink& reply_to, wake_list& woken) {
-  auto& slot = *self->state.slot;
-  for (size_t i = 0; i < out.items.size(); ++i) {
-    const auto& done = out.items[i];
-    if (!done.blocked)
-      continue;
-    store::millis deadline = 0;
-    if (done.block_ms > 0) {
-      deadline = steady_ms() + static_cast<store::millis>(done.block_ms);
-      self->delayed_send(self, std::chrono::milliseconds(done.block_ms) + std::chrono::milliseconds(1),
-                         block_timeout_atom::value);
-    }
-    slot.blocked.park(batch.items[i], reply_to, deadline);
-  }
-  if (slot.blocked.empty())
-    return slot.waiting.store(0, std::memory_order_relaxed);
-  std::vector<std::string> ready;
-  for (const auto& item : batch.items)
-    if ((item.cmd->flags & cmd::flag::write) != 0)
-      cmd::for_each_key(*item.cmd, item.args, [&](int k) {
-        const auto& key = item.args[static_cast<size_t>(k)];
-        if (slot.blocked.waits_on(key))
-          ready.push_back(key);
-      });
-  serve_parked(self, std::move(ready), woken);
+/// Sets the timer for the soonest deadline of a waiting request, unless one is set for
+/// it already.
+void arm_block_timer(worker_ptr self) {
+  auto& st = self->state;
+  store::millis next = st.slot->blocked.next_deadline();
+  if (next == 0 || (st.block_timer_at != 0 && st.block_timer_at <= next))
+    return;
+  st.block_timer_at = next;
+  auto wait = std::max<store::millis>(0, next - steady_ms()) + 1;
+  self->delayed_send(self, std::chrono::milliseconds(wait), block_timeout_atom::value);
 }
+
+/// Answers the waiting requests past their deadline with a null array, as Redis.
+void expire_parked(worker_ptr self, wake_list& woken) {
+  auto& slot = *self->state.slot;
+  slot.blocked.expire(steady_ms(), [&](const blocked_requests::request& req) {
+    answer_parked(self, req, net::reply::null_array(), woken);
+  });
+  publish_waiting(slot);
+}
+
+/// Applies what front ends posted for the waiting requests (partition_slot::post_*).
+void take_posted(worker_ptr self, wake_list& woken) {
+  auto& slot = *self->state.slot;
+  if (!slot.has_posted())
+    return;
+  auto posted = slot.take_posted();
+  for (const auto& [front, conn, seq] : posted.withdrawals)
+    slot.blocked.cancel(front, conn, seq);
+  if (posted.wake)
+    serve_parked(self, slot.blocked.keys(), woken);
+  publish_waiting(slot);
+}
+
+/// The worker's part in a batch's run (batch_hooks): parks a request that waits, and
+/// after each write serves the requests waiting on its keys, before the next request.
+class worker_hooks final : public batch_hooks {
+public:
+  worker_hooks(worker_ptr self, const batch_sink& reply_to, wake_list& woken)
+    : self_(self), reply_to_(reply_to), woken_(woken) {}
+
+  void park(const work_item& item, uint64_t block_ms, uint32_t keys) override {
+    auto& slot = *self_->state.slot;
+    store::millis deadline = block_ms > 0 ? steady_ms() + static_cast<store::millis>(block_ms) : 0;
+    slot.blocked.park(item, reply_to_, deadline, keys);
+    publish_waiting(slot);
+    arm_block_timer(self_);
+  }
+
+  void wrote(const work_item& item) override {
+    auto& slot = *self_->state.slot;
+    if (slot.blocked.empty())
+      return;
+    std::vector<std::string> ready;
+    cmd::for_each_key(*item.cmd, item.args, [&](int k) {
+      const auto& key = item.args[static_cast<size_t>(k)];
+      if (slot.blocked.waits_on(key))
+        ready.push_back(key);
+    });
+    if (!ready.empty())
+      serve_parked(self_, std::move(ready), woken_);
+  }
+
+private:
+  worker_ptr self_;
+  const batch_sink& reply_to_;
+  wake_list& woken_;
+};
 
 /// Writes the records made so far to the op log, then sends `out` (if any) to `reply_to`
 /// and each answer in `woken` to its front end; with appendfsync always, through the
@@ -118,8 +164,9 @@ void send_results(worker_ptr self, done_batch* out, const batch_sink& reply_to,
   auto& slot = *self->state.slot;
   auto& log = self->state.log;
   done_batch none;
+  bool had_records = !slot.journal.empty();
   bool wrote = write_records(slot, log.file.get(), out ? *out : none);
-  if (!wrote && log.file && !slot.journal.empty())
+  if (had_records && log.file && !wrote)
     for (auto& [sink, b] : woken)
       for (auto& item : b.items)
         item.result = cmd::err::misconf(log.file->error());
@@ -135,8 +182,9 @@ void send_results(worker_ptr self, done_batch* out, const batch_sink& reply_to,
     send(sink, std::move(b));
 }
 
-/// Runs `f` holding the token, unless the worker is no longer current, or another holds
-/// it: then `retry()` asks again a little later.
+/// Runs `f(woken)` holding the token and sends what it answered, unless the worker is no
+/// longer current (the slot keeps everything for its successor), or another holds the
+/// token: then `retry()` asks again a little later.
 template <class F, class Retry>
 void with_token(worker_ptr self, F&& f, Retry&& retry) {
   auto& st = self->state;
@@ -144,9 +192,11 @@ void with_token(worker_ptr self, F&& f, Retry&& retry) {
     return retire(self);
   if (!st.slot->claim_after_guests(st.epoch))
     return retry();
-  f();
-  auto& slot = *st.slot;
-  slot.waiting.store(static_cast<uint32_t>(slot.blocked.size()), std::memory_order_relaxed);
+  wake_list woken;
+  take_posted(self, woken);
+  f(woken);
+  if (!woken.empty())
+    send_results(self, nullptr, {}, std::move(woken));
   st.slot->release(st.epoch);
 }
 
@@ -162,21 +212,21 @@ bool apply(worker_ptr self, const work_batch& batch, const batch_sink& reply_to)
     return true;
   }
   uint64_t before = slot.journal.last_seq();
-  bool may_block = batch.may_block && !slot.chain; // chains: docs/data-types.md
-  switch (run_batch(slot, batch, [self] { return revoked(self); }, out, may_block)) {
-    case batch_outcome::skipped:
-      return true; // a resent copy of a batch already answered
-    case batch_outcome::stopped:
-      return false;
-    case batch_outcome::done:
-      break;
+  wake_list woken;
+  take_posted(self, woken);
+  worker_hooks hooks(self, reply_to, woken);
+  // Chains answer blocking commands at once (docs/data-types.md).
+  auto outcome = run_batch(slot, batch, [self] { return revoked(self); }, out,
+                           slot.chain ? nullptr : &hooks);
+  if (outcome != batch_outcome::done) {
+    if (!woken.empty()) // served before the stop: their pops are made, answer them
+      send_results(self, nullptr, {}, std::move(woken));
+    return outcome == batch_outcome::skipped; // skipped: a resent copy already answered
   }
   if (slot.chain) {
     chain_after_batch(self, batch, before, std::move(out), reply_to);
     return true;
   }
-  wake_list woken;
-  park_and_serve(self, batch, out, reply_to, woken);
   send_results(self, &out, reply_to, std::move(woken));
   return true;
 }
@@ -285,6 +335,10 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
   self->state.epoch = epoch;
   self->state.log = std::move(log);
   self->delayed_send(self, sweep_interval, caf::tick_atom_v);
+  if (self->state.slot->waiting.load() != 0 || self->state.slot->has_posted()) {
+    self->state.slot->post_wake(); // a predecessor may have left a wake-up undone
+    self->send(self, wake_atom::value);
+  }
   return {
     [=](batch_ref& ref) {
       auto& st = self->state;
@@ -306,8 +360,14 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
         return retire(self);
       if (st.slot->claim(st.epoch)) { // else next time
         st.slot->data.sweep(now_ms(), sweep_budget);
-        if (!st.slot->blocked.empty()) // timers die with the worker that set them
-          self->send(self, block_timeout_atom::value);
+        if (!st.slot->blocked.empty() || st.slot->has_posted()) {
+          // Timers die with the worker that set them; scripts post wake-ups unannounced.
+          wake_list woken;
+          take_posted(self, woken);
+          expire_parked(self, woken);
+          if (!woken.empty())
+            send_results(self, nullptr, {}, std::move(woken));
+        }
         if (!st.slot->watches.empty()) // watchers that went away (UNWATCH, EXEC, a close)
           st.slot->watches.purge();
         if (st.slot->chain) {
@@ -342,30 +402,18 @@ partition_worker(worker_ptr self, slot_ptr slot, uint32_t index, uint64_t epoch,
     [=](seq_atom) { return self->state.slot->journal.last_seq(); },
     [=](wake_atom) {
       with_token(
-        self,
-        [&] {
-          wake_list woken;
-          serve_parked(self, self->state.slot->blocked.keys(), woken);
-          send_results(self, nullptr, {}, std::move(woken));
-        },
+        self, [](wake_list&) {}, // take_posted does the work
         [&] { self->delayed_send(self, retry_interval, wake_atom::value); });
     },
     [=](block_timeout_atom) {
+      self->state.block_timer_at = 0;
       with_token(
         self,
-        [&] {
-          wake_list woken;
-          self->state.slot->blocked.expire(steady_ms(), [&](const blocked_requests::request& r) {
-            answer_parked(self, r, net::reply::null_array(), woken);
-          });
-          send_results(self, nullptr, {}, std::move(woken));
+        [&](wake_list& woken) {
+          expire_parked(self, woken);
+          arm_block_timer(self);
         },
         [&] { self->delayed_send(self, retry_interval, block_timeout_atom::value); });
-    },
-    [=](unblock_atom, const batch_sink& front, uint64_t conn) {
-      with_token(
-        self, [&] { self->state.slot->blocked.cancel(front, conn); },
-        [&] { self->delayed_send(self, retry_interval, unblock_atom::value, front, conn); });
     },
     [=](wire_records& in) {
       self->state.chain_in.emplace_back(std::move(in));

@@ -43,6 +43,7 @@ struct partition_worker_state {
   /// Replication messages waiting for the token, in order (served before the backlog).
   std::deque<std::variant<wire_records, wire_commit, wire_pull>> chain_in;
   bool retry_scheduled = false;
+  store::millis block_timer_at = 0; ///< deadline the block timer is set for (0: none)
   uint64_t drop_remaining = 0;     ///< DEBUG DROP-PARTITION: requests still to drop
   op_log log;
   static const char* name;

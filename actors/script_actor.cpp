@@ -33,6 +33,9 @@ script_actor::behavior_type script_runner_actor(script_actor::pointer self,
         r = runner->run(call, reserved, now_ms());
         if (int error = log_reserved(held, opts.log.get()); error != 0)
           r = cmd::err::misconf(error);
+        for (const auto& [index, slot] : held.slots()) // the workers' next tick serves them
+          if (slot->waiting.load(std::memory_order_relaxed) != 0)
+            slot->post_wake();
         held.release();
       }
       done_batch out{0, 0, {}};

@@ -809,10 +809,14 @@ bool broker_host::reachable(uint32_t target) {
   return st.opts.cluster->up(st.opts.cluster->node_of_ordinal(target / partitions));
 }
 
-void broker_host::unblock(uint32_t p, uint64_t conn) {
+void broker_host::unblock(uint32_t p, uint64_t conn, uint64_t seq) {
   auto& st = self->state;
-  if (p < st.workers.size())
-    send_home(self, st.workers[p], unblock_atom::value, caf::actor_cast<batch_sink>(self), conn);
+  if (p >= st.slots.size() || p >= st.workers.size())
+    return;
+  // Posted in the slot, not sent: it must reach whichever worker serves the partition
+  // next, even if the one named here is being replaced.
+  st.slots[p]->post_withdrawal(caf::actor_cast<batch_sink>(self), conn, seq);
+  send_home(self, st.workers[p], wake_atom::value);
 }
 
 void broker_host::restart_worker(uint32_t p) {
@@ -837,6 +841,10 @@ bool broker_host::run_here(const work_batch& batch, done_batch& out) {
         return false;
   if (slot.workers_only.load(std::memory_order_relaxed) || !slot.claim(st.guest_token))
     return false;
+  if (slot.waiting.load(std::memory_order_relaxed) != 0) { // parked while we claimed
+    slot.release(st.guest_token);
+    return false;
+  }
   if (slot.chain && (!slot.chain->synced || slot.chain->state.any_dirty())) {
     slot.release(st.guest_token);
     return false;
@@ -891,8 +899,10 @@ int broker_host::end_reservation() {
   int error = log_reserved(*st.reserved, st.log_file.get());
   std::vector<uint32_t> waited; // partitions with waiting requests: the change may serve them
   for (auto [p, slot] : st.reserved->slots())
-    if (slot->waiting.load(std::memory_order_relaxed) != 0)
+    if (slot->waiting.load(std::memory_order_relaxed) != 0) {
+      slot->post_wake();
       waited.push_back(p);
+    }
   st.reserved.reset(); // gives the tokens back
   for (auto p : waited)
     if (p < st.workers.size())

@@ -104,7 +104,7 @@ struct broker_host : front_host {
   int end_reservation() override;
   bool reply_after_sync(uint64_t conn, uint64_t seq, net::reply& reply) override;
   bool held_by_guest(uint32_t p) override;
-  void unblock(uint32_t partition, uint64_t conn) override;
+  void unblock(uint32_t partition, uint64_t conn, uint64_t seq) override;
   /// EVAL (docs/scripts.md): on the broker's script actor, started at the first script.
   bool run_script(uint64_t conn, uint64_t seq, std::shared_ptr<cmd::script_call> call) override;
 };

@@ -96,23 +96,29 @@ net::reply parse_mpop(const net::arg_list& args, size_t count_at, const char* co
 net::reply parse_block_timeout(const std::string& text, uint64_t& ms);
 
 /// What a blocking command answers when it found nothing: it parks (op_context::blocked)
-/// where it may wait, else (MULTI, scripts) the null array its timeout would give.
-inline net::reply block_or_null(op_context& ctx, uint64_t ms) {
+/// where it may wait, else (MULTI, scripts) at once, as Redis: a null array, or for
+/// BLMOVE and BRPOPLPUSH (`null_bulk`) a null bulk string.
+inline net::reply block_or_null(op_context& ctx, uint64_t ms, bool null_bulk = false) {
   if (ctx.may_block) {
     ctx.blocked = true;
     ctx.block_ms = ms;
+    ctx.block_keys = null_bulk ? 1 : 0; // BLMOVE waits on its source only
   }
-  return net::reply::null_array();
+  return null_bulk ? net::reply::null() : net::reply::null_array();
 }
 
 /// For a blocking pop: the position and aggregate of the first of the keys
-/// args[first … end) that holds a T (end: 0 and nullptr for none). A key of another type
-/// sets `wrong` (-WRONGTYPE), except when the request is waking (op_context::waking): then
-/// it counts as missing, so the request keeps waiting, as Redis serves only keys of its type.
+/// args[first … end) that holds a T (0 and nullptr for none). A key of another type sets
+/// `wrong` (-WRONGTYPE), except when the request is waking (op_context::waking): then it
+/// counts as missing, so the request keeps waiting, as Redis serves only keys of its type;
+/// and a waking request looks at its ready_key only.
 template <class T>
 std::pair<size_t, T*> first_ready(op_context& ctx, const net::arg_list& args, size_t first,
                                   size_t end, bool& wrong) {
+  wrong = false;
   for (size_t k = first; k < end; ++k) {
+    if (ctx.waking && !ctx.ready_key.empty() && args[k] != ctx.ready_key)
+      continue; // woken by another key: served from that one
     auto* o = write_object<T>(ctx, args[k], false, wrong);
     if (wrong && ctx.waking)
       wrong = false;

@@ -81,8 +81,13 @@ struct op_context {
   /// A parked request runs again because one of its keys was written: a key of another
   /// type counts as missing (it keeps waiting), as Redis serves only keys of its type.
   bool waking = false;
+  /// With `waking`: the key whose write woke it; a pop takes from that key, as Redis
+  /// serves the key that became ready.
+  std::string_view ready_key;
   bool blocked = false;  ///< set by a blocking command that waits (its reply is ignored)
   uint64_t block_ms = 0; ///< with `blocked`: its timeout in milliseconds (0: none)
+  /// With `blocked`: it waits on its first this many keys (0: all; BLMOVE: its source).
+  uint32_t block_keys = 0;
 
   /// store::key_hash(key) for the request's first key `key`, computed at most once.
   uint64_t first_key_hash(std::string_view key) const {

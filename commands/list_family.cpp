@@ -413,7 +413,7 @@ net::reply bmove_generic(op_context& ctx, const net::arg_list& args, bool from, 
   auto [k, src] = first_ready<list_object>(ctx, args, 1, 2, wrong);
   (void)k;
   if (!src && !wrong)
-    return block_or_null(ctx, ms);
+    return block_or_null(ctx, ms, true);
   return move_generic(ctx, args, from, to);
 }
 

@@ -1,7 +1,7 @@
 """Blocking commands over the wire (docs/data-types.md, "Blocking commands"): a BLPOP that
 finds nothing waits in its partition's worker and is served by a later push from another
 client, oldest waiter first; it times out with a null array; a closed client's wait takes
-nothing; EXEC wakes waiters; served pops survive a kill -9; many waiters at once; a
+nothing; EXEC and EVAL wake waiters; served pops survive a kill -9; many waiters at once; a
 shutdown does not wait for them."""
 
 import socket
@@ -87,6 +87,14 @@ class BlockingTest(ServerTest):
         self.c.call("MULTI")
         self.c.call("BLPOP", "{z}empty", "0")
         self.assertEqual(self.c.call("EXEC"), [None])
+
+    def test_a_script_push_wakes_a_waiter(self):
+        w = self.client()
+        self.send(w, "BLPOP", "{s}list", "0")
+        wait_until(lambda: blocked_clients(self.c) == 1)
+        self.assertEqual(self.c.call("EVAL", "return redis.call('RPUSH', KEYS[1], 'x')", "1",
+                                     "{s}list"), 1)
+        self.assertEqual(w.read_reply(), [b"{s}list", b"x"])
 
     def test_many_waiters_on_many_keys(self):
         n = 200

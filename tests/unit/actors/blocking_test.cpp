@@ -90,7 +90,8 @@ TEST_CASE("a parked request is answered a null array at its timeout; a withdrawn
   CHECK(slot->waiting.load() == 1);
 
   // Connection 2 closes: its BLPOP is withdrawn, and a push stays in the list.
-  caf::send_as(front, worker, unblock_atom::value, caf::actor_cast<batch_sink>(front), uint64_t{2});
+  slot->post_withdrawal(caf::actor_cast<batch_sink>(front), 2, 1);
+  caf::send_as(front, worker, wake_atom::value);
   caf::send_as(front, worker, batch_ref{test::make_batch(0, {{"RPUSH", "l", "x"}, {"LLEN", "l"}})});
   t.run();
   REQUIRE(box->done.size() == 3);
@@ -118,4 +119,30 @@ TEST_CASE("a BLMOVE served by a push serves the request waiting on its destinati
   CHECK(box->done[3].items[0].conn == 2);
   CHECK(texts(box->done[3].items[0].result) == std::vector<std::string>{"dst", "v"});
   CHECK(slot->waiting.load() == 1); // the BLPOP on the string key still waits
+}
+
+TEST_CASE("a waiter of another type is passed over; a write's waiters are served before the "
+          "batch's next request",
+          "[actors][blocking]") {
+  test::test_system t;
+  auto [front, box] = t.spawn_recorder();
+  auto slot = make_slot();
+  auto worker = t.own(t.sys().spawn(partition_worker, slot, 0u, uint64_t{1}, op_log{}));
+  auto waits = one_client_each(test::make_batch(
+    0, {{"BLPOP", "k", "0"}, {"BZPOPMIN", "k", "0"}, {"BLPOP", "l", "0"}}));
+  caf::send_as(front, worker, batch_ref{waits});
+  t.run();
+  // The sorted set serves the BZPOPMIN behind the BLPOP; the push serves the BLPOP on l
+  // before the LPOP that follows it in the same batch, as Redis serves blocked clients
+  // after each command.
+  caf::send_as(front, worker, batch_ref{test::make_batch(
+    0, {{"ZADD", "k", "1", "a"}, {"RPUSH", "l", "v"}, {"LPOP", "l"}})});
+  t.run();
+  REQUIRE(box->done.size() == 4);
+  CHECK(box->done[1].items[2].result.type == net::reply::kind::null); // LPOP: taken already
+  CHECK(box->done[2].items[0].conn == 2);
+  CHECK(texts(box->done[2].items[0].result) == std::vector<std::string>{"k", "a", "1"});
+  CHECK(box->done[3].items[0].conn == 3);
+  CHECK(texts(box->done[3].items[0].result) == std::vector<std::string>{"l", "v"});
+  CHECK(slot->waiting.load() == 1); // the BLPOP on the sorted-set key
 }

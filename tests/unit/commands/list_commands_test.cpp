@@ -120,7 +120,7 @@ TEST_CASE("blocking pops where they may not wait (MULTI, scripts) answer at once
   CHECK(h.run({"BLPOP", "{t}l", "0"}) == "*-1\r\n"); // its timeout's answer
   h.run({"RPUSH", "{t}l", "x"});
   CHECK(h.run({"BLMOVE", "{t}l", "{t}m", "RIGHT", "LEFT", "0"}) == bulk("x"));
-  CHECK(h.run({"BRPOPLPUSH", "{t}l", "{t}m", "0"}) == "*-1\r\n");
+  CHECK(h.run({"BRPOPLPUSH", "{t}l", "{t}m", "0"}) == "$-1\r\n"); // a null bulk, as Redis
   CHECK(h.run({"BLMPOP", "0", "2", "{t}l", "{t}m", "LEFT", "COUNT", "5"})
         == array({bulk("{t}m"), bulks({"x"})}));
   CHECK(h.run({"BLPOP", "{t}l", "-1"}) == "-ERR timeout is negative\r\n");

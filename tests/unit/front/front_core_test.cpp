@@ -7,6 +7,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "actors/front_core.hpp"
@@ -30,8 +31,10 @@ struct fake_host : front_host {
   void send_batch(std::shared_ptr<const work_batch> batch) override { sent.push_back(batch); }
   void restart_worker(uint32_t p) override { restarts.push_back(p); }
   void over_output_limit(front_session& s) override { dropped.push_back(s.client.id); }
-  std::vector<std::pair<uint32_t, uint64_t>> unblocked; ///< (partition, connection)
-  void unblock(uint32_t p, uint64_t conn) override { unblocked.emplace_back(p, conn); }
+  std::vector<std::tuple<uint32_t, uint64_t, uint64_t>> unblocked; ///< partition, conn, seq
+  void unblock(uint32_t p, uint64_t conn, uint64_t seq) override {
+    unblocked.emplace_back(p, conn, seq);
+  }
 
   /// What a worker would answer to `batch`.
   done_batch run(const work_batch& batch, store::millis now) {
@@ -488,8 +491,22 @@ TEST_CASE("a closing session's parked requests are withdrawn from their workers"
   CHECK(front_core::only_blocked(f.s)); // a shutdown does not wait for it
   f.s.closed = true;
   f.core.reap([](front_session&) {});
-  CHECK(f.host.unblocked
-        == std::vector<std::pair<uint32_t, uint64_t>>{{f.host.sent[0]->partition, 1}});
+  using withdrawn = std::vector<std::tuple<uint32_t, uint64_t, uint64_t>>;
+  CHECK(f.host.unblocked == withdrawn{{f.host.sent[0]->partition, 1, seq}});
   CHECK(f.server.counters.blocked_clients == 0);
-  (void)seq;
+}
+
+TEST_CASE("a request parked for a session that closed, or answered already, is withdrawn",
+          "[front_core][blocking]") {
+  fixture f;
+  auto seq = f.submit({"BLPOP", "q", "0"}, wall, t0);
+  f.core.dispatch(wall, t0);
+  f.core.tick(t0 + hour); // no answer in time: -TIMEOUT, while the worker parks it
+  CHECK(f.reply(seq).rfind("-TIMEOUT", 0) == 0);
+  done_batch parked = f.host.run(*f.host.sent[0], wall);
+  parked.items[0].blocked = true;
+  f.core.on_done(parked, wall);
+  using withdrawn = std::vector<std::tuple<uint32_t, uint64_t, uint64_t>>;
+  CHECK(f.host.unblocked == withdrawn{{f.host.sent[0]->partition, 1, seq}});
+  CHECK(f.server.counters.blocked_clients == 0);
 }
