@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include <caf/replies_to.hpp>
@@ -82,12 +83,18 @@ public:
   /// Whether a request waits on `key`.
   bool waits_on(const std::string& key) const { return by_key_.count(key) > 0; }
 
-  /// Every key a request waits on.
+  /// Every key a request waits on, in the order to offer them after a change made
+  /// elsewhere (EXEC, EVAL): the oldest request's keys first, in its order, then the next
+  /// request's others, … (deterministic, and the oldest waiter is served first).
   std::vector<std::string> keys() const {
     std::vector<std::string> out;
-    out.reserve(by_key_.size());
-    for (const auto& [key, ids] : by_key_)
-      out.push_back(key);
+    std::unordered_set<std::string_view> seen;
+    for (const auto& [id, r] : requests_)
+      cmd::for_each_key(*r.item.cmd, r.item.args, [&](int k) {
+        const auto& key = r.item.args[static_cast<size_t>(k)];
+        if (by_key_.count(key) > 0 && seen.insert(key).second)
+          out.push_back(key);
+      });
     return out;
   }
 

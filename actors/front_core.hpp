@@ -310,6 +310,14 @@ public:
     return true;
   }
 
+  /// Whether a request of `s` waits in a worker (a blocking command).
+  static bool has_blocked(const front_session& s) {
+    for (size_t i = 0; i < s.queue.size(); ++i)
+      if (s.queue[i].blocked && !s.queue[i].ready)
+        return true;
+    return false;
+  }
+
 private:
   /// Tells the workers to forget the waiting requests of `s` (it is going).
   void withdraw_blocked(front_session& s);

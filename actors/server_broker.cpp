@@ -770,6 +770,10 @@ void peer_closed(broker_ptr self, const caf::io::connection_closed_msg& msg) {
   // handle any more, but replies still owed go out on a duplicate of the socket
   // (CAF's connection handle id is the socket descriptor, still open here).
   st.by_handle.erase(h);
+  if (front_core::has_blocked(c)) { // a client gone while it waits is gone, as in Redis:
+    mark_closed(st, c);            // its waits are withdrawn now, and take nothing
+    return;
+  }
   if (c.paused && !c.closing) // requests it sent before closing are answered too
     unpause(self, c, false);
   for (auto& bytes : c.backlog) // replies that CAF never got go out first

@@ -146,3 +146,15 @@ TEST_CASE("a waiter of another type is passed over; a write's waiters are served
   CHECK(texts(box->done[3].items[0].result) == std::vector<std::string>{"l", "v"});
   CHECK(slot->waiting.load() == 1); // the BLPOP on the sorted-set key
 }
+
+TEST_CASE("after a change made elsewhere, keys are offered oldest waiter first, in its order",
+          "[actors][blocking]") {
+  blocked_requests b;
+  auto item = [](net::arg_list args) {
+    std::string name = args[0];
+    return work_item{1, 0, 0, false, &test::command(name), std::move(args)};
+  };
+  b.park(item({"blmpop", "0", "2", "b", "a", "LEFT"}), {}, 0);
+  b.park(item({"blpop", "c", "a", "0"}), {}, 0);
+  CHECK(b.keys() == std::vector<std::string>{"b", "a", "c"});
+}
