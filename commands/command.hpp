@@ -83,7 +83,7 @@ struct op_context {
   bool waking = false;
   /// With `waking`: the key whose write woke it; a pop takes from that key, as Redis
   /// serves the key that became ready.
-  std::string_view ready_key;
+  std::string_view ready_key{};
   bool blocked = false;  ///< set by a blocking command that waits (its reply is ignored)
   uint64_t block_ms = 0; ///< with `blocked`: its timeout in milliseconds (0: none)
   /// With `blocked`: it waits on its first this many keys (0: all; BLMOVE: its source).
