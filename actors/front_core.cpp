@@ -406,7 +406,6 @@ void front_core::push_ready(front_session& s, const net::reply& r, bool close_af
   complete(s, seq, slot, net::reply(r));
 }
 
-/// Makes `slot` ready with `r` (encoded for an encoding session) and reports it.
 void front_core::withdraw_blocked(front_session& s) {
   for (size_t i = 0; i < s.queue.size(); ++i) {
     auto& slot = s.queue[i];
@@ -418,6 +417,7 @@ void front_core::withdraw_blocked(front_session& s) {
   }
 }
 
+/// Makes `slot` ready with `r` (encoded for an encoding session) and reports it.
 void front_core::complete(front_session& s, uint64_t seq, reply_slot& slot, net::reply&& r) {
   if (slot.blocked) {
     slot.blocked = false;
