@@ -114,6 +114,7 @@ void configure_system(caf::actor_system_config& cfg, uint32_t scheduler_threads)
   // by the next enqueue) instead of polling with 50 µs sleeps for ~25 ms: on 2 cores that
   // polling took the CPU the broker and the workers needed (docs/benchmarks.md).
   cfg.set("work-stealing.moderate-poll-attempts", size_t{0});
+  cfg.set("middleman.max-consecutive-reads", size_t{1});
   register_cluster_types(cfg); // what the nodes of a cluster send each other
 }
 
