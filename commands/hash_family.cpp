@@ -29,14 +29,17 @@ net::reply hset_generic(op_context& ctx, const net::arg_list& args, bool ok_repl
   auto* h = write_object<hash_object>(ctx, args[1], true, wrong);
   if (wrong)
     return err::wrong_type();
-  size_t before = h->size();
+  // Every pair is recorded, as Redis propagates HSET whole (rewriting a value is a change).
   store::change_builder change("hset");
-  for (size_t i = 2; i + 1 < args.size(); i += 2)
+  int64_t added = 0;
+  for (size_t i = 2; i + 1 < args.size(); i += 2) {
+    added += h->set(args[i], args[i + 1]) ? 1 : 0;
     change.add(args[i]).add(args[i + 1]);
-  size_t after = apply_and_note(ctx, args[1], *h, change);
+  }
+  note_change(ctx, args[1], *h, change);
   if (ok_reply)
     return net::reply::ok();
-  return net::reply::integer(static_cast<int64_t>(after - before));
+  return net::reply::integer(added);
 }
 
 net::reply op_hset(op_context& ctx, const net::arg_list& args) {

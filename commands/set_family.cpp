@@ -30,12 +30,17 @@ net::reply op_sadd(op_context& ctx, const net::arg_list& args) {
   auto* s = write_object<set_object>(ctx, args[1], true, wrong);
   if (wrong)
     return err::wrong_type();
-  size_t before = s->size();
+  // As Redis propagates only what SADD added, the change holds only the new members.
   store::change_builder change("sadd");
+  int64_t added = 0;
   for (size_t i = 2; i < args.size(); ++i)
-    change.add(args[i]);
-  size_t after = apply_and_note(ctx, args[1], *s, change);
-  return net::reply::integer(static_cast<int64_t>(after - before));
+    if (s->add(args[i])) {
+      change.add(args[i]);
+      ++added;
+    }
+  if (added > 0)
+    note_change(ctx, args[1], *s, change);
+  return net::reply::integer(added);
 }
 
 /// SREM key member [member …] → the number of members removed.

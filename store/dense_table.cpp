@@ -39,16 +39,32 @@ size_t varint_at(const char* p, uint64_t& v) noexcept {
   }
 }
 
+/// Writes `v` as put_varint does, at `p`; returns the bytes written.
+size_t write_varint(char* p, uint64_t v) noexcept {
+  size_t n = 0;
+  for (; v >= 0x80; v >>= 7)
+    p[n++] = static_cast<char>((v & 0x7f) | 0x80);
+  p[n++] = static_cast<char>(v);
+  return n;
+}
+
+/// Writes `s` packed (as put_packed does) at `p`; returns the bytes written.
+size_t write_packed(char* p, std::string_view s) noexcept {
+  size_t n = write_varint(p, s.size());
+  std::memmove(p + n, s.data(), s.size()); // `s` may be the value being replaced
+  return n + s.size();
+}
+
 char* make_element(std::string_view name, std::string_view value, bool pair) {
-  std::string bytes;
-  bytes.reserve(name.size() + value.size() + 4);
-  put_packed(bytes, name);
+  size_t bytes = varint_size(name.size()) + name.size();
   if (pair)
-    put_packed(bytes, value);
-  auto* mem = static_cast<char*>(std::malloc(bytes.size()));
+    bytes += varint_size(value.size()) + value.size();
+  auto* mem = static_cast<char*>(std::malloc(bytes));
   if (mem == nullptr)
     throw std::bad_alloc();
-  std::memcpy(mem, bytes.data(), bytes.size());
+  size_t at = write_packed(mem, name);
+  if (pair)
+    write_packed(mem + at, value);
   return mem;
 }
 
@@ -169,8 +185,20 @@ bool dense_table::put(std::string_view name, std::string_view value, bool pair) 
     if ((slots_[i] & ~address_mask) != tag)
       continue;
     auto* e = const_cast<char*>(element_of(slots_[i]));
-    if (name_of(e) != name)
+    auto old_name = name_of(e);
+    if (old_name != name)
       continue;
+    if (!pair) // a set member: nothing to replace
+      return false;
+    // A hash field: its new value is written over the old one where the block has room
+    // and would not be left mostly empty.
+    size_t name_end = static_cast<size_t>(old_name.data() + old_name.size() - e);
+    size_t needed = name_end + varint_size(value.size()) + value.size();
+    size_t usable = malloc_usable_size(e);
+    if (needed <= usable && usable < 2 * needed + 32) {
+      write_packed(e + name_end, value);
+      return false;
+    }
     char* fresh = make_element(name, value, pair);
     element_bytes_ += malloc_usable_size(fresh);
     element_bytes_ -= malloc_usable_size(e);
@@ -250,14 +278,14 @@ std::string_view dense_table::name_of(const char* element) const noexcept {
   return name_ != nullptr ? name_(element) : first(element);
 }
 
-void dense_table::for_each(const std::function<void(const char*)>& fn) const {
+void dense_table::for_each(function_ref<void(const char*)> fn) const {
   for (size_t i = 0; i < capacity_; ++i)
     if (slots_[i] != 0)
       fn(element_of(slots_[i]));
 }
 
 uint64_t dense_table::scan(uint64_t cursor, size_t count,
-                           const std::function<void(const char*)>& fn) const {
+                           function_ref<void(const char*)> fn) const {
   if (size_ == 0)
     return 0;
   size_t homes = size_t{1} << bits_;
