@@ -330,19 +330,17 @@ net::reply parse_range_options(const net::arg_list& args, size_t at, bool zrange
 /// bytes straight from the stored members when the reply goes to the client as it is.
 net::reply range_reply(const op_context& ctx, const zset_object* z, const range_query& q) {
   if (ctx.encode) {
-    std::string body;
+    net::array_builder out(256);
     size_t n = 0;
     auto r = visit_range(z, q, [&](std::string_view m, double s) {
-      net::append_bulk(body, m);
+      net::append_bulk(out.body(), m);
       if (q.with_scores)
-        net::append_bulk(body, format_score(s));
+        net::append_bulk(out.body(), format_score(s));
       n += q.with_scores ? 2 : 1;
     });
     if (r.is_error())
       return r;
-    std::string out = "*" + std::to_string(n) + "\r\n";
-    out += body;
-    return net::reply::raw(std::move(out));
+    return out.finish(n);
   }
   std::vector<net::reply> out;
   auto r = visit_range(z, q, [&](std::string_view m, double s) {

@@ -1,5 +1,6 @@
 #include "net/reply.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace otkv::net {
@@ -25,12 +26,37 @@ void append_line(std::string& out, char prefix, const std::string& text) {
 
 } // namespace
 
+/// Writes `prefix`, `n` and CRLF at `p` (room for 24 bytes); returns the end.
+char* write_header(char* p, char prefix, size_t n) {
+  *p++ = prefix;
+  p = std::to_chars(p, p + 20, n).ptr;
+  *p++ = '\r';
+  *p++ = '\n';
+  return p;
+}
+
 void append_bulk(std::string& out, std::string_view data) {
-  out.push_back('$');
-  append_number(out, static_cast<int64_t>(data.size()));
-  out += "\r\n";
+  char head[header_room];
+  char* end = write_header(head, '$', data.size());
+  size_t need = out.size() + static_cast<size_t>(end - head) + data.size() + 2;
+  if (need > out.capacity()) // grown once, not once per piece
+    out.reserve(std::max(need, 2 * out.capacity()));
+  out.append(head, end);
   out.append(data.data(), data.size());
-  out += "\r\n";
+  out.append("\r\n", 2);
+}
+
+array_builder::array_builder(size_t reserve) {
+  out_.reserve(header_room + reserve);
+  out_.assign(header_room, '\0');
+}
+
+reply array_builder::finish(size_t n) {
+  char head[header_room];
+  char* end = write_header(head, '*', n);
+  auto len = static_cast<size_t>(end - head);
+  out_.replace(0, header_room, head, len);
+  return reply::raw(std::move(out_));
 }
 
 reply encoded_bulk(std::string_view data) {

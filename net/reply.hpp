@@ -74,4 +74,22 @@ void append_bulk(std::string& out, std::string_view data);
 /// Appends `:n\r\n` to `out`.
 void append_integer(std::string& out, int64_t n);
 
+/// The most bytes a RESP length header (`*n\r\n`, `$n\r\n`) takes.
+constexpr size_t header_room = 24;
+
+/// Writes a RESP array whose length is known only at its end, in one buffer: its items
+/// are appended (encoded) to body(), then finish() puts the header in front.
+class array_builder {
+public:
+  /// `reserve`: the bytes the items are expected to take.
+  explicit array_builder(size_t reserve = 0);
+  /// Where the encoded items go.
+  std::string& body() noexcept { return out_; }
+  /// The array of `n` items as a raw reply; the builder is empty afterwards.
+  reply finish(size_t n);
+
+private:
+  std::string out_; // header_room bytes kept for the header, then the items
+};
+
 } // namespace otkv::net

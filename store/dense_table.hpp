@@ -2,8 +2,9 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <string_view>
+
+#include "store/function_ref.hpp"
 
 namespace otkv::store {
 
@@ -46,13 +47,13 @@ public:
   const char* remove(std::string_view name);
 
   /// Calls `fn(element)` for every element.
-  void for_each(const std::function<void(const char*)>& fn) const;
+  void for_each(function_ref<void(const char*)> fn) const;
 
   /// Visits elements from `cursor` (0: the start) until at least `count` were passed to
   /// `fn` and a run of slots ended; returns the cursor to continue from, 0 when done.
   /// Elements present during the whole scan are visited at least once, even if the
   /// table grows or shrinks in between (a cursor is a prefix of the hash space).
-  uint64_t scan(uint64_t cursor, size_t count, const std::function<void(const char*)>& fn) const;
+  uint64_t scan(uint64_t cursor, size_t count, function_ref<void(const char*)> fn) const;
 
   /// An element picked from a random slot (`r`: a random number); nullptr when empty.
   const char* random(uint64_t r) const noexcept;

@@ -86,7 +86,7 @@ bool hash_object::erase(std::string_view field) {
 }
 
 void hash_object::for_each(
-  const std::function<void(std::string_view, std::string_view)>& fn) const {
+  function_ref<void(std::string_view, std::string_view)> fn) const {
   if (big_) {
     table_.for_each([&](const char* e) { fn(dense_table::first(e), dense_table::second(e)); });
     return;
@@ -100,7 +100,7 @@ void hash_object::for_each(
 }
 
 uint64_t hash_object::scan(uint64_t cursor, size_t count,
-                           const std::function<void(std::string_view, std::string_view)>& fn) const {
+                           function_ref<void(std::string_view, std::string_view)> fn) const {
   if (!big_) {
     for_each(fn);
     return 0;

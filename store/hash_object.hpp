@@ -1,11 +1,11 @@
 #pragma once
 
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "store/dense_table.hpp"
+#include "store/function_ref.hpp"
 #include "store/object.hpp"
 
 namespace otkv::store {
@@ -33,10 +33,10 @@ public:
   /// Removes `field`; returns whether it was there.
   bool erase(std::string_view field);
   /// Calls `fn(field, value)` for every field.
-  void for_each(const std::function<void(std::string_view, std::string_view)>& fn) const;
+  void for_each(function_ref<void(std::string_view, std::string_view)> fn) const;
   /// HSCAN: visits from `cursor` (dense_table::scan's); a packed hash is visited whole.
   uint64_t scan(uint64_t cursor, size_t count,
-                const std::function<void(std::string_view, std::string_view)>& fn) const;
+                function_ref<void(std::string_view, std::string_view)> fn) const;
   /// A field picked at random (`r`: a random number); the hash must not be empty.
   std::pair<std::string_view, std::string_view> random(uint64_t r) const;
 

@@ -163,7 +163,7 @@ void list_object::drop(bool front, size_t n) {
 }
 
 void list_object::for_range(size_t start, size_t stop,
-                            const std::function<bool(std::string_view)>& fn) const {
+                            function_ref<bool(std::string_view)> fn) const {
   if (start > stop || start >= size_)
     return;
   auto [k, i] = locate(start);

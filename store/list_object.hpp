@@ -1,11 +1,11 @@
 #pragma once
 
 #include <deque>
-#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "store/function_ref.hpp"
 #include "store/object.hpp"
 
 namespace otkv::store {
@@ -41,7 +41,7 @@ public:
   void drop(bool front, size_t n);
   /// Calls `fn(item)` for the items from `start` to `stop` (inclusive, < size()), in
   /// order; `fn` returns false to stop early.
-  void for_range(size_t start, size_t stop, const std::function<bool(std::string_view)>& fn) const;
+  void for_range(size_t start, size_t stop, function_ref<bool(std::string_view)> fn) const;
 
 private:
   struct node {

@@ -83,7 +83,7 @@ bool set_object::erase(std::string_view member) {
   return true;
 }
 
-void set_object::for_each(const std::function<void(std::string_view)>& fn) const {
+void set_object::for_each(function_ref<void(std::string_view)> fn) const {
   if (big_) {
     table_.for_each([&](const char* e) { fn(dense_table::first(e)); });
     return;
@@ -94,7 +94,7 @@ void set_object::for_each(const std::function<void(std::string_view)>& fn) const
 }
 
 uint64_t set_object::scan(uint64_t cursor, size_t count,
-                          const std::function<void(std::string_view)>& fn) const {
+                          function_ref<void(std::string_view)> fn) const {
   if (!big_) {
     for_each(fn);
     return 0;

@@ -1,10 +1,10 @@
 #pragma once
 
-#include <functional>
 #include <string>
 #include <string_view>
 
 #include "store/dense_table.hpp"
+#include "store/function_ref.hpp"
 #include "store/object.hpp"
 
 namespace otkv::store {
@@ -32,10 +32,10 @@ public:
   /// Removes `member`; returns whether it was there.
   bool erase(std::string_view member);
   /// Calls `fn(member)` for every member.
-  void for_each(const std::function<void(std::string_view)>& fn) const;
+  void for_each(function_ref<void(std::string_view)> fn) const;
   /// SSCAN: visits from `cursor` (dense_table::scan's); a packed set is visited whole.
   uint64_t scan(uint64_t cursor, size_t count,
-                const std::function<void(std::string_view)>& fn) const;
+                function_ref<void(std::string_view)> fn) const;
   /// A member picked at random (`r`: a random number); the set must not be empty.
   std::string_view random(uint64_t r) const;
 

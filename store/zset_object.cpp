@@ -1,5 +1,6 @@
 #include "store/zset_object.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -234,7 +235,7 @@ std::vector<std::pair<std::string_view, double>> zset_object::packed_items() con
   return out;
 }
 
-void zset_object::each_packed(const std::function<bool(std::string_view, double)>& fn) const {
+void zset_object::each_packed(function_ref<bool(std::string_view, double)> fn) const {
   packed_reader r{packed_};
   while (!r.done()) {
     auto m = r.string();
@@ -398,7 +399,7 @@ size_t zset_object::count_below_lex(std::string_view m, bool inclusive) const {
 }
 
 void zset_object::for_ranks(size_t first, size_t last, bool reverse,
-                            const std::function<bool(std::string_view, double)>& fn) const {
+                            function_ref<bool(std::string_view, double)> fn) const {
   if (first > last || last >= size_)
     return;
   if (!big_ && !reverse) {
@@ -426,7 +427,7 @@ void zset_object::for_ranks(size_t first, size_t last, bool reverse,
 }
 
 uint64_t zset_object::scan(uint64_t cursor, size_t count,
-                           const std::function<void(std::string_view, double)>& fn) const {
+                           function_ref<void(std::string_view, double)> fn) const {
   if (!big_) {
     if (size_ > 0)
       for_ranks(0, size_ - 1, false, [&](std::string_view m, double s) {

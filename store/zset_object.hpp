@@ -1,13 +1,13 @@
 #pragma once
 
 #include <cstddef>
-#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "store/dense_table.hpp"
+#include "store/function_ref.hpp"
 #include "store/object.hpp"
 
 namespace otkv::store {
@@ -51,12 +51,12 @@ public:
   /// Calls `fn(member, score)` for ranks `first` … `last` (inclusive, < size()), ascending,
   /// or descending from `last` when `reverse`; `fn` returns false to stop.
   void for_ranks(size_t first, size_t last, bool reverse,
-                 const std::function<bool(std::string_view, double)>& fn) const;
+                 function_ref<bool(std::string_view, double)> fn) const;
 
   /// ZSCAN: visits from `cursor` (dense_table::scan's over the members); a packed set is
   /// visited whole.
   uint64_t scan(uint64_t cursor, size_t count,
-                const std::function<void(std::string_view, double)>& fn) const;
+                function_ref<void(std::string_view, double)> fn) const;
 
 private:
   struct node;
@@ -72,7 +72,7 @@ private:
 
   std::vector<std::pair<std::string_view, double>> packed_items() const;
   /// Calls `fn(member, score)` for the packed pairs in order until it returns false.
-  void each_packed(const std::function<bool(std::string_view, double)>& fn) const;
+  void each_packed(function_ref<bool(std::string_view, double)> fn) const;
   void set_packed(const std::vector<std::pair<std::string, double>>& items);
   /// The packed pairs, copied, but `member`'s (`had`: whether it was there).
   std::vector<std::pair<std::string, double>> packed_without(std::string_view member,
