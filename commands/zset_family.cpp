@@ -96,7 +96,7 @@ net::reply zadd_generic(op_context& ctx, const net::arg_list& args, bool zincrby
     if (current && *current == s)
       continue;
     (current ? changed : added) += 1;
-    change.add(format_score(s)).add(member);
+    change.add(store::record_score(s)).add(member);
     any = true;
     z->add(member, s); // applied one by one: a member named twice takes its last score
   }

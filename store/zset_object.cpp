@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -52,13 +53,29 @@ std::string format_score(double d) {
   return std::string(buf, static_cast<size_t>(n));
 }
 
+std::string record_score(double d) {
+  char buf[32];
+  auto res = std::to_chars(buf, buf + sizeof buf, d); // "inf" and "-inf" for infinities
+  return std::string(buf, res.ptr);
+}
+
 bool parse_score(std::string_view text, double& out) {
   if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
     return false;
+  // The common decimal forms without a copy; what from_chars does not take whole (a '+',
+  // hexadecimal, a value out of range) goes to strtod, as in Redis.
+  double v = 0;
+  auto res = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (res.ec == std::errc() && res.ptr == text.data() + text.size()) {
+    if (std::isnan(v))
+      return false;
+    out = v;
+    return true;
+  }
   std::string s(text);
   char* end = nullptr;
   errno = 0;
-  double v = std::strtod(s.c_str(), &end);
+  v = std::strtod(s.c_str(), &end);
   if (end != s.c_str() + s.size() || std::isnan(v))
     return false;
   out = v;
@@ -447,7 +464,7 @@ void zset_object::encode(std::string& out) const {
   if (size_ > 0)
     for_ranks(0, size_ - 1, false, [&](std::string_view m, double s) {
       put_packed(out, m);
-      put_packed(out, format_score(s));
+      put_packed(out, record_score(s));
       return true;
     });
 }

@@ -92,6 +92,10 @@ private:
 /// A score as Redis writes one: "%.17g", "inf" and "-inf".
 std::string format_score(double d);
 
+/// A score as the shortest text that reads back as exactly it (parse_score), for change
+/// records; replies use format_score.
+std::string record_score(double d);
+
 /// Reads a score as Redis does (strtod of the whole text, "inf"/"+inf"/"-inf" allowed, NaN
 /// refused).
 bool parse_score(std::string_view text, double& out);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "harness.hpp"
+#include "store/packed.hpp"
 
 using namespace otkv::test;
 
@@ -136,4 +137,39 @@ TEST_CASE("SSCAN visits every member", "[set]") {
     ++calls;
   } while (cursor != "0" && calls < 1000);
   CHECK(seen.size() == 600);
+}
+
+namespace {
+
+/// The element changes the partitions report (what the op log would journal), decoded.
+struct change_sink : otkv::store::mutation_sink {
+  std::vector<std::vector<std::string>> changes;
+  void on_mutation(otkv::store::mutation op, std::string_view, std::string_view value,
+                   int64_t) override {
+    if (op != otkv::store::mutation::element)
+      return;
+    otkv::store::packed_reader r{value};
+    std::vector<std::string> words;
+    while (r.ok && !r.done())
+      words.emplace_back(r.string());
+    changes.push_back(std::move(words));
+  }
+};
+
+} // namespace
+
+TEST_CASE("SADD records only the members it added, and nothing when it added none",
+          "[set]") {
+  harness h;
+  change_sink sink;
+  for (auto& p : h.parts_)
+    p.set_sink(&sink);
+  CHECK(h.run({"SADD", "s", "a", "b"}) == integer(2));
+  CHECK(h.run({"SADD", "s", "b", "c", "c"}) == integer(1));
+  CHECK(h.run({"SADD", "s", "a", "b", "c"}) == integer(0));
+  using words = std::vector<std::string>;
+  REQUIRE(sink.changes.size() == 2);
+  CHECK(sink.changes[0] == words{"sadd", "a", "b"});
+  CHECK(sink.changes[1] == words{"sadd", "c"});
+  CHECK(members(h.run({"SMEMBERS", "s"})) == std::set<std::string>{"a", "b", "c"});
 }

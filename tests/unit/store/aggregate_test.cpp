@@ -4,6 +4,9 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -507,4 +510,60 @@ TEST_CASE("zset_object at 1M members: O(log n) rank and rank lookups", "[aggrega
   for (int i = 0; i < n; i += 2)
     REQUIRE(z.erase("member:" + std::to_string(i)));
   CHECK(z.rank("member:765431") == std::optional<size_t>(382715));
+}
+
+TEST_CASE("dense_table rewrites a value in place or moves it, keeping the field and the "
+          "memory count right", "[aggregates]") {
+  dense_table t;
+  REQUIRE(t.put("field", "v", true));
+  // Same size, shorter, longer, much longer, then much shorter: each read back exactly.
+  for (const std::string& v : std::vector<std::string>{"w", "", "abc", std::string(300, 'x'), "z",
+                                                   std::string(5, 'y')}) {
+    REQUIRE_FALSE(t.put("field", v, true));
+    const char* e = t.find("field");
+    REQUIRE(e != nullptr);
+    CHECK(dense_table::first(e) == "field");
+    CHECK(dense_table::second(e) == v);
+    CHECK(t.size() == 1);
+  }
+  // A block left mostly empty was replaced: memory is what a fresh table of it takes.
+  dense_table fresh;
+  fresh.put("field", std::string(5, 'y'), true);
+  CHECK(t.memory() == fresh.memory());
+  // A member (no value) already there is left as it is.
+  dense_table s;
+  REQUIRE(s.put("m", {}, false));
+  const char* before = s.find("m");
+  REQUIRE_FALSE(s.put("m", {}, false));
+  CHECK(s.find("m") == before);
+  CHECK(s.size() == 1);
+}
+
+TEST_CASE("scores: records read back exactly; parse_score takes what strtod takes",
+          "[aggregates][zset]") {
+  std::mt19937_64 rng(7);
+  std::uniform_real_distribution<double> any(-1e300, 1e300);
+  std::vector<double> samples = {0.0, -0.0, 0.1, 1.5, -3, 1e-310, 5e-324, 1.7976931348623157e308,
+                                 std::numeric_limits<double>::infinity(),
+                                 -std::numeric_limits<double>::infinity()};
+  for (int i = 0; i < 1000; ++i)
+    samples.push_back(any(rng) / std::pow(10.0, static_cast<double>(rng() % 600)));
+  for (double d : samples) {
+    double back = 0;
+    REQUIRE(parse_score(record_score(d), back));
+    CHECK(std::memcmp(&back, &d, sizeof d) == 0); // bit for bit, -0 included
+  }
+  double v = 0;
+  CHECK((parse_score("+1.5", v) && v == 1.5));
+  CHECK((parse_score("0x10", v) && v == 16));
+  CHECK((parse_score("1e500", v) && std::isinf(v) && v > 0));
+  CHECK((parse_score("+inf", v) && std::isinf(v) && v > 0));
+  CHECK((parse_score("-inf", v) && std::isinf(v) && v < 0));
+  CHECK((parse_score("3", v) && v == 3));
+  CHECK_FALSE(parse_score("nan", v));
+  CHECK_FALSE(parse_score("", v));
+  CHECK_FALSE(parse_score(" 1", v));
+  CHECK_FALSE(parse_score("1 ", v));
+  CHECK_FALSE(parse_score("1x", v));
+  CHECK(format_score(0.1) == "0.10000000000000001"); // replies stay as Redis 7.0 writes them
 }
