@@ -67,6 +67,59 @@ bool request_parser::read_line(const char*& pos, const char* end, size_t max, bo
   return true;
 }
 
+namespace {
+
+/// The header line starting at `pos` ("*3" or "$5" less its first byte), if the input
+/// holds it whole with its CRLF and within max_header_line bytes: [pos, result) is the
+/// line, CR excluded; nullptr otherwise.
+const char* header_end(const char* pos, const char* end) {
+  auto avail = static_cast<size_t>(end - pos);
+  const auto* nl = static_cast<const char*>(std::memchr(pos, '\n', std::min(avail, max_header_line + 2)));
+  if (nl == nullptr || nl == pos || nl[-1] != '\r')
+    return nullptr;
+  return nl - 1;
+}
+
+} // namespace
+
+bool request_parser::take_count(const char*& pos, const char* end) {
+  const char* stop = header_end(pos, end);
+  int64_t n = 0;
+  if (stop == nullptr || static_cast<size_t>(stop - pos) > max_header_line
+      || !parse_int64(std::string_view(pos, static_cast<size_t>(stop - pos)), n)
+      || n > static_cast<int64_t>(limits_.max_multibulk))
+    return false; // the general path reads it, or names its error
+  pos = stop + 2;
+  if (n <= 0) { // "*0" and "*-1" are empty requests: skipped, as Redis does
+    state_ = state::start;
+    return true;
+  }
+  remaining_ = static_cast<size_t>(n);
+  args_.clear();
+  args_.reserve(std::min<size_t>(remaining_, 1024));
+  declared_ = 0;
+  state_ = state::bulk_line;
+  return true;
+}
+
+bool request_parser::take_bulk(const char*& pos, const char* end) {
+  const char* stop = header_end(pos, end);
+  int64_t n = 0;
+  if (stop == nullptr || static_cast<size_t>(stop - pos) > max_header_line
+      || !parse_int64(std::string_view(pos + 1, static_cast<size_t>(stop - pos - 1)), n) || n < 0
+      || static_cast<uint64_t>(n) > limits_.max_bulk
+      || declared_ + static_cast<size_t>(n) > limits_.max_query)
+    return false;
+  const char* data = stop + 2;
+  auto len = static_cast<size_t>(n);
+  if (static_cast<size_t>(end - data) < len + 2 || data[len] != '\r' || data[len + 1] != '\n')
+    return false; // not all here yet (or no CRLF after it: the general path says so)
+  declared_ += len;
+  args_.emplace_back(data, len);
+  pos = data + len + 2;
+  return true;
+}
+
 parse_status request_parser::feed(const char*& pos, const char* end, arg_list& out) {
   while (pos < end) {
     switch (state_) {
@@ -90,6 +143,8 @@ parse_status request_parser::feed(const char*& pos, const char* end, arg_list& o
         break; // an empty line: keep going
       }
       case state::count_line: {
+        if (line_.empty() && take_count(pos, end))
+          break;
         bool too_long = false;
         if (!read_line(pos, end, max_header_line, too_long))
           return too_long ? fail("too big mbulk count string") : parse_status::need_more;
@@ -111,6 +166,14 @@ parse_status request_parser::feed(const char*& pos, const char* end, arg_list& o
       case state::bulk_line: {
         if (line_.empty() && *pos != '$')
           return fail(std::string("expected '$', got '") + *pos + "'");
+        if (line_.empty() && take_bulk(pos, end)) {
+          if (--remaining_ > 0)
+            break;
+          state_ = state::start;
+          out = std::move(args_);
+          args_ = arg_list{};
+          return parse_status::done;
+        }
         bool too_long = false;
         if (!read_line(pos, end, max_header_line, too_long))
           return too_long ? fail("too big bulk count string") : parse_status::need_more;

@@ -52,6 +52,11 @@ private:
   bool read_line(const char*& pos, const char* end, size_t max, bool& too_long);
   parse_status finish_inline(arg_list& out);
   parse_status start_bulk();
+  /// Fast paths for a header, or a whole bulk, that the input holds complete and valid
+  /// (small pipelined requests): read in place, not gathered in line_. False leaves
+  /// everything as it was, for the general path.
+  bool take_count(const char*& pos, const char* end);
+  bool take_bulk(const char*& pos, const char* end);
 
   limits limits_;
   state state_ = state::start;

@@ -68,6 +68,23 @@ TEST_CASE("multibulk requests at every chunk size", "[parser]") {
   CHECK_FALSE(r.mid_request);
 }
 
+TEST_CASE("headers ended by a bare LF, and pipelines of many small requests, at every chunk "
+          "size", "[parser]") {
+  // Redis takes "*1\n$4\n" headers; whole inputs take the fast path, small chunks the
+  // general one, and both must agree (parse_every_split).
+  auto r = parse_every_split("*1\n$4\nPING\r\n*2\r\n$4\nECHO\r\n$0\r\n\r\n");
+  REQUIRE(r.requests.size() == 2);
+  CHECK(r.requests[0] == arg_list{"PING"});
+  CHECK(r.requests[1] == arg_list{"ECHO", ""});
+  std::string pipeline;
+  for (int i = 0; i < 16; ++i)
+    pipeline += "*3\r\n$4\r\nSADD\r\n$1\r\ns\r\n$" + std::to_string(std::to_string(i).size())
+                + "\r\n" + std::to_string(i) + "\r\n";
+  r = parse_every_split(pipeline);
+  REQUIRE(r.requests.size() == 16);
+  CHECK(r.requests[15] == arg_list{"SADD", "s", "15"});
+}
+
 TEST_CASE("binary-safe bulks, empty bulks and empty multibulks", "[parser]") {
   std::string value("a\r\nb\0c", 6);
   auto r = parse_every_split("*0\r\n*-1\r\n*2\r\n$3\r\nGET\r\n$0\r\n\r\n*2\r\n$4\r\nECHO\r\n$6\r\n"
@@ -114,6 +131,8 @@ TEST_CASE("malformed input is a protocol error, at every chunk size", "[parser]"
     {"*1\r\n$-5\r\n", "invalid bulk length"},
     {"*1\r\n$abc\r\n", "invalid bulk length"},
     {"*1\r\n$3\r\nGETXX", "expected CRLF after bulk data"},
+    {"*1\r\n$3\r\nGET\n\n", "expected CRLF after bulk data"},
+    {"*2\r\n$3\r\nGET\r\n$-1\r\n", "invalid bulk length"},
     {"*1\r\n$3\r\nGET\r\n*2000000\r\n", "invalid multibulk length"},
     {"SET \"unterminated\r\n", "unbalanced quotes in request"},
     {"SET \"a\"b\r\n", "unbalanced quotes in request"},
