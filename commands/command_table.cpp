@@ -32,11 +32,22 @@ const command_registry& table() {
   return t;
 }
 
-const std::unordered_map<std::string, const command*>& index() {
+/// FNV-1a: command names are short, and std::hash's murmur costs more than it saves here.
+struct name_hash {
+  size_t operator()(std::string_view s) const noexcept {
+    uint64_t h = 14695981039346656037ull;
+    for (unsigned char c : s)
+      h = (h ^ c) * 1099511628211ull;
+    return static_cast<size_t>(h);
+  }
+};
+
+/// Names (lower case, from the static table) to entries.
+const std::unordered_map<std::string_view, const command*, name_hash>& index() {
   static const auto idx = [] {
-    std::unordered_map<std::string, const command*> m;
+    std::unordered_map<std::string_view, const command*, name_hash> m;
     for (const auto& c : table())
-      m.emplace(std::string(c.name), &c);
+      m.emplace(c.name, &c);
     return m;
   }();
   return idx;
@@ -52,9 +63,9 @@ const command* find_command(std::string_view name) {
   char buf[32];
   if (name.size() >= sizeof(buf))
     return nullptr;
-  for (size_t i = 0; i < name.size(); ++i)
-    buf[i] = static_cast<char>(std::tolower(static_cast<unsigned char>(name[i])));
-  auto i = index().find(std::string(buf, name.size()));
+  for (size_t i = 0; i < name.size(); ++i) // ASCII only, as std::tolower in the C locale
+    buf[i] = name[i] >= 'A' && name[i] <= 'Z' ? static_cast<char>(name[i] + ('a' - 'A')) : name[i];
+  auto i = index().find(std::string_view(buf, name.size()));
   return i == index().end() ? nullptr : i->second;
 }
 

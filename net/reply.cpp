@@ -7,12 +7,6 @@ namespace otkv::net {
 
 namespace {
 
-void append_number(std::string& out, int64_t n) {
-  char buf[24];
-  auto res = std::to_chars(buf, buf + sizeof(buf), n);
-  out.append(buf, res.ptr);
-}
-
 /// Status and error lines may not contain CR or LF; they are replaced by spaces.
 void append_line(std::string& out, char prefix, const std::string& text) {
   out.push_back(prefix);
@@ -24,8 +18,6 @@ void append_line(std::string& out, char prefix, const std::string& text) {
   out += "\r\n";
 }
 
-} // namespace
-
 /// Writes `prefix`, `n` and CRLF at `p` (room for 24 bytes); returns the end.
 char* write_header(char* p, char prefix, size_t n) {
   *p++ = prefix;
@@ -34,6 +26,8 @@ char* write_header(char* p, char prefix, size_t n) {
   *p++ = '\n';
   return p;
 }
+
+} // namespace
 
 void append_bulk(std::string& out, std::string_view data) {
   char head[header_room];
@@ -67,9 +61,12 @@ reply encoded_bulk(std::string_view data) {
 }
 
 void append_integer(std::string& out, int64_t n) {
-  out.push_back(':');
-  append_number(out, n);
-  out += "\r\n";
+  char buf[header_room];
+  buf[0] = ':';
+  char* end = std::to_chars(buf + 1, buf + 21, n).ptr;
+  *end++ = '\r';
+  *end++ = '\n';
+  out.append(buf, end);
 }
 
 void encode(const reply& r, std::string& out) {
@@ -82,9 +79,8 @@ void encode(const reply& r, std::string& out) {
     case reply::kind::null_array: out += "*-1\r\n"; break;
     case reply::kind::raw: out += r.text; break;
     case reply::kind::array:
-      out.push_back('*');
-      append_number(out, static_cast<int64_t>(r.items.size()));
-      out += "\r\n";
+      char head[header_room];
+      out.append(head, write_header(head, '*', r.items.size()));
       for (const auto& item : r.items)
         encode(item, out);
       break;
