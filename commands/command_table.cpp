@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <unordered_map>
 
 #include "commands/command_table.hpp"
@@ -65,8 +66,17 @@ const command* find_command(std::string_view name) {
     return nullptr;
   for (size_t i = 0; i < name.size(); ++i) // ASCII only, as std::tolower in the C locale
     buf[i] = name[i] >= 'A' && name[i] <= 'Z' ? static_cast<char>(name[i] + ('a' - 'A')) : name[i];
+  // The last name looked up on this thread, as sent: a pipeline mostly repeats one command.
+  thread_local char last[32];
+  thread_local size_t last_size = sizeof(last);
+  thread_local const command* last_found = nullptr;
+  if (name.size() == last_size && std::memcmp(last, name.data(), name.size()) == 0)
+    return last_found;
   auto i = index().find(std::string_view(buf, name.size()));
-  return i == index().end() ? nullptr : i->second;
+  last_found = i == index().end() ? nullptr : i->second;
+  std::memcpy(last, name.data(), name.size());
+  last_size = name.size();
+  return last_found;
 }
 
 std::string to_lower(std::string_view s) {

@@ -76,3 +76,20 @@ TEST_CASE("docs/commands.md lists every command with its arity and route", "[doc
     CHECK(documented.count(std::string(c.name)) == 1);
   }
 }
+
+TEST_CASE("commands are found whatever their case, one after another", "[commands]") {
+  const cmd::command* get = cmd::find_command("get");
+  REQUIRE(get != nullptr);
+  CHECK(get->name == "get");
+  // The same name twice, then other spellings and other names (the lookup keeps the last).
+  CHECK(cmd::find_command("GET") == get);
+  CHECK(cmd::find_command("GET") == get);
+  CHECK(cmd::find_command("gEt") == get);
+  CHECK(cmd::find_command("nosuchcommand") == nullptr);
+  CHECK(cmd::find_command("nosuchcommand") == nullptr);
+  CHECK(cmd::find_command("SET")->name == "set");
+  CHECK(cmd::find_command("GET") == get);
+  CHECK(cmd::find_command("GETX") == nullptr);
+  CHECK(cmd::find_command("GE") == nullptr);
+  CHECK(cmd::find_command(std::string(40, 'a')) == nullptr);
+}
