@@ -136,19 +136,25 @@ zset_object::~zset_object() {
 }
 
 void zset_object::list_insert(std::string_view member, double score) {
+  node* x = node::make(random_level(), score, member, node_bytes_);
+  list_link(x);
+  by_member_.insert_external(reinterpret_cast<const char*>(x));
+}
+
+void zset_object::list_link(node* x) {
   node* update[max_level];
   size_t rank[max_level];
-  node* x = head_;
+  node* at = head_;
   for (int i = level_ - 1; i >= 0; --i) {
     rank[i] = i == level_ - 1 ? 0 : rank[i + 1];
-    for (node* f; (f = x->levels()[i].forward) != nullptr
-                  && before(f->score, f->member(), score, member);) {
-      rank[i] += x->levels()[i].span;
-      x = f;
+    for (node* f; (f = at->levels()[i].forward) != nullptr
+                  && before(f->score, f->member(), x->score, x->member());) {
+      rank[i] += at->levels()[i].span;
+      at = f;
     }
-    update[i] = x;
+    update[i] = at;
   }
-  int height = random_level();
+  int height = x->height;
   if (height > level_) {
     for (int i = level_; i < height; ++i) {
       rank[i] = 0;
@@ -157,7 +163,6 @@ void zset_object::list_insert(std::string_view member, double score) {
     }
     level_ = height;
   }
-  x = node::make(height, score, member, node_bytes_);
   for (int i = 0; i < height; ++i) {
     auto& up = update[i]->levels()[i];
     x->levels()[i].forward = up.forward;
@@ -172,11 +177,17 @@ void zset_object::list_insert(std::string_view member, double score) {
     x->levels()[0].forward->backward = x;
   else
     tail_ = x;
-  by_member_.insert_external(reinterpret_cast<const char*>(x));
   ++size_;
 }
 
 void zset_object::list_erase(node* target) {
+  list_unlink(target);
+  by_member_.remove(target->member());
+  node_bytes_ -= malloc_usable_size(target);
+  std::free(target);
+}
+
+void zset_object::list_unlink(node* target) {
   node* update[max_level];
   node* x = head_;
   for (int i = level_ - 1; i >= 0; --i) {
@@ -200,10 +211,23 @@ void zset_object::list_erase(node* target) {
     tail_ = target->backward;
   while (level_ > 1 && head_->levels()[level_ - 1].forward == nullptr)
     --level_;
-  by_member_.remove(target->member());
-  node_bytes_ -= malloc_usable_size(target);
-  std::free(target);
   --size_;
+}
+
+void zset_object::list_rescore(node* n, double score) {
+  // As Redis's zslUpdateScore: a score that keeps the member between its neighbours is
+  // changed in place; otherwise the node moves, keeping its allocation and its entry in
+  // by_member_.
+  const node* prev = n->backward;
+  const node* next = n->levels()[0].forward;
+  if ((prev == nullptr || before(prev->score, prev->member(), score, n->member()))
+      && (next == nullptr || before(score, n->member(), next->score, next->member()))) {
+    n->score = score;
+    return;
+  }
+  list_unlink(n);
+  n->score = score;
+  list_link(n);
 }
 
 zset_object::node* zset_object::list_at(size_t rank) const {
@@ -332,10 +356,8 @@ bool zset_object::add(std::string_view member, double score) {
     const char* found = by_member_.find(member);
     if (found != nullptr) {
       auto* n = const_cast<node*>(reinterpret_cast<const node*>(found));
-      if (n->score == score)
-        return false;
-      list_erase(n);
-      list_insert(member, score);
+      if (n->score != score)
+        list_rescore(n, score);
       return false;
     }
     list_insert(member, score);

@@ -80,6 +80,13 @@ private:
   void convert();
   void list_insert(std::string_view member, double score);
   void list_erase(node* x);
+  /// Links `x` (not in the list) where its score and member order it / unlinks it (still
+  /// allocated, still in by_member_); size_ counts the linked nodes. by_member_ is the
+  /// callers' to keep.
+  void list_link(node* x);
+  void list_unlink(node* x);
+  /// Gives the listed node `n` a new score, keeping the order.
+  void list_rescore(node* n, double score);
   node* list_at(size_t rank) const; // 0-based
   size_t list_rank(double score, std::string_view member) const; // 1-based
   static std::string_view name_of(const char* n) noexcept;

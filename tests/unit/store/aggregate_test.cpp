@@ -567,3 +567,47 @@ TEST_CASE("scores: records read back exactly; parse_score takes what strtod take
   CHECK_FALSE(parse_score("1x", v));
   CHECK(format_score(0.1) == "0.10000000000000001"); // replies stay as Redis 7.0 writes them
 }
+
+TEST_CASE("a skip list member given a new score moves, or stays where it still orders, "
+          "ranks and reverse walks intact", "[aggregates][zset]") {
+  std::mt19937_64 rng(11);
+  zset_object z;
+  zmodel model;
+  std::map<std::string, double> scores;
+  for (int i = 0; i < 300; ++i) {
+    std::string m = "m" + std::to_string(i);
+    z.add(m, i);
+    scores[m] = i;
+    model.insert({static_cast<double>(i), m});
+  }
+  REQUIRE(z.encoding() == "skiplist");
+  for (int step = 1; step <= 6000; ++step) {
+    std::string m = "m" + std::to_string(rng() % 300);
+    double old = scores[m];
+    // Small nudges (often still between the neighbours: changed in place) and far moves.
+    double s = rng() % 2 == 0 ? old + static_cast<double>(rng() % 3) * 0.25 - 0.25
+                              : static_cast<double>(rng() % 400);
+    CHECK_FALSE(z.add(m, s));
+    model.erase({old, m});
+    model.insert({s, m});
+    scores[m] = s;
+    if (step % 500 != 0)
+      continue;
+    check_zset(z, model);
+    size_t r = 0;
+    for (const auto& item : model)
+      REQUIRE(z.rank(item.second) == std::optional<size_t>(r++));
+    std::vector<std::string> reversed; // the backward links
+    z.for_ranks(0, z.size() - 1, true, [&](std::string_view member, double) {
+      reversed.emplace_back(member);
+      return true;
+    });
+    std::vector<std::string> expected;
+    for (auto it = model.rbegin(); it != model.rend(); ++it)
+      expected.push_back(it->second);
+    REQUIRE(reversed == expected);
+  }
+  for (int i = 0; i < 300; ++i) // emptied one by one: spans and levels stay consistent
+    REQUIRE(z.erase("m" + std::to_string(i)));
+  CHECK(z.size() == 0);
+}
