@@ -27,9 +27,11 @@ net::reply push_generic(op_context& ctx, const net::arg_list& args, bool front, 
   if (!l)
     return net::reply::integer(0);
   store::change_builder change(front ? "lpush" : "rpush");
-  for (size_t i = 2; i < args.size(); ++i)
+  for (size_t i = 2; i < args.size(); ++i) {
+    l->push(front, args[i]); // as apply_change replays it
     change.add(args[i]);
-  return net::reply::integer(static_cast<int64_t>(apply_and_note(ctx, args[1], *l, change)));
+  }
+  return net::reply::integer(static_cast<int64_t>(note_change(ctx, args[1], *l, change)));
 }
 
 net::reply op_lpush(op_context& ctx, const net::arg_list& args) {

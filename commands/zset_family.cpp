@@ -58,6 +58,7 @@ net::reply zadd_generic(op_context& ctx, const net::arg_list& args, bool zincrby
   if (incr && words > 2)
     return err::zadd_incr_pairs();
   std::vector<double> scores;
+  scores.reserve(words / 2);
   for (size_t k = pairs_at; k < args.size(); k += 2) {
     double s = 0;
     if (!parse_score(args[k], s))
