@@ -381,10 +381,13 @@ class OutputLimitTest(unittest.TestCase):
     BIG = 1 << 20
 
     def start(self, limit):
-        # Sanitizer builds copy memory many times slower: the worker timeout scales too.
+        # Sanitizer builds copy memory many times slower: the worker timeout scales too. A
+        # batch may copy up to the limit for each flooder (128 MB for two at 64mb): under a
+        # loaded 2-core CI machine that took over 500 ms, before and after 2026-11-29, so
+        # the timeout is 2 s. Without the per-batch limit a batch built gigabytes (seconds).
         server = ServerProcess("--partitions", "2", "--appendonly", "no",
                                "--client-output-limit", limit,
-                               "--request-timeout-ms", str(int(500 * SCALE)))
+                               "--request-timeout-ms", str(int(2000 * SCALE)))
         self.addCleanup(lambda: server.proc.poll() is None and server.kill())
         c = Client(server.port)
         self.assertEqual(c.call("SET", "big", "x" * self.BIG), "OK")
