@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "commands/command_table.hpp"
+#include "store/key_hash.hpp"
 
 namespace otkv::cmd {
 
@@ -33,13 +34,10 @@ const command_registry& table() {
   return t;
 }
 
-/// FNV-1a: command names are short, and std::hash's murmur costs more than it saves here.
+/// The keys' FNV-1a: command names are short, and std::hash's murmur costs more here.
 struct name_hash {
   size_t operator()(std::string_view s) const noexcept {
-    uint64_t h = 14695981039346656037ull;
-    for (unsigned char c : s)
-      h = (h ^ c) * 1099511628211ull;
-    return static_cast<size_t>(h);
+    return static_cast<size_t>(store::key_hash(s));
   }
 };
 

@@ -69,9 +69,9 @@ bool request_parser::read_line(const char*& pos, const char* end, size_t max, bo
 
 namespace {
 
-/// The header line starting at `pos` ("*3" or "$5" less its first byte), if the input
-/// holds it whole with its CRLF and within max_header_line bytes: [pos, result) is the
-/// line, CR excluded; nullptr otherwise.
+/// The end of the header line at `pos` ("3" of "*3", whose '*' was read, or "$5"), if the
+/// input holds it whole with its CRLF and within max_header_line bytes: [pos, result) is
+/// the line, CR excluded; nullptr otherwise.
 const char* header_end(const char* pos, const char* end) {
   auto avail = static_cast<size_t>(end - pos);
   const auto* nl = static_cast<const char*>(std::memchr(pos, '\n', std::min(avail, max_header_line + 2)));
@@ -85,8 +85,7 @@ const char* header_end(const char* pos, const char* end) {
 bool request_parser::take_count(const char*& pos, const char* end) {
   const char* stop = header_end(pos, end);
   int64_t n = 0;
-  if (stop == nullptr || static_cast<size_t>(stop - pos) > max_header_line
-      || !parse_int64(std::string_view(pos, static_cast<size_t>(stop - pos)), n)
+  if (stop == nullptr || !parse_int64(std::string_view(pos, static_cast<size_t>(stop - pos)), n)
       || n > static_cast<int64_t>(limits_.max_multibulk))
     return false; // the general path reads it, or names its error
   pos = stop + 2;
@@ -105,7 +104,7 @@ bool request_parser::take_count(const char*& pos, const char* end) {
 bool request_parser::take_bulk(const char*& pos, const char* end) {
   const char* stop = header_end(pos, end);
   int64_t n = 0;
-  if (stop == nullptr || static_cast<size_t>(stop - pos) > max_header_line
+  if (stop == nullptr
       || !parse_int64(std::string_view(pos + 1, static_cast<size_t>(stop - pos - 1)), n) || n < 0
       || static_cast<uint64_t>(n) > limits_.max_bulk
       || declared_ + static_cast<size_t>(n) > limits_.max_query)
