@@ -7,7 +7,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Debian packages the build, the tests and the benchmarks need.
 PACKAGES := g++ cmake ninja-build ccache libcaf-dev nlohmann-json3-dev libspdlog-dev catch2 \
             redis-tools redis-server python3 python3-redis netcat-openbsd libbenchmark-dev iproute2 \
-            faketime etcd-server liblua5.1-0-dev libssl-dev
+            faketime etcd-server liblua5.1-0-dev libssl-dev libgoogle-perftools-dev
 RUN_ARGS ?=
 # Where `make run` keeps the op log and snapshots (git ignores it).
 DATA_DIR ?= data
