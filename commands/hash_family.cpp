@@ -30,7 +30,7 @@ net::reply hset_generic(op_context& ctx, const net::arg_list& args, bool ok_repl
   if (wrong)
     return err::wrong_type();
   // Every pair is recorded, as Redis propagates HSET whole (rewriting a value is a change).
-  store::change_builder change("hset");
+  store::change_builder change("hset", ctx.data.records_kept());
   int64_t added = 0;
   for (size_t i = 2; i + 1 < args.size(); i += 2) {
     added += h->set(args[i], args[i + 1]) ? 1 : 0;

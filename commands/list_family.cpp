@@ -26,7 +26,7 @@ net::reply push_generic(op_context& ctx, const net::arg_list& args, bool front, 
     return err::wrong_type();
   if (!l)
     return net::reply::integer(0);
-  store::change_builder change(front ? "lpush" : "rpush");
+  store::change_builder change(front ? "lpush" : "rpush", ctx.data.records_kept());
   for (size_t i = 2; i < args.size(); ++i) {
     l->push(front, args[i]); // as apply_change replays it
     change.add(args[i]);

@@ -31,7 +31,7 @@ net::reply op_sadd(op_context& ctx, const net::arg_list& args) {
   if (wrong)
     return err::wrong_type();
   // As Redis propagates only what SADD added, the change holds only the new members.
-  store::change_builder change("sadd");
+  store::change_builder change("sadd", ctx.data.records_kept());
   int64_t added = 0;
   for (size_t i = 2; i < args.size(); ++i)
     if (s->add(args[i])) {

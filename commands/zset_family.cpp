@@ -71,7 +71,7 @@ net::reply zadd_generic(op_context& ctx, const net::arg_list& args, bool zincrby
     return err::wrong_type();
   if (!z) // XX on a missing key
     return incr ? net::reply::null() : net::reply::integer(0);
-  store::change_builder change("zadd");
+  store::change_builder change("zadd", ctx.data.records_kept());
   int64_t added = 0, changed = 0;
   bool any = false;
   double last = 0;
@@ -97,7 +97,8 @@ net::reply zadd_generic(op_context& ctx, const net::arg_list& args, bool zincrby
     if (current && *current == s)
       continue;
     (current ? changed : added) += 1;
-    change.add(store::record_score(s)).add(member);
+    if (change.kept())
+      change.add(store::record_score(s)).add(member);
     any = true;
     z->add(member, s); // applied one by one: a member named twice takes its last score
   }

@@ -28,15 +28,25 @@ namespace otkv::store {
 class change_builder {
 public:
   explicit change_builder(std::string_view name) { put_packed(bytes_, name); }
+  /// A change that is only encoded when `kept` (partition::records_kept): one applied
+  /// directly, whose record nobody would keep, skips building it.
+  change_builder(std::string_view name, bool kept) : kept_(kept) {
+    if (kept_)
+      put_packed(bytes_, name);
+  }
   change_builder& add(std::string_view s) {
-    put_packed(bytes_, s);
+    if (kept_)
+      put_packed(bytes_, s);
     return *this;
   }
-  change_builder& add(int64_t n) { return add(std::to_string(n)); }
+  change_builder& add(int64_t n) { return kept_ ? add(std::to_string(n)) : *this; }
+  /// Whether the arguments are encoded (false: bytes() stays empty).
+  bool kept() const noexcept { return kept_; }
   /// The encoded change.
   const std::string& bytes() const noexcept { return bytes_; }
 
 private:
+  bool kept_ = true;
   std::string bytes_;
 };
 

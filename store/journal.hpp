@@ -18,6 +18,7 @@ public:
     : partition_(partition), seq_(last_seq) {}
   void on_mutation(mutation op, std::string_view key, std::string_view value,
                    int64_t at) override;
+  bool keeps_records() const noexcept override { return keep_; }
   /// The records collected since the last take().
   std::string take() { return std::move(bytes_); }
   bool empty() const noexcept { return bytes_.empty(); }

@@ -50,6 +50,8 @@ public:
   /// `at` for put and expire (the deadline) and setrange (the offset).
   virtual void on_mutation(mutation op, std::string_view key, std::string_view value,
                            int64_t at) = 0;
+  /// Whether the records are kept (false: `value` is not read, only the key is).
+  virtual bool keeps_records() const noexcept { return true; }
 };
 
 /// One stored key: a single allocation holding the header, the key and the value.
@@ -215,6 +217,9 @@ public:
 
   /// Reports every later change to `sink` (nullptr: none). The sink must outlive its use.
   void set_sink(mutation_sink* sink) noexcept { sink_ = sink; }
+  /// Whether a change's record is kept by the sink; when not, a command that applies its
+  /// change directly need not encode it (note_change still names the key).
+  bool records_kept() const noexcept { return sink_ != nullptr && sink_->keeps_records(); }
   /// The sink changes are reported to (nullptr: none).
   mutation_sink* sink() const noexcept { return sink_; }
 

@@ -299,6 +299,24 @@ TEST_CASE("malformed encodings are refused", "[aggregates]") {
   CHECK(decode_object("") == nullptr);
 }
 
+TEST_CASE("a change is encoded only where its records are kept", "[aggregates]") {
+  change_builder dropped("zadd", false);
+  dropped.add("1").add("m").add(int64_t{7});
+  CHECK_FALSE(dropped.kept());
+  CHECK(dropped.bytes().empty());
+  change_builder kept("zadd", true);
+  kept.add("1").add("m");
+  CHECK(kept.bytes() == change_builder("zadd").add("1").add("m").bytes());
+
+  partition p;
+  CHECK_FALSE(p.records_kept()); // no sink
+  journal_buffer journal;
+  p.set_sink(&journal);
+  CHECK(p.records_kept());
+  journal.stop_keeping(); // no op log
+  CHECK_FALSE(p.records_kept());
+}
+
 TEST_CASE("changes replay: the op log rebuilds every type exactly", "[aggregates]") {
   partition live;
   recorder log;
