@@ -117,7 +117,7 @@ bench-failover: build
 bench-transactions: build
 	python3 bench/transaction_bench.py $(BENCH_ARGS)
 
-## bench-types: memory per element of a 1M-element hash and set, and HSET / LPUSH / SADD
+## bench-types: memory per element of a 1M-element hash, set and sorted set, and HSET / LPUSH / SADD
 ## throughput at -P 1 and -P 16, beside redis-server.
 bench-types: build
 	python3 bench/types_bench.py $(BENCH_ARGS)

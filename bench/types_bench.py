@@ -7,15 +7,20 @@
 2. Throughput: redis-benchmark's HSET, LPUSH, SADD, ZADD (one key each, as redis-benchmark
    does) and ZRANGE of 10 members of a 100-member sorted set, at -P 1 and -P 16 with 50 clients, alternating servers for --rounds rounds; medians and the
    OTKV/Redis ratio.
+
+On a machine of two or more CPUs the throughput runs are pinned (unless --no-pin): both
+servers on the last CPU, redis-benchmark on the others, so each server has one core (OTKV's
+threads share it, as Redis's one thread has it) and neither competes with the client.
 """
 
 import argparse
+import os
 import socket
 import statistics
 import sys
 import time
 
-sys.path.insert(0, __import__("os").path.dirname(__file__))
+sys.path.insert(0, os.path.dirname(__file__))
 import subprocess  # noqa: E402
 
 from run_bench import redis_benchmark, start_otkv, start_redis  # noqa: E402
@@ -82,6 +87,8 @@ def main():
     ap.add_argument("--requests", type=int, default=200_000)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--otkv-args", default="", help="extra otkv-server flags")
+    ap.add_argument("--no-pin", dest="pin", action="store_false",
+                    help="do not pin the servers and the client to separate CPUs")
     args = ap.parse_args()
     extra = ["--appendonly", "no", "--save-interval", "0"] + args.otkv_args.split()
 
@@ -98,9 +105,16 @@ def main():
         print("  %-5s redis %6.1f  otkv %6.1f  otkv/redis %.2f"
               % (command, row["redis"], row["otkv"], row["otkv"] / row["redis"]))
 
-    print("throughput (redis-benchmark, 50 clients, %d requests), requests/s, median of %d:"
-          % (args.requests, args.rounds))
+    cpus = sorted(os.sched_getaffinity(0))
+    pin = args.pin and len(cpus) >= 2
+    print("throughput (redis-benchmark, 50 clients, %d requests), requests/s, median of %d%s:"
+          % (args.requests, args.rounds,
+             ", servers on CPU %d, client on the others" % cpus[-1] if pin else ""))
+    if pin:  # the servers inherit this process's CPU set; redis-benchmark the one set after
+        os.sched_setaffinity(0, {cpus[-1]})
     redis, otkv = start_redis(), start_otkv(extra)
+    if pin:
+        os.sched_setaffinity(0, set(cpus[:-1]))
     try:
         for server in (redis, otkv):  # ZRANGE reads a 100-member sorted set
             load(server.port, "ZADD", "bench:zrange", 100, False)
