@@ -27,10 +27,9 @@ namespace otkv::store {
 /// Builds a change: its name, then its arguments.
 class change_builder {
 public:
-  explicit change_builder(std::string_view name) { put_packed(bytes_, name); }
-  /// A change that is only encoded when `kept` (partition::records_kept): one applied
+  /// Without `kept` (partition::records_kept) nothing is encoded: a change applied
   /// directly, whose record nobody would keep, skips building it.
-  change_builder(std::string_view name, bool kept) : kept_(kept) {
+  explicit change_builder(std::string_view name, bool kept = true) : kept_(kept) {
     if (kept_)
       put_packed(bytes_, name);
   }
@@ -46,7 +45,7 @@ public:
   const std::string& bytes() const noexcept { return bytes_; }
 
 private:
-  bool kept_ = true;
+  bool kept_;
   std::string bytes_;
 };
 
