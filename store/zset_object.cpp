@@ -59,7 +59,7 @@ std::string record_score(double d) {
   return std::string(buf, res.ptr);
 }
 
-bool parse_score(std::string_view text, double& out) {
+bool parse_score(std::string_view text, double& out, bool saturate) {
   if (text.empty() || std::isspace(static_cast<unsigned char>(text[0])))
     return false;
   // The common decimal forms without a copy; what from_chars does not take whole (a '+',
@@ -77,6 +77,8 @@ bool parse_score(std::string_view text, double& out) {
   errno = 0;
   v = std::strtod(s.c_str(), &end);
   if (end != s.c_str() + s.size() || std::isnan(v))
+    return false;
+  if (!saturate && errno == ERANGE && (std::isinf(v) || v == 0))
     return false;
   out = v;
   return true;

@@ -103,8 +103,10 @@ std::string format_score(double d);
 /// records; replies use format_score.
 std::string record_score(double d);
 
-/// Reads a score as Redis does (strtod of the whole text, "inf"/"+inf"/"-inf" allowed, NaN
-/// refused).
-bool parse_score(std::string_view text, double& out);
+/// Reads a score as Redis's ZADD does: strtod of the whole text, "inf"/"+inf"/"-inf"
+/// allowed, NaN refused, and a value past the range of a double (1e500, or 1e-500 read as
+/// 0) refused. With `saturate`, such a value reads as ±inf or 0 instead, as Redis reads a
+/// range bound (ZRANGEBYSCORE key -1e500 1e500).
+bool parse_score(std::string_view text, double& out, bool saturate = false);
 
 } // namespace otkv::store

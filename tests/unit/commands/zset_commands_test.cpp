@@ -30,6 +30,13 @@ TEST_CASE("ZADD and its options, ZSCORE, ZINCRBY, ZCARD, ZREM", "[zset]") {
   CHECK(h.run({"ZADD", "z", "INCR", "1", "a", "2", "b"})
         == "-ERR INCR option supports a single increment-element pair\r\n");
   CHECK(h.run({"ZADD", "z", "x", "a"}) == "-ERR value is not a valid float\r\n");
+  // Out of a double's range: refused as a score or a weight, read as ±inf as a bound.
+  CHECK(h.run({"ZADD", "z", "1e500", "a"}) == "-ERR value is not a valid float\r\n");
+  CHECK(h.run({"ZADD", "z", "1e-500", "a"}) == "-ERR value is not a valid float\r\n");
+  CHECK(h.run({"ZINCRBY", "z", "-1e500", "a"}) == "-ERR value is not a valid float\r\n");
+  CHECK(h.run({"ZUNIONSTORE", "{z}u", "1", "z", "WEIGHTS", "1e500"})
+        == "-ERR weight value is not a float\r\n");
+  CHECK(h.run({"ZCOUNT", "z", "-1e500", "1e500"}) == integer(5));
   CHECK(h.run({"ZADD", "z", "1"}) == "-ERR wrong number of arguments for 'zadd' command\r\n");
   CHECK(h.run({"ZADD", "z", "NX", "1"}) == "-ERR syntax error\r\n");
   CHECK(h.run({"ZADD", "z", "inf", "i", "-inf", "j"}) == integer(2));

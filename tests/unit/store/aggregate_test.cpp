@@ -582,6 +582,14 @@ TEST_CASE("scores: records read back exactly; parse_score takes what strtod take
   CHECK_FALSE(parse_score(" 1", v));
   CHECK_FALSE(parse_score("1 ", v));
   CHECK_FALSE(parse_score("1x", v));
+  // Past a double's range: refused as Redis's ZADD refuses it, or saturated for a bound.
+  CHECK_FALSE(parse_score("1e500", v));
+  CHECK_FALSE(parse_score("-1e500", v));
+  CHECK_FALSE(parse_score("1e-500", v));
+  CHECK((parse_score("1e-310", v) && v > 0 && v < 1e-300)); // subnormal, not zero: taken
+  CHECK((parse_score("1e500", v, true) && std::isinf(v) && v > 0));
+  CHECK((parse_score("-1e500", v, true) && std::isinf(v) && v < 0));
+  CHECK((parse_score("1e-500", v, true) && v == 0));
   CHECK(format_score(0.1) == "0.10000000000000001"); // replies stay as Redis 7.0 writes them
 }
 
