@@ -59,7 +59,7 @@ test-asan: deps
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp:print_suppressions=0 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 OTKV_TIMING_SCALE=3 \
-	  ctest --output-on-failure
+	  ctest --output-on-failure -j $(JOBS)
 
 ## test-ubsan: every test against an UndefinedBehaviorSanitizer-only build (faster than
 ## test-asan, which CI runs and which includes UBSan too); the first report fails the test.
