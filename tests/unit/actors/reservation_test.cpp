@@ -85,10 +85,18 @@ TEST_CASE("random transactions over random partitions: no deadlock, no torn tran
   std::atomic<int> audits{0};
   std::atomic<bool> stop{false};
   std::atomic<int> timeouts{0}; // a reservation that waited 10 s: a deadlock
+  // The others start once the auditor runs: on a loaded machine they could otherwise all be
+  // done before its thread is first scheduled, and it would audit nothing concurrent.
+  std::atomic<bool> auditing{false};
+  auto wait_for_auditor = [&] {
+    while (!auditing.load())
+      std::this_thread::yield();
+  };
   std::vector<std::thread> threads;
   // Transactions: move amounts between 2-4 random partitions, named in random order.
   for (uint64_t t = 1; t <= 4; ++t)
     threads.emplace_back([&, t] {
+      wait_for_auditor();
       std::mt19937 rng(static_cast<uint32_t>(t));
       for (int i = 0; i < rounds; ++i) {
         std::vector<uint32_t> pick;
@@ -114,7 +122,8 @@ TEST_CASE("random transactions over random partitions: no deadlock, no torn tran
     std::vector<uint32_t> all;
     for (uint32_t p = 0; p < n; ++p)
       all.push_back(n - 1 - p);
-    while (!stop.load()) {
+    auditing = true;
+    do { // at least once, even if the others finished first
       reservation r(ps.pick(all), partition_slot::guest_bit | 99);
       if (!r.acquire(now_ns, now_ns() + 10'000'000'000)) {
         ++timeouts;
@@ -126,11 +135,12 @@ TEST_CASE("random transactions over random partitions: no deadlock, no torn tran
       if (total != 100 * n)
         ++bad_audits;
       ++audits;
-    }
+    } while (!stop.load());
   });
   // Workers: one token at a time, never waiting while holding it (as partition workers).
   for (uint64_t w = 1; w <= 2; ++w)
     threads.emplace_back([&, w] {
+      wait_for_auditor();
       std::mt19937 rng(static_cast<uint32_t>(100 + w));
       for (int i = 0; i < rounds; ++i) {
         uint32_t p = rng() % n;
