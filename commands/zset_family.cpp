@@ -194,8 +194,8 @@ struct range_query {
 /// A score bound: "(x" exclusive, "x", "-inf", "+inf".
 bool parse_score_bound(const std::string& text, double& v, bool& exclusive) {
   exclusive = !text.empty() && text[0] == '(';
-  return parse_score(exclusive ? std::string_view(text).substr(1) : std::string_view(text), v,
-                     true);
+  auto number = exclusive ? std::string_view(text).substr(1) : std::string_view(text);
+  return parse_score(number, v, /*saturate=*/true);
 }
 
 /// The ascending ranks [lo, hi) that `q` selects in `z`; false with `error` set.
